@@ -7,7 +7,20 @@ Use them in your own DAG tests::
 
 from __future__ import annotations
 
-from airflow_provider_cio.testing.emulator import WorkspaceEmulator
-from airflow_provider_cio.testing.mysql_server import TemporaryMySQLServer
+from importlib import import_module
+from typing import Any
 
-__all__ = ["TemporaryMySQLServer", "WorkspaceEmulator"]
+_EXPORTS = {
+    "WorkspaceEmulator": "airflow_provider_cio.testing.emulator",
+    "TemporaryMySQLServer": "airflow_provider_cio.testing.mysql_server",
+    "MySQLServer": "airflow_provider_cio.testing.mysql_server",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import what is asked for on first use, so importing one double does not start the other's stack."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

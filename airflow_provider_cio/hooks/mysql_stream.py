@@ -1,0 +1,105 @@
+"""A query streamed from MySQL inside a read-only transaction, through the MySQL connection's own hook.
+
+The MySQL connection is read by ``MySqlHook`` (host, credentials, ``ssl``/``ssl_mode`` extras, ``client``),
+so TLS and every other setting work as they do for any Airflow MySQL task. The stream:
+
+- sets the session time zone to UTC (``TIMESTAMP`` values arrive in UTC) and a long
+  ``net_write_timeout`` (a slow consumer must not make the server drop a long stream);
+- runs ``START TRANSACTION READ ONLY``, so a query that writes fails (error 1792) and changes nothing;
+- uses an unbuffered, server-side cursor: rows are fetched in blocks, never all at once;
+- on :meth:`cancel` kills the running query from a second connection, so stopping early does not
+  wait for the server to finish sending rows nobody will read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+from airflow_provider_cio.sync.statements import check_select
+
+
+class MySQLQueryStream:
+    """Executes one SELECT and exposes its unbuffered cursor.
+
+    :param mysql_conn_id: the Airflow MySQL connection.
+    :param net_write_timeout: seconds the server waits for the sync to take more rows.
+    """
+
+    def __init__(self, mysql_conn_id: str = "mysql_default", *, net_write_timeout: int = 3600) -> None:
+        self.mysql_conn_id = mysql_conn_id
+        self.net_write_timeout = net_write_timeout
+        self.hook = MySqlHook(mysql_conn_id=mysql_conn_id)
+        self.connection: Any = None
+        self.cursor: Any = None
+        self._thread_id: int | None = None
+
+    def execute(self, sql: str) -> Any:
+        """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows."""
+        check_select(sql)
+        self.connection = self.hook.get_conn()
+        self.cursor = unbuffered_cursor(self.connection)
+        self._thread_id = connection_thread_id(self.connection)
+        for statement in (
+            "SET SESSION time_zone = '+00:00'",
+            f"SET SESSION net_write_timeout = {int(self.net_write_timeout)}",
+            "START TRANSACTION READ ONLY",
+        ):
+            self.cursor.execute(statement)
+        self.cursor.execute(sql)
+        return self.cursor
+
+    def cancel(self) -> None:
+        """Kill the running query from a second connection (``KILL QUERY``)."""
+        if self._thread_id is None:
+            return
+        killer = self.hook.get_conn()
+        try:
+            cursor = killer.cursor()
+            cursor.execute(f"KILL QUERY {int(self._thread_id)}")
+        except Exception:  # the query may have ended already; the connection is closed next anyway
+            pass
+        finally:
+            killer.close()
+
+    def close(self, *, finished: bool) -> None:
+        """End the transaction and close the connection.
+
+        :param finished: whether every row was read; if not, the query is killed first so closing does
+            not read the rest of the result.
+        """
+        if self.connection is None:
+            return
+        if not finished:
+            self.cancel()
+        try:
+            if finished:
+                self.cursor.close()
+            self.connection.rollback()
+        except Exception:  # a killed query leaves the connection unusable; closing it is all that is left
+            pass
+        finally:
+            try:
+                self.connection.close()
+            finally:
+                self.connection = self.cursor = None
+
+
+def unbuffered_cursor(connection: Any) -> Any:
+    """A cursor that streams rows from the server, for mysqlclient and for mysql-connector-python."""
+    module = type(connection).__module__
+    if module.startswith("MySQLdb"):
+        import MySQLdb.cursors
+
+        return connection.cursor(MySQLdb.cursors.SSCursor)
+    return connection.cursor(buffered=False)
+
+
+def connection_thread_id(connection: Any) -> int | None:
+    """The server's id for this connection (what ``KILL QUERY`` takes)."""
+    thread_id = getattr(connection, "thread_id", None)
+    if callable(thread_id):
+        return int(thread_id())
+    connection_id = getattr(connection, "connection_id", None)
+    return int(connection_id) if connection_id is not None else None

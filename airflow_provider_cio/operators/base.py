@@ -1,0 +1,312 @@
+"""What every sync operator shares: ``last_sync_time``, the MySQL stream, the report, the error CSV.
+
+``last_sync_time`` is the start (Unix seconds, rounded down) of the most recent earlier DagRun in which
+this same task succeeded, minus ``lookback_seconds``; 0 before the first success. A failed run, a run
+with failed rows and a skipped run never advance it; manual runs read and advance it like scheduled
+ones. It is kept as an XCom of the task (key ``cio_sync_watermark``) pushed only when a sync succeeds.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_cio.hooks.customerio import CustomerIOHook
+from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+from airflow_provider_cio.sync.columns import QueryError
+from airflow_provider_cio.sync.engine import SyncProgress
+from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings
+from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.report import SyncReport
+
+if TYPE_CHECKING:
+    import jinja2
+    from airflow.sdk import Context
+
+WATERMARK_KEY = "cio_sync_watermark"
+EMPTY_VALUES = ("ignore", "delete")
+IDENTIFY_BY = ("id", "email")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    """A clear error at DAG parse time for a parameter outside its choices."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
+
+
+def default_error_report_path(dag_id: str, task_id: str, run_id: str) -> str:
+    """``file://$AIRFLOW_HOME/cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``."""
+    home = os.path.expanduser(os.environ.get("AIRFLOW_HOME") or "~/airflow")
+    safe_run_id = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in run_id)
+    return f"file://{os.path.abspath(home)}/cio_error_reports/{dag_id}/{task_id}/{safe_run_id}.csv"
+
+
+class BaseSyncOperator(BaseOperator):
+    """Runs a query on MySQL and syncs its rows into a Customer.io workspace (base of the sync operators).
+
+    Run one sync per workspace at a time: give every sync task of a workspace the same pool with one
+    slot (``cio-retl create-pool``). A task that names a pool that does not exist waits in ``scheduled``
+    forever, and only the scheduler's log says why: create the pool before the DAG's first run.
+
+    :param sql: the SELECT query, or a path ending in ``.sql`` (templated). ``{{ last_sync_time }}`` is
+        the start of the last successful sync in Unix seconds (0 before the first).
+    :param mysql_conn_id: the Airflow MySQL connection to read from.
+    :param customerio_conn_id: the ``customerio`` connection of the workspace.
+    :param identify_by: how people are identified: ``id`` or ``email``.
+    :param object_type_id: the object type of rows without an ``object_type_id`` column (default "1").
+    :param empty_values: NULL and empty values: ``ignore`` (keep what the workspace has) or ``delete``.
+    :param json_columns: columns holding JSON text to send as nested values (MariaDB reports JSON
+        columns as text; MySQL's JSON type is recognised on its own).
+    :param timezone: the time zone naive DATETIME and DATE values are read in (default UTC).
+    :param lookback_seconds: seconds subtracted from ``last_sync_time``, for transactions that commit
+        late and for clock skew between Airflow and MySQL: rows may be sent twice, never lost.
+    :param error_report_path: where the error CSV is written (templated; any ``ObjectStoragePath`` URI,
+        e.g. ``s3://conn@bucket/key.csv``). Default: under ``$AIRFLOW_HOME/cio_error_reports/``.
+    :param dry_run: read, check and build everything, send nothing; the report says what would be sent.
+    :param concurrency: batch requests in flight at once.
+    :param fetch_size: rows fetched from MySQL at a time.
+    :param max_rows: the most rows one sync sends (at most 10,000,000); a query returning more fails
+        after sending that many.
+    :param request_timeout: seconds to wait for each workspace response before retrying.
+    :param progress_interval: seconds between progress lines in the task log.
+    """
+
+    template_fields: Sequence[str] = ("sql", "error_report_path")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql"}
+    ui_color = "#ffcc5c"
+    import_type: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        sql: str,
+        mysql_conn_id: str = "mysql_default",
+        customerio_conn_id: str = CustomerIOHook.default_conn_name,
+        identify_by: str = "id",
+        object_type_id: str = "1",
+        empty_values: str = "ignore",
+        json_columns: Sequence[str] = (),
+        timezone: str = "UTC",
+        lookback_seconds: int = 0,
+        error_report_path: str | None = None,
+        dry_run: bool = False,
+        concurrency: int = 4,
+        fetch_size: int = 5000,
+        max_rows: int = MAX_ROWS,
+        request_timeout: float = 60.0,
+        progress_interval: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_choice("identify_by", identify_by, IDENTIFY_BY)
+        check_choice("empty_values", empty_values, EMPTY_VALUES)
+        if not str(object_type_id).isdigit() or int(object_type_id) < 1:
+            raise ValueError(f"object_type_id must be a positive integer such as '1', not {object_type_id!r}")
+        if not 1 <= max_rows <= MAX_ROWS:
+            raise ValueError(f"max_rows must be between 1 and {MAX_ROWS:,}, not {max_rows}")
+        if lookback_seconds < 0:
+            raise ValueError(f"lookback_seconds must be 0 or more, not {lookback_seconds}")
+        if concurrency < 1 or fetch_size < 1:
+            raise ValueError("concurrency and fetch_size must be at least 1")
+        self.sql = sql
+        self.mysql_conn_id = mysql_conn_id
+        self.customerio_conn_id = customerio_conn_id
+        self.identify_by = identify_by
+        self.object_type_id = str(object_type_id)
+        self.empty_values = empty_values
+        self.json_columns = tuple(json_columns)
+        self.timezone = timezone
+        self.lookback_seconds = lookback_seconds
+        self.error_report_path = error_report_path
+        self.dry_run = dry_run
+        self.concurrency = concurrency
+        self.fetch_size = fetch_size
+        self.max_rows = max_rows
+        self.request_timeout = request_timeout
+        self.progress_interval = progress_interval
+        self._job: SyncJob | None = None
+        self._stream: MySQLQueryStream | None = None
+
+    @cached_property
+    def hook(self) -> CustomerIOHook:
+        """The workspace hook."""
+        return CustomerIOHook(
+            self.customerio_conn_id, timeout=self.request_timeout, max_connections=max(2, self.concurrency)
+        )
+
+    def settings(self) -> SyncSettings:
+        """The sync settings of this task (the subclasses add theirs)."""
+        return SyncSettings(
+            import_type=self.import_type,  # type: ignore[arg-type]
+            identify_by=self.identify_by,  # type: ignore[arg-type]
+            object_type_id=self.object_type_id,
+            empty_values=self.empty_values,  # type: ignore[arg-type]
+            json_columns=self.json_columns,
+            timezone=self.timezone,
+            concurrency=self.concurrency,
+            fetch_size=self.fetch_size,
+            max_rows=self.max_rows,
+            dry_run=self.dry_run,
+        )
+
+    def segment(self) -> SegmentTarget | None:
+        """The manual segment to fill (people syncs only)."""
+        return None
+
+    # last_sync_time -------------------------------------------------------------------------------
+
+    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+        """Resolve ``last_sync_time`` into the context, then render the templated fields."""
+        context["last_sync_time"] = self.resolve_last_sync_time(context)  # type: ignore[typeddict-unknown-key]
+        super().render_template_fields(context, jinja_env)
+
+    def resolve_last_sync_time(self, context: Context) -> int:
+        """The start of this task's last successful sync (minus the look-back), or 0."""
+        ti = context["ti"]
+        watermark = ti.xcom_pull(
+            task_ids=self.task_id,
+            key=WATERMARK_KEY,
+            include_prior_dates=True,
+            map_indexes=ti.map_index,
+            default=None,
+        )
+        if not watermark:
+            return 0
+        return max(0, int(watermark) - self.lookback_seconds)
+
+    # execute --------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Run the sync; push the report; fail the task (without retry) when any row failed."""
+        last_sync_time = int(context.get("last_sync_time") or 0)  # type: ignore[call-overload]
+        self.log.info(
+            "Syncing %s into the workspace of connection %r from MySQL connection %r; last_sync_time=%d%s",
+            self.import_type,
+            self.customerio_conn_id,
+            self.mysql_conn_id,
+            last_sync_time,
+            " (dry run: nothing is sent)" if self.dry_run else "",
+        )
+        self._job = SyncJob(
+            self.settings(),
+            self.hook,
+            segment=self.segment(),
+            progress=self._log_progress,
+            progress_interval=self.progress_interval,
+            workdir=tempfile.gettempdir(),
+            logger=self.log,
+        )
+        self._stream = MySQLQueryStream(self.mysql_conn_id)
+        finished = False
+        try:
+            try:
+                cursor = self._stream.execute(self.sql)
+                report = self._job.run(cursor, last_sync_time)
+            except QueryError as error:
+                self._fail_before_sending(context, last_sync_time, str(error), retry=False)
+            except Exception as error:
+                if not is_mysql_error(error):
+                    raise
+                message = mysql_message(error, self.mysql_conn_id)
+                self._fail_before_sending(context, last_sync_time, message, retry=is_connection_error(error))
+            if self._job.failure is not None and is_mysql_error(self._job.failure):
+                report.error = mysql_message(self._job.failure, self.mysql_conn_id)
+            finished = not report.error and not report.row_limit_reached
+            if report.rows_failed:
+                report.error_report = self._write_error_report(context)
+        finally:
+            self._stream.close(finished=finished)
+            self._job.close()
+            self.hook.close()
+        return self._publish(context, report)
+
+    def on_kill(self) -> None:
+        """Stop reading and sending: kill the MySQL query and cancel in-flight requests."""
+        if self._job is not None:
+            self._job.cancel()
+        if "hook" in self.__dict__:
+            self.hook.cancel()
+        if self._stream is not None:
+            self._stream.cancel()
+
+    def _publish(self, context: Context, report: SyncReport) -> dict[str, Any]:
+        self.log.info("%s", report.summary())
+        data = report.to_xcom()
+        if not report.failed:
+            if not self.dry_run:
+                start = context["dag_run"].start_date
+                context["ti"].xcom_push(key=WATERMARK_KEY, value=int(start.timestamp()))
+            return data
+        context["ti"].xcom_push(key="return_value", value=data)
+        message = report.failure_message()
+        if report.error and not (report.rows_failed or report.row_limit_reached):
+            raise AirflowException(message)
+        raise AirflowFailException(message)
+
+    def _fail_before_sending(self, context: Context, last_sync_time: int, message: str, *, retry: bool) -> None:
+        report = SyncReport(import_type=self.import_type, last_sync_time=last_sync_time, error=message)
+        context["ti"].xcom_push(key="return_value", value=report.to_xcom())
+        raise (AirflowException if retry else AirflowFailException)(f"{message}. Nothing was sent.")
+
+    def _write_error_report(self, context: Context) -> str:
+        assert self._job is not None
+        uri = self.error_report_path or default_error_report_path(
+            context["dag"].dag_id, self.task_id, context["run_id"]
+        )
+        path = ObjectStoragePath(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w") as out:
+            self._job.errors.write_csv(out)
+        self.log.info("Error report: %s (%d rows)", uri, self._job.errors.count)
+        return uri
+
+    def _log_progress(self, progress: SyncProgress) -> None:
+        self.log.info(
+            "Progress: %d rows read, %d accepted, %.0f rows/s",
+            progress.rows_read,
+            progress.rows_accepted,
+            progress.rows_per_second,
+        )
+
+
+def is_mysql_error(error: BaseException) -> bool:
+    """Whether an exception comes from the MySQL driver (mysqlclient or mysql-connector)."""
+    module = type(error).__module__ or ""
+    return module.startswith(("MySQLdb", "_mysql", "mysql.connector", "_mysql_connector"))
+
+
+CONNECTION_ERRORS = frozenset({2002, 2003, 2005, 2006, 2013, 2055, 1040, 1053, 1317})
+"""Server gone, lost, unreachable, too many connections, shutdown, query interrupted: worth a retry."""
+
+
+def mysql_error_code(error: BaseException) -> int | None:
+    """The MySQL error number of a driver exception (mysqlclient or mysql-connector)."""
+    code = getattr(error, "errno", None)
+    if code is None and error.args and isinstance(error.args[0], int):
+        code = error.args[0]
+    return code
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """Whether the MySQL error is about the connection rather than the query."""
+    return mysql_error_code(error) in CONNECTION_ERRORS
+
+
+def mysql_message(error: BaseException, conn_id: str) -> str:
+    """A driver error as a sentence naming the MySQL connection (the driver never includes passwords)."""
+    code = mysql_error_code(error)
+    detail = getattr(error, "msg", None) or (error.args[1] if len(error.args) > 1 else str(error))
+    if code == 1792:
+        return (
+            f"the query tried to write (MySQL connection {conn_id!r}, error 1792: {detail}); the sync runs "
+            "queries in a read-only transaction and changed nothing. Use a SELECT"
+        )
+    number = f" {code}" if code else ""
+    return f"MySQL connection {conn_id!r} failed ({type(error).__name__}{number}): {detail}"

@@ -1,0 +1,49 @@
+"""Ops -> batches: as many ops as fit in one ``/api/v2/batch`` request of at most 500,000 bytes."""
+
+from __future__ import annotations
+
+from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES
+from airflow_provider_cio.sync.ops import Op
+
+ENVELOPE_BYTES = len(b'{"batch":[]}')
+
+
+class Batch:
+    """Ops sent in one request, in order. ``size`` is the request body's length in bytes."""
+
+    __slots__ = ("ops", "rows", "size")
+
+    def __init__(self) -> None:
+        self.ops: list[Op] = []
+        self.size = ENVELOPE_BYTES
+        self.rows = 0
+
+    def fits(self, op: Op) -> bool:
+        """Whether the op still fits (a comma separates it from the one before)."""
+        return self.size + len(op.body) + (1 if self.ops else 0) <= MAX_BATCH_BYTES
+
+    def add(self, op: Op) -> None:
+        """Append an op (check :meth:`fits` first)."""
+        self.size += len(op.body) + (1 if self.ops else 0)
+        self.ops.append(op)
+        self.rows += op.row_count
+
+
+class BatchBuilder:
+    """Fills batches in op order; hands each one out when the next op no longer fits."""
+
+    def __init__(self) -> None:
+        self._open = Batch()
+
+    def add(self, op: Op) -> Batch | None:
+        """Add an op; return the batch it closed, if any."""
+        full = None
+        if not self._open.fits(op):
+            full, self._open = self._open, Batch()
+        self._open.add(op)
+        return full
+
+    def flush(self) -> Batch | None:
+        """The open batch, if it has ops."""
+        batch, self._open = self._open, Batch()
+        return batch if batch.ops else None

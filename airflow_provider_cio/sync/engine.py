@@ -1,0 +1,303 @@
+"""The streaming sync: read blocks of rows, build ops, fill batches, send them on several lanes at once.
+
+::
+
+    cursor.fetchmany ──> OpBuilder ──> duplicate check ──> lane = hash(key) % concurrency
+                                                               │
+                  lane 0: BatchBuilder ─> queue (2 batches) ─> sender thread ─> workspace.send_batch
+                  lane 1: ...
+
+Ops with the same key always travel on the same lane, one batch after the other, so a person's (or an
+object's) updates reach the workspace in row order even with several requests in flight. Queues are
+bounded, so memory holds a few blocks of rows and ``2 + 2 x concurrency`` batches, whatever the number
+of rows. A sender that fails for good (the workspace refuses the credentials, or stays down past the
+retry budget) stops the sync: no more rows are read, queued batches are not sent, and the error is
+kept in the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from airflow_provider_cio.sync.batches import Batch, BatchBuilder
+from airflow_provider_cio.sync.errors import ErrorLog
+from airflow_provider_cio.sync.identifiers import IdentifierRegistry
+from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.ops import Op, OpBuilder
+from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, OpError, RowError
+
+log = logging.getLogger(__name__)
+
+
+class Workspace(Protocol):
+    """Where batches go: ``CustomerIOHook`` in production, :class:`DryRunWorkspace` for a dry run."""
+
+    def send_batch(self, ops: Sequence[bytes]) -> list[OpError]:
+        """Send encoded ops in one request; return the refused ones."""
+        ...
+
+
+class DryRunWorkspace:
+    """Accepts every batch without sending anything: a dry run reports what would have been sent."""
+
+    def send_batch(self, ops: Sequence[bytes]) -> list[OpError]:
+        """Accept all ops."""
+        return []
+
+
+@dataclass
+class SyncProgress:
+    """How far a running sync is (handed to the progress callback)."""
+
+    rows_read: int
+    rows_accepted: int
+    elapsed_seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows read per second so far."""
+        return self.rows_read / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+
+@dataclass
+class SyncResult:
+    """What a sync did. Row errors are in :attr:`SyncEngine.errors`.
+
+    :param rows_read: rows read from the query (at most the row limit).
+    :param rows_accepted: rows in ops the workspace accepted.
+    :param rows_not_sent: rows left unsent because the sync stopped early.
+    :param row_limit_reached: the query had more rows than the limit; the rows beyond it were not read.
+    :param error: what stopped the sync early, if anything.
+    """
+
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_not_sent: int = 0
+    ops_sent: int = 0
+    batches_sent: int = 0
+    row_limit_reached: bool = False
+    error: BaseException | None = None
+    duration_seconds: float = 0.0
+    counts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class SyncEngine:
+    """Streams a query result into a workspace.
+
+    :param builder: turns rows into ops (people, objects or relationships).
+    :param workspace: where batches go.
+    :param concurrency: batch requests in flight at once (lanes).
+    :param fetch_size: rows fetched from the cursor at a time.
+    :param max_rows: rows one sync may send; a query with more fails after sending this many.
+    :param progress: called with a :class:`SyncProgress` at most every ``progress_interval`` seconds.
+    :param workdir: where temporary files go (identifier spill file, error database).
+    """
+
+    def __init__(
+        self,
+        builder: OpBuilder,
+        workspace: Workspace,
+        *,
+        concurrency: int = 4,
+        fetch_size: int = 5000,
+        max_rows: int = MAX_ROWS,
+        progress: Callable[[SyncProgress], None] | None = None,
+        progress_interval: float = 10.0,
+        workdir: str | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.builder = builder
+        self.workspace = workspace
+        self.concurrency = concurrency
+        self.fetch_size = fetch_size
+        self.max_rows = max_rows
+        self.progress = progress
+        self.progress_interval = progress_interval
+        self.errors = ErrorLog(workdir)
+        self.identifiers = IdentifierRegistry(workdir)
+        self.result = SyncResult()
+        self._stop = threading.Event()
+        self._lanes: list[Lane] = []
+
+    def run(self, cursor: Any) -> SyncResult:
+        """Read every row of an executed cursor and send it; return when every batch has an answer."""
+        started = time.monotonic()
+        self._lanes = [Lane(self, i) for i in range(self.concurrency)]
+        try:
+            held = self._stream(cursor, started)
+            if self._stop.is_set():
+                self.record_unsent(sum(op.row_count for op in held))
+            else:
+                self._resolve_held(held)
+        except BaseException as error:
+            self.fail(error)
+            raise
+        finally:
+            for lane in self._lanes:
+                lane.close()
+            self.identifiers.flush()
+            self.result.duration_seconds = time.monotonic() - started
+        return self.result
+
+    def cancel(self) -> None:
+        """Stop reading and sending as soon as possible (from another thread)."""
+        self._stop.set()
+
+    def fail(self, error: BaseException) -> None:
+        """Stop the sync because of ``error`` (the first error is the one kept)."""
+        with self.result.counts_lock:
+            if self.result.error is None:
+                self.result.error = error
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the sync was cancelled or failed."""
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        """Remove the temporary files."""
+        self.errors.close()
+        self.identifiers.close()
+
+    def _stream(self, cursor: Any, started: float) -> list[Op]:
+        held: list[Op] = []
+        result = self.result
+        next_progress = started + self.progress_interval
+        while not self._stop.is_set():
+            room = self.max_rows - result.rows_read
+            if room <= 0:
+                result.row_limit_reached = bool(cursor.fetchmany(1))
+                break
+            rows = cursor.fetchmany(min(self.fetch_size, room))
+            if not rows:
+                break
+            first_row = result.rows_read + 1
+            result.rows_read += len(rows)
+            self._dispatch(self.builder.build(rows, first_row), held)
+            if self.progress is not None and time.monotonic() >= next_progress:
+                next_progress = time.monotonic() + self.progress_interval
+                self.progress(SyncProgress(result.rows_read, result.rows_accepted, time.monotonic() - started))
+        if not self._stop.is_set():
+            self._dispatch(self.builder.finish(), held)
+        return held
+
+    def _dispatch(self, built: Any, held: list[Op]) -> None:
+        """Route ops to lanes (holding back possible duplicates) and record row errors."""
+        unique = self.builder.unique_keys
+        identifiers = self.identifiers
+        lanes = self._lanes
+        count = self.concurrency
+        row_errors: list[RowError] = []
+        for item in built:
+            if type(item) is not Op:
+                row_errors.append(item)
+                continue
+            if unique:
+                if identifiers.might_have(item.key):
+                    held.append(item)
+                    continue
+                identifiers.record(item.key, item.first_row)
+            lanes[hash(item.key) % count].add(item)
+        if row_errors:
+            self.errors.add(row_errors)
+
+    def _resolve_held(self, held: list[Op]) -> None:
+        """Send the held-back ops whose key is new after all; refuse the real duplicates."""
+        if not held:
+            return
+        first_rows = self.identifiers.first_rows(op.key for op in held)
+        duplicates = []
+        for op in held:
+            first = first_rows.get(op.key)
+            if first is None:
+                first_rows[op.key] = op.first_row
+                self.identifiers.record(op.key, op.first_row)
+                self._lanes[hash(op.key) % self.concurrency].add(op)
+            else:
+                message = f"row {first} of this sync already has this identifier; each one may appear once"
+                duplicates.append(RowError(op.first_row, op.identifier, DUPLICATE_IDENTIFIER, message))
+        self.errors.add(duplicates)
+
+    def record_outcome(self, batch: Batch, refused: list[OpError]) -> None:
+        errors = []
+        failed_rows = 0
+        for refusal in refused:
+            if not 0 <= refusal.index < len(batch.ops):
+                continue
+            op = batch.ops[refusal.index]
+            message = f"the workspace refused the row ({refusal.reason}"
+            message += f", {refusal.field}): " if refusal.field else "): "
+            message += refusal.message
+            for row_number in range(op.first_row, op.first_row + op.row_count):
+                errors.append(RowError(row_number, op.identifier, refusal.reason or "refused", message))
+            failed_rows += op.row_count
+        if errors:
+            self.errors.add(errors)
+        result = self.result
+        with result.counts_lock:
+            result.batches_sent += 1
+            result.ops_sent += len(batch.ops)
+            result.rows_accepted += batch.rows - failed_rows
+
+    def record_unsent(self, rows: int) -> None:
+        with self.result.counts_lock:
+            self.result.rows_not_sent += rows
+
+
+class Lane:
+    """One sender thread with its own batch builder and a bounded queue of full batches."""
+
+    def __init__(self, engine: SyncEngine, number: int) -> None:
+        self.engine = engine
+        self.builder = BatchBuilder()
+        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+        self.thread = threading.Thread(target=self._send_loop, name=f"cio-sync-lane-{number}", daemon=True)
+        self.thread.start()
+
+    def add(self, op: Op) -> None:
+        """Add an op; a batch it completes goes to the sender (waiting while the queue is full)."""
+        full = self.builder.add(op)
+        if full is not None:
+            self._put(full)
+
+    def close(self) -> None:
+        """Send the last batch, then wait for the sender to finish."""
+        last = self.builder.flush()
+        if last is not None:
+            self._put(last)
+        self._put(None)
+        self.thread.join()
+
+    def _put(self, item: Batch | None) -> None:
+        while True:
+            try:
+                self.queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if not self.thread.is_alive():
+                    return
+
+    def _send_loop(self) -> None:
+        engine = self.engine
+        while True:
+            batch = self.queue.get()
+            if batch is None:
+                return
+            if engine.stopped:
+                engine.record_unsent(batch.rows)
+                continue
+            try:
+                refused = engine.workspace.send_batch([op.body for op in batch.ops])
+            except BaseException as error:
+                engine.record_unsent(batch.rows)
+                engine.fail(error)
+                continue
+            engine.record_outcome(batch, refused)

@@ -1,0 +1,91 @@
+"""The identifiers a sync has sent, with the row that sent each: exact, in memory that does not grow.
+
+A sync must not send two rows for the same person or object (the query has a bug; the later row is
+refused), must later find the row of an identifier named in the activity log, and must list the people
+it synced for a segment. Keeping every identifier in a Python set would grow with the rows, so:
+
+- a Bloom filter of fixed size (16 MiB) answers "certainly new" for almost every row at once;
+- every identifier sent is appended to a spill file on disk, with its row number;
+- the rare "maybe seen" rows are held back; at the end one pass over the spill file tells real
+  duplicates (refused) from false alarms (sent then, late; their order relative to other people's
+  rows does not matter, as each person has one row).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+import orjson
+
+BLOOM_BITS = 1 << 27
+BLOOM_MASK = BLOOM_BITS - 1
+HASH_MASK = (1 << 64) - 1
+
+
+class IdentifierRegistry:
+    """Identifiers seen in one sync.
+
+    :param directory: where the spill file goes (removed by :meth:`close`).
+    """
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._bits = bytearray(BLOOM_BITS // 8)
+        fd, self.path = tempfile.mkstemp(prefix="cio-identifiers-", suffix=".jsonl", dir=directory)
+        self._spill: IO[bytes] = os.fdopen(fd, "w+b")
+        self._pending: list[tuple[int, str]] = []
+        self.count = 0
+
+    def might_have(self, key: str) -> bool:
+        """Record ``key`` in the filter; True when it may have been recorded before."""
+        h = hash(key) & HASH_MASK
+        step = (h >> 32) | 1
+        bits = self._bits
+        seen = True
+        for i in range(4):
+            position = (h + i * step) & BLOOM_MASK
+            byte, bit = position >> 3, 1 << (position & 7)
+            if not bits[byte] & bit:
+                bits[byte] |= bit
+                seen = False
+        return seen
+
+    def record(self, key: str, row_number: int) -> None:
+        """Note that row ``row_number`` sent ``key``."""
+        self._pending.append((row_number, key))
+        self.count += 1
+        if len(self._pending) >= 10_000:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the identifiers recorded so far to the spill file."""
+        if self._pending:
+            self._spill.write(orjson.dumps(self._pending) + b"\n")
+            self._pending = []
+
+    def first_rows(self, keys: Iterable[str]) -> dict[str, int]:
+        """The row that sent each of ``keys`` (keys never sent are absent)."""
+        wanted = set(keys)
+        found: dict[str, int] = {}
+        if wanted:
+            for row_number, key in self:
+                if key in wanted and key not in found:
+                    found[key] = row_number
+        return found
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        """Every ``(row_number, key)`` recorded, in the order recorded."""
+        self.flush()
+        self._spill.flush()
+        with open(self.path, "rb") as spill:
+            for line in spill:
+                yield from orjson.loads(line)
+
+    def close(self) -> None:
+        """Delete the spill file."""
+        self._spill.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)

@@ -1,0 +1,251 @@
+"""One sync from start to end: plan the columns, stream the rows, trace late failures, fill the segment.
+
+:class:`SyncJob` is what the operators run, free of Airflow so it can be tested and reused alone::
+
+    job = SyncJob(SyncSettings(import_type="people", identify_by="email"), hook)
+    report = job.run(cursor)          # cursor: an executed DB-API cursor
+    job.errors.write_csv(out)         # when report.rows_failed
+    job.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from airflow_provider_cio.sync.columns import ColumnPlan, IdentifyBy, ImportType, plan_columns
+from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncProgress
+from airflow_provider_cio.sync.errors import ErrorLog
+from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.ops import EmptyValues, ObjectOps, OpBuilder, PeopleOps
+from airflow_provider_cio.sync.outcomes import FAILED_ATTRIBUTE_CHANGE, SUPPRESSED
+from airflow_provider_cio.sync.reconcile import settled_activities, trace_to_rows
+from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.sync.values import ValueRules
+
+OnSuppressed = Literal["succeed", "fail"]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """How a sync reads and sends rows (the operators' parameters of the same names).
+
+    :param import_type: ``people``, ``objects`` or ``relationships``.
+    :param identify_by: how people are identified: ``id`` or ``email``.
+    :param object_type_id: the object type of rows without an ``object_type_id`` column value.
+    :param empty_values: NULL and empty values: ``ignore`` (leave the attribute as it is) or ``delete``.
+    :param on_suppressed: rows about suppressed people: ``succeed`` (count them, the sync succeeds)
+        or ``fail`` (report each as "person is suppressed" and fail the sync).
+    :param json_columns: columns whose text holds JSON to send as nested values.
+    :param timezone: the time zone naive DATETIME and DATE values are read in.
+    :param concurrency: batch requests in flight at once.
+    :param fetch_size: rows fetched from the database at a time.
+    :param max_rows: the most rows one sync sends; more fails the sync.
+    :param dry_run: build and check everything, send nothing.
+    :param activity_settle_seconds: how long the activity log must stay unchanged to count as settled.
+    :param activity_timeout: the longest wait for the activity log to settle.
+    """
+
+    import_type: ImportType
+    identify_by: IdentifyBy = "id"
+    object_type_id: str = "1"
+    empty_values: EmptyValues = "ignore"
+    on_suppressed: OnSuppressed = "succeed"
+    json_columns: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    concurrency: int = 4
+    fetch_size: int = 5000
+    max_rows: int = MAX_ROWS
+    dry_run: bool = False
+    activity_settle_seconds: float = 5.0
+    activity_timeout: float = 60.0
+
+
+@dataclass
+class SegmentTarget:
+    """The manual segment synced people are added to: by id, or by name (created when missing)."""
+
+    segment_id: int | None = None
+    segment_name: str | None = None
+    description: str = field(default="People synced from MySQL by Airflow (airflow-provider-cio).")
+
+
+def builder_for(plan: ColumnPlan, settings: SyncSettings) -> OpBuilder:
+    """The op builder for the query's import type."""
+    if plan.import_type == "people":
+        return PeopleOps(plan, settings.empty_values)
+    if plan.import_type == "objects":
+        return ObjectOps(plan, settings.object_type_id, settings.empty_values)
+    from airflow_provider_cio.sync.relationships import RelationshipOps
+
+    return RelationshipOps(plan, settings.object_type_id, settings.empty_values)
+
+
+class SyncJob:
+    """Runs one sync of an executed cursor into a workspace and reports on it.
+
+    :param settings: how to read and send rows.
+    :param workspace: the workspace (a ``CustomerIOHook``); unused in a dry run.
+    :param segment: the manual segment to add synced people to, if any.
+    :param progress: called with a :class:`SyncProgress` every ``progress_interval`` seconds.
+    :param workdir: where temporary files go.
+    """
+
+    def __init__(
+        self,
+        settings: SyncSettings,
+        workspace: Any,
+        *,
+        segment: SegmentTarget | None = None,
+        progress: Callable[[SyncProgress], None] | None = None,
+        progress_interval: float = 10.0,
+        workdir: str | None = None,
+        logger: logging.Logger | Any = log,
+    ) -> None:
+        self.settings = settings
+        self.workspace = workspace
+        self.segment = segment
+        self.progress = progress
+        self.progress_interval = progress_interval
+        self.workdir = workdir
+        self.log = logger
+        self.plan: ColumnPlan | None = None
+        self.engine: SyncEngine | None = None
+        self.failure: BaseException | None = None
+        self._started_at = 0
+
+    @property
+    def errors(self) -> ErrorLog:
+        """The failed rows (available once :meth:`run` has planned the columns)."""
+        assert self.engine is not None, "run() first"
+        return self.engine.errors
+
+    def plan_for(self, description: Any) -> ColumnPlan:
+        """Check the query's columns against the rules (raises ``QueryError``)."""
+        settings = self.settings
+        return plan_columns(
+            description,
+            settings.import_type,
+            settings.identify_by,
+            json_columns=settings.json_columns,
+            values=ValueRules(settings.timezone),
+        )
+
+    def run(self, cursor: Any, last_sync_time: int = 0) -> SyncReport:
+        """Sync every row of ``cursor``; return the report (check ``report.failed``)."""
+        started = time.monotonic()
+        self._started_at = int(time.time())
+        settings = self.settings
+        self.plan = self.plan_for(cursor.description)
+        for note in self.plan.ignored:
+            self.log.info("Column not sent: %s", note)
+        workspace = DryRunWorkspace() if settings.dry_run else self.workspace
+        self.engine = SyncEngine(
+            builder_for(self.plan, settings),
+            workspace,
+            concurrency=settings.concurrency,
+            fetch_size=settings.fetch_size,
+            max_rows=settings.max_rows,
+            progress=self.progress,
+            progress_interval=self.progress_interval,
+            workdir=self.workdir,
+        )
+        report = SyncReport(
+            import_type=settings.import_type,
+            last_sync_time=last_sync_time,
+            dry_run=settings.dry_run,
+            suppressed_fail=settings.on_suppressed == "fail",
+        )
+        try:
+            result = self.engine.run(cursor)
+            if result.error is not None:
+                raise result.error
+            if not settings.dry_run:
+                suppressed_rows = self._trace_late_failures(report)
+                self._fill_segment(report, suppressed_rows)
+        except Exception as error:  # reported; the operator pushes the report, then fails the task
+            self.failure = error
+            report.error = f"{type(error).__name__}: {error}"
+        self._count(report)
+        report.duration_seconds = time.monotonic() - started
+        return report
+
+    def cancel(self) -> None:
+        """Stop the sync as soon as possible (from another thread)."""
+        if self.engine is not None:
+            self.engine.cancel()
+
+    def close(self) -> None:
+        """Remove temporary files."""
+        if self.engine is not None:
+            self.engine.close()
+
+    def _count(self, report: SyncReport) -> None:
+        """Fill the report's counts from the engine's result and the error log."""
+        assert self.engine is not None
+        result = self.engine.result
+        by_type = self.engine.errors.counts_by_type()
+        report.errors_by_type = {kind: count for kind, count in by_type.items() if kind != SUPPRESSED}
+        report.rows_failed = sum(report.errors_by_type.values())
+        report.rows_read = result.rows_read
+        report.rows_not_sent = result.rows_not_sent
+        report.row_limit_reached = result.row_limit_reached
+        report.requests_sent = getattr(self.workspace, "requests_sent", 0)
+        if self.settings.dry_run:
+            report.would_send = {"rows": result.rows_accepted, "ops": result.ops_sent, "batches": result.batches_sent}
+            return
+        late_failed = by_type.get(FAILED_ATTRIBUTE_CHANGE, 0)
+        report.rows_sent = result.rows_accepted - late_failed - report.rows_suppressed
+        report.ops_sent, report.batches_sent = result.ops_sent, result.batches_sent
+
+    def _trace_late_failures(self, report: SyncReport) -> set[int]:
+        """Read the activity log for failed attribute changes and suppressed people; return suppressed rows."""
+        settings = self.settings
+        if settings.import_type != "people":
+            return set()
+        if not getattr(self.workspace, "can_read_activities", False):
+            self.log.warning(
+                "The connection has no App API key: failed attribute changes and suppressed people cannot be "
+                "seen, so they are counted as sent. Add the app_api_key extra to report them per row."
+            )
+            return set()
+        assert self.engine is not None
+        activities = settled_activities(
+            self.workspace,
+            self._started_at,
+            settle_seconds=settings.activity_settle_seconds,
+            timeout=settings.activity_timeout,
+        )
+        late = trace_to_rows(activities, settings.identify_by, self.engine.identifiers, self.engine.errors)
+        report.failed_changes_checked = True
+        self.engine.errors.add(late.failed)
+        report.rows_suppressed = len(late.suppressed)
+        if settings.on_suppressed == "fail":
+            self.engine.errors.add(late.suppressed)
+        return {error.row_number for error in late.suppressed}
+
+    def _fill_segment(self, report: SyncReport, suppressed_rows: set[int]) -> None:
+        """Add the people this sync applied to the manual segment."""
+        target = self.segment
+        if target is None or (target.segment_id is None and not target.segment_name):
+            return
+        if target.segment_id is not None:
+            segment_id = int(target.segment_id)
+        else:
+            segment_id = self.workspace.ensure_manual_segment(target.segment_name, target.description)
+        report.segment_id = segment_id
+        report.people_added_to_segment = self.workspace.add_to_segment(
+            segment_id, self._applied_people(suppressed_rows), id_type=self.settings.identify_by
+        )
+        self.log.info("Added %d people to segment %s", report.people_added_to_segment, segment_id)
+
+    def _applied_people(self, suppressed_rows: set[int]) -> Iterator[str]:
+        assert self.engine is not None
+        errors = self.engine.errors
+        for row_number, key in self.engine.identifiers:
+            if not errors.has(row_number) and row_number not in suppressed_rows:
+                yield key

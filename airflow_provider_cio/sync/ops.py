@@ -1,0 +1,257 @@
+"""Rows -> ops: each row of a people or objects query becomes one JSON-encoded ``identify`` op.
+
+A row that the workspace would refuse is caught here and becomes a :class:`RowError` instead of an op:
+an empty or oversized identifier, an invalid email, an attribute value over its limit, a value that
+cannot be represented, an op over 32,000 bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from airflow_provider_cio.sync.columns import AttributeColumn, ColumnPlan
+from airflow_provider_cio.sync.emails import is_valid_email
+from airflow_provider_cio.sync.limits import MAX_IDENTIFIER_BYTES, MAX_OP_BYTES
+from airflow_provider_cio.sync.outcomes import (
+    BINARY_VALUE,
+    INVALID_EMAIL,
+    INVALID_IDENTIFIER,
+    INVALID_VALUE,
+    MISSING_IDENTIFIER,
+    TOO_LARGE,
+    RowError,
+    RowRefused,
+)
+from airflow_provider_cio.sync.values import string_too_long
+
+EmptyValues = Literal["ignore", "delete"]
+CONTROL_CHARACTERS = frozenset(chr(c) for c in [*range(0x20), 0x7F])
+
+
+@dataclass(slots=True)
+class Op:
+    """One op, encoded, with the rows it carries.
+
+    :param body: the op as compact JSON.
+    :param first_row: the number (from 1) of the first row in the query result that the op carries.
+    :param row_count: how many consecutive rows it carries (more than one for grouped relationships).
+    :param identifier: how the error report names the op's subject.
+    :param key: ops with the same key are sent in row order; for people and objects it is also the
+        identity that must not repeat within one sync.
+    """
+
+    body: bytes
+    first_row: int
+    row_count: int
+    identifier: str
+    key: str
+
+
+class OpBuilder(Protocol):
+    """Turns blocks of rows into ops and row errors, in row order."""
+
+    unique_keys: bool
+    """Whether two ops with the same key in one sync are an error (people, objects)."""
+
+    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
+        """Ops and row errors for ``rows``, the first of which is row number ``first_row``."""
+        ...
+
+    def finish(self) -> Iterator[Op | RowError]:
+        """Ops still held back when the rows are exhausted (grouping builders)."""
+        ...
+
+
+def attribute_values(row: Sequence[Any], columns: Sequence[AttributeColumn], delete_empty: bool) -> dict[str, Any]:
+    """The attributes of one row: converted values, empty ones left out or set to null.
+
+    :raises RowRefused: a value cannot be sent; the message names the column, never the value.
+    """
+    attributes: dict[str, Any] = {}
+    for column in columns:
+        value = row[column.index]
+        kind = type(value)
+        if value is None or (kind is str and not value):
+            if delete_empty:
+                attributes[column.name] = None
+            continue
+        if kind is str:
+            if string_too_long(value):
+                raise RowRefused(TOO_LARGE, f"column {column.name!r} is over 1000 bytes; shorten it in the query")
+        elif kind is not int:
+            try:
+                value = column.convert(value)
+            except RowRefused as refused:
+                raise RowRefused(refused.error_type, f"column {column.name!r} {refused.message}") from None
+        attributes[column.name] = value
+    return attributes
+
+
+def identifier_text(value: Any, column: str) -> str:
+    """An ``id`` or ``object_id`` value as the string the workspace keys on.
+
+    :raises RowRefused: empty, binary, over 150 bytes, or holding control characters.
+    """
+    kind = type(value)
+    if kind is str:
+        text = value
+    elif kind is int:
+        text = str(value)
+    elif value is None:
+        text = ""
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        raise RowRefused(BINARY_VALUE, f"the {column} column holds binary data; use CAST({column} AS CHAR)")
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, (int, float)):
+        text = str(value)
+    else:
+        raise RowRefused(INVALID_IDENTIFIER, f"the {column} column holds a {kind.__name__}; cast it to text")
+    if not text:
+        raise RowRefused(MISSING_IDENTIFIER, f"the {column} column is empty")
+    if len(text) * 4 > MAX_IDENTIFIER_BYTES and len(text.encode()) > MAX_IDENTIFIER_BYTES:
+        raise RowRefused(TOO_LARGE, f"the {column} is over {MAX_IDENTIFIER_BYTES} bytes")
+    if not CONTROL_CHARACTERS.isdisjoint(text):
+        raise RowRefused(INVALID_IDENTIFIER, f"the {column} contains control characters")
+    return text
+
+
+def email_text(value: Any, column: str = "email") -> str:
+    """An email identifier or attribute, checked against RFC 5322."""
+    if value is None or value == "":
+        raise RowRefused(MISSING_IDENTIFIER, f"the {column} column is empty")
+    if not isinstance(value, str):
+        raise RowRefused(INVALID_EMAIL, f"the {column} column does not hold text")
+    if not is_valid_email(value):
+        raise RowRefused(INVALID_EMAIL, f"the {column} column is not a valid email address (RFC 5322)")
+    return value
+
+
+def encode(op: dict[str, Any]) -> bytes:
+    """An op as compact JSON, refused when it is over the 32,000-byte op limit."""
+    try:
+        body = orjson.dumps(op)
+    except TypeError:
+        raise RowRefused(
+            INVALID_VALUE, "a value cannot be written as JSON (invalid text or a number out of range)"
+        ) from None
+    if len(body) > MAX_OP_BYTES:
+        raise RowRefused(
+            TOO_LARGE, f"the row makes an op of {len(body)} bytes; the limit is {MAX_OP_BYTES}: select fewer columns"
+        )
+    return body
+
+
+def shown(value: Any) -> str:
+    """An identifier as the error report shows it when it could not be used (shortened)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+class PeopleOps:
+    """One ``identify`` op per row of a people query.
+
+    :param plan: the query's column plan (``import_type="people"``).
+    :param empty_values: ``ignore`` leaves NULL and empty attributes out; ``delete`` removes them.
+    """
+
+    unique_keys = True
+
+    def __init__(self, plan: ColumnPlan, empty_values: EmptyValues = "ignore") -> None:
+        self.identify_by = plan.identify_by
+        self.identifier_index = plan.identifier_index
+        self.columns = plan.attributes
+        self.delete_empty = empty_values == "delete"
+        self.email_index = next((c.index for c in plan.attributes if c.name == "email"), None)
+
+    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
+        """An op or a row error for each row."""
+        by_email = self.identify_by == "email"
+        for row_number, row in enumerate(rows, first_row):
+            raw = row[self.identifier_index]
+            try:
+                if by_email:
+                    identifier = email_text(raw)
+                    key = identifier.lower()
+                else:
+                    identifier = key = identifier_text(raw, "id")
+                    if self.email_index is not None and row[self.email_index]:
+                        email_text(row[self.email_index])
+                attributes = attribute_values(row, self.columns, self.delete_empty)
+                body = encode(
+                    {
+                        "type": "person",
+                        "identifiers": {self.identify_by: identifier},
+                        "action": "identify",
+                        "attributes": attributes,
+                    }
+                )
+            except RowRefused as refused:
+                yield RowError(row_number, shown(raw), refused.error_type, refused.message)
+                continue
+            yield Op(body, row_number, 1, identifier, key)
+
+    def finish(self) -> Iterator[Op | RowError]:
+        """People ops are never held back."""
+        return iter(())
+
+
+class ObjectOps:
+    """One ``identify`` op per row of an objects query.
+
+    :param plan: the query's column plan (``import_type="objects"``).
+    :param object_type_id: the type of rows without an ``object_type_id`` column value.
+    :param empty_values: ``ignore`` leaves NULL and empty attributes out; ``delete`` removes them.
+    """
+
+    unique_keys = True
+
+    def __init__(self, plan: ColumnPlan, object_type_id: str = "1", empty_values: EmptyValues = "ignore") -> None:
+        self.default_type = object_type_text(object_type_id)
+        self.object_id_index = plan.identifier_index
+        self.type_index = plan.object_type_index
+        self.columns = plan.attributes
+        self.delete_empty = empty_values == "delete"
+
+    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
+        """An op or a row error for each row."""
+        for row_number, row in enumerate(rows, first_row):
+            raw = row[self.object_id_index]
+            object_type = self.default_type
+            try:
+                if self.type_index is not None and row[self.type_index] not in (None, ""):
+                    object_type = object_type_text(row[self.type_index])
+                object_id = identifier_text(raw, "object_id")
+                attributes = attribute_values(row, self.columns, self.delete_empty)
+                body = encode(
+                    {
+                        "type": "object",
+                        "identifiers": {"object_type_id": object_type, "object_id": object_id},
+                        "action": "identify",
+                        "attributes": attributes,
+                    }
+                )
+            except RowRefused as refused:
+                yield RowError(row_number, f"{object_type}:{shown(raw)}", refused.error_type, refused.message)
+                continue
+            identifier = f"{object_type}:{object_id}"
+            yield Op(body, row_number, 1, identifier, identifier)
+
+    def finish(self) -> Iterator[Op | RowError]:
+        """Object ops are never held back."""
+        return iter(())
+
+
+def object_type_text(value: Any) -> str:
+    """An object type id as the workspace wants it: a string holding a positive integer."""
+    text = str(value).strip() if not isinstance(value, (bytes, bytearray)) else ""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise RowRefused(INVALID_IDENTIFIER, "object_type_id must be a positive integer (object types start at 1)")
+    return str(int(text))

@@ -1,0 +1,98 @@
+"""What a sync reports: counts for XCom and the UI, and whether the sync failed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SyncReport:
+    """The outcome of one sync, pushed to XCom as ``return_value`` (see :meth:`to_xcom`).
+
+    ``rows_read = rows_sent + rows_failed + rows_suppressed + rows_not_sent`` once a sync has ended.
+
+    :param rows_read: rows the query returned (at most the row limit).
+    :param rows_sent: rows the workspace accepted and applied.
+    :param rows_failed: rows that failed, each listed in the error report.
+    :param rows_suppressed: rows about suppressed people (not applied).
+    :param rows_not_sent: rows never sent because the sync stopped early.
+    :param last_sync_time: the value ``{{ last_sync_time }}`` had in the query.
+    :param error_report: URI of the error CSV, or None when no row failed.
+    :param errors_by_type: failed rows per error type.
+    :param would_send: for a dry run, what would have been sent: rows, ops and batches.
+    :param error: what stopped the sync early, if anything (no secrets, no row data).
+    """
+
+    import_type: str
+    rows_read: int = 0
+    rows_sent: int = 0
+    rows_failed: int = 0
+    rows_suppressed: int = 0
+    rows_not_sent: int = 0
+    ops_sent: int = 0
+    batches_sent: int = 0
+    requests_sent: int = 0
+    last_sync_time: int = 0
+    error_report: str | None = None
+    errors_by_type: dict[str, int] = field(default_factory=dict)
+    segment_id: int | None = None
+    people_added_to_segment: int = 0
+    row_limit_reached: bool = False
+    dry_run: bool = False
+    would_send: dict[str, int] | None = None
+    failed_changes_checked: bool = False
+    duration_seconds: float = 0.0
+    error: str | None = None
+    suppressed_fail: bool = field(default=False, repr=False)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the sync counts as failed (and must not advance ``last_sync_time``)."""
+        return bool(
+            self.error
+            or self.rows_failed
+            or self.rows_not_sent
+            or self.row_limit_reached
+            or (self.suppressed_fail and self.rows_suppressed)
+        )
+
+    def summary(self) -> str:
+        """One line of counts for the task log."""
+        text = (
+            f"{self.import_type}: {self.rows_read} rows read, {self.rows_sent} sent, {self.rows_failed} failed, "
+            f"{self.rows_suppressed} suppressed"
+        )
+        if self.rows_not_sent:
+            text += f", {self.rows_not_sent} not sent"
+        if self.dry_run and self.would_send:
+            text += f" (dry run: would send {self.would_send['rows']} rows in {self.would_send['ops']} ops, "
+            text += f"{self.would_send['batches']} batches)"
+        return text + f" in {self.duration_seconds:.1f} s"
+
+    def failure_message(self) -> str:
+        """Why the sync failed, and what to do, for the task's exception."""
+        reasons = []
+        if self.error:
+            reasons.append(self.error)
+        if self.row_limit_reached:
+            reasons.append(
+                f"the query returned more than {self.rows_read} rows, the limit of one sync; the rows over the "
+                "limit were not sent. Add ORDER BY and LIMIT, or a WHERE clause on {{ last_sync_time }}"
+            )
+        if self.rows_failed:
+            kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.errors_by_type.items()))
+            reasons.append(f"{self.rows_failed} rows failed ({kinds}); see the error report {self.error_report}")
+        if self.suppressed_fail and self.rows_suppressed:
+            reasons.append(f"{self.rows_suppressed} rows are about suppressed people (on_suppressed='fail')")
+        if self.rows_not_sent and not self.error:
+            reasons.append(f"{self.rows_not_sent} rows were not sent")
+        return "; ".join(reasons) + ". last_sync_time is not advanced: the next run sends these rows again."
+
+    def to_xcom(self) -> dict[str, Any]:
+        """The report as a JSON-serialisable dict."""
+        data = asdict(self)
+        data.pop("suppressed_fail")
+        data["status"] = "failed" if self.failed else "success"
+        data["duration_seconds"] = round(self.duration_seconds, 3)
+        return data

@@ -1,0 +1,199 @@
+"""How a database value becomes an attribute value in the workspace. One place for every rule.
+
+======================  =============================================================================
+Database value          Sent to the workspace
+======================  =============================================================================
+integer                 the integer (``BIGINT UNSIGNED`` included)
+``DECIMAL``             a string with every digit (``"1234.50"``): JSON numbers would be read as
+                        floats and lose digits; the workspace stores attributes as strings anyway
+``FLOAT``/``DOUBLE``    the number; ``NaN`` and infinities are a row error
+``DATETIME``/           Unix seconds (an integer, rounded down). Naive values are read in the sync's
+``TIMESTAMP``           ``timezone`` (default UTC; the operators also set the MySQL session time zone
+                        to UTC so ``TIMESTAMP`` values arrive in UTC)
+``DATE``                Unix seconds of its midnight in ``timezone``
+``TIME``                a string ``"[-]HH:MM:SS[.ffffff]"`` (it is a duration, not a point in time)
+``YEAR``                a string (``"2024"``)
+``BIT``                 an integer
+``JSON``                the nested value (objects and arrays); invalid JSON is a row error
+strings, ``ENUM``,      the string
+``SET``
+``NULL`` or ``''``      ``empty_values="ignore"``: the attribute is left out (the workspace keeps what
+                        it has); ``"delete"``: sent as ``null``, which removes it
+binary, ``GEOMETRY``    a row error: convert it in the query (``HEX(col)``, ``ST_AsText(col)``)
+======================  =============================================================================
+
+A string over 1000 UTF-8 bytes, or a nested value over 1000 bytes of compact JSON, is a row error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES
+from airflow_provider_cio.sync.outcomes import BINARY_VALUE, INVALID_VALUE, TOO_LARGE, RowRefused
+
+Converter = Callable[[Any], Any]
+
+# MySQL protocol type codes (as in MySQLdb.constants.FIELD_TYPE); other DB-API drivers use other codes,
+# and their columns are converted by the Python type of each value.
+MYSQL_YEAR = 13
+MYSQL_BIT = 16
+MYSQL_JSON = 245
+MYSQL_GEOMETRY = 255
+
+ONE_SECOND = dt.timedelta(seconds=1)
+UTC = dt.timezone.utc
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ValueRules:
+    """Converts the values of one column, chosen once from the column's type.
+
+    :param timezone: IANA name of the time zone naive ``DATETIME``/``DATE`` values are read in.
+    """
+
+    def __init__(self, timezone: str = "UTC") -> None:
+        self.timezone = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
+        self._by_type: dict[type, Converter] = {
+            bool: keep,
+            float: finite_number,
+            Decimal: decimal_string,
+            dt.datetime: self.datetime_seconds,
+            dt.date: self.date_seconds,
+            dt.timedelta: duration_string,
+            dt.time: dt.time.isoformat,
+            bytes: refuse_binary,
+            bytearray: refuse_binary,
+            memoryview: refuse_binary,
+            dict: nested_value,
+            list: nested_value,
+            set: set_string,
+            frozenset: set_string,
+            uuid.UUID: str,
+        }
+
+    def for_column(self, type_code: Any, is_json: bool) -> Converter:
+        """The converter for a column, from its DB-API ``type_code`` and whether it holds JSON.
+
+        Strings and integers never reach a converter: the op builders keep them as they are (checking
+        only the size of strings). A converter raises :class:`RowRefused` for a value it cannot send.
+        """
+        if is_json or type_code == MYSQL_JSON:
+            return json_value
+        if type_code == MYSQL_YEAR:
+            return str
+        if type_code == MYSQL_BIT:
+            return bit_number
+        if type_code == MYSQL_GEOMETRY:
+            return refuse_binary
+        return self.by_python_type
+
+    def by_python_type(self, value: Any) -> Any:
+        """Convert a value by its Python type (any DB-API driver)."""
+        convert = self._by_type.get(type(value))
+        if convert is None:
+            convert = next((c for t, c in self._by_type.items() if isinstance(value, t)), unrepresentable)
+        return convert(value)
+
+    def datetime_seconds(self, value: dt.datetime) -> int:
+        """Unix seconds, rounded down; naive values are read in the sync's time zone."""
+        if value.tzinfo is None:
+            if self.timezone is UTC:
+                return (value - EPOCH.replace(tzinfo=None)) // ONE_SECOND
+            value = value.replace(tzinfo=self.timezone)
+        return (value - EPOCH) // ONE_SECOND
+
+    def date_seconds(self, value: dt.date) -> int:
+        """Unix seconds of the date's midnight in the sync's time zone."""
+        return self.datetime_seconds(dt.datetime(value.year, value.month, value.day))
+
+
+def keep(value: Any) -> Any:
+    """Send the value as it is."""
+    return value
+
+
+def finite_number(value: float) -> float:
+    """A float, unless it is NaN or infinite (JSON cannot hold those)."""
+    if not math.isfinite(value):
+        raise RowRefused(INVALID_VALUE, "holds NaN or an infinite number, which JSON cannot represent")
+    return value
+
+
+def decimal_string(value: Decimal) -> str:
+    """Every digit of a DECIMAL, in plain notation (never ``1E-8``)."""
+    if not value.is_finite():
+        raise RowRefused(INVALID_VALUE, "holds NaN or an infinite number, which JSON cannot represent")
+    return format(value, "f")
+
+
+def duration_string(value: dt.timedelta) -> str:
+    """A MySQL ``TIME`` (a duration) as ``[-]HH:MM:SS[.ffffff]``; hours may exceed 24."""
+    micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    sign = "-" if micros < 0 else ""
+    seconds, fraction = divmod(abs(micros), 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    text = f"{sign}{hours:02d}:{minute:02d}:{second:02d}"
+    return f"{text}.{fraction:06d}" if fraction else text
+
+
+def bit_number(value: Any) -> int:
+    """A ``BIT(n)`` column (bytes from MySQL drivers) as an integer."""
+    if isinstance(value, (bytes, bytearray)):
+        return int.from_bytes(value, "big")
+    return int(value)
+
+
+def set_string(value: set[Any] | frozenset[Any]) -> str:
+    """A ``SET`` value as MySQL writes it: members joined by commas, sorted."""
+    return ",".join(sorted(str(member) for member in value))
+
+
+def refuse_binary(value: Any) -> Any:
+    """Binary data is never sent: it would be mangled by any text encoding."""
+    raise RowRefused(
+        BINARY_VALUE, "holds binary data; convert it in the query, e.g. HEX(col), TO_BASE64(col) or ST_AsText(col)"
+    )
+
+
+def unrepresentable(value: Any) -> Any:
+    """A value of a type the sync does not know how to send."""
+    raise RowRefused(INVALID_VALUE, f"holds a {type(value).__name__}, which cannot be sent; cast it in the query")
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column's text as the nested value it holds (objects and arrays stay nested)."""
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise RowRefused(INVALID_VALUE, "is a JSON column but holds invalid JSON") from None
+    return nested_value(value) if isinstance(value, (dict, list)) else value
+
+
+def nested_value(value: dict[str, Any] | list[Any]) -> dict[str, Any] | list[Any]:
+    """A nested value, if its compact JSON fits the attribute value limit."""
+    try:
+        size = len(orjson.dumps(value))
+    except TypeError:
+        raise RowRefused(INVALID_VALUE, "holds a nested value that cannot be written as JSON") from None
+    if size > MAX_ATTRIBUTE_VALUE_BYTES:
+        raise RowRefused(TOO_LARGE, f"is {size} bytes of JSON; the limit is {MAX_ATTRIBUTE_VALUE_BYTES}")
+    return value
+
+
+def string_too_long(value: str) -> bool:
+    """Whether a string is over the attribute value limit in UTF-8 bytes (cheap for short strings)."""
+    return (
+        len(value) * 4 > MAX_ATTRIBUTE_VALUE_BYTES
+        and len(value.encode("utf-8", "surrogatepass")) > MAX_ATTRIBUTE_VALUE_BYTES
+    )

@@ -1,0 +1,126 @@
+"""The test harness: a real MySQL-compatible server, the workspace emulator over HTTP, and a temporary
+Airflow home with a migrated SQLite metadata DB for ``dag.test()``.
+
+Airflow reads its configuration when first imported, so the environment is set here, before any test
+module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+AIRFLOW_HOME = tempfile.mkdtemp(prefix="cio-airflow-home-")
+os.environ.update(
+    {
+        "AIRFLOW_HOME": AIRFLOW_HOME,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(TESTS / "dags"),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+)
+
+from airflow_provider_cio.testing import MySQLServer, TemporaryMySQLServer, WorkspaceEmulator  # noqa: E402
+
+_database_numbers = itertools.count(1)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the temporary Airflow home."""
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Iterator[MySQLServer]:
+    """The MySQL server of the session: ``CIO_TEST_MYSQL_URL``, or a private one started here."""
+    url = os.environ.get("CIO_TEST_MYSQL_URL")
+    if url:
+        yield MySQLServer.from_url(url)
+        return
+    with TemporaryMySQLServer() as server:
+        yield server
+
+
+class Database:
+    """A database of its own for one test, with shortcuts to fill and read it."""
+
+    def __init__(self, server: MySQLServer, name: str) -> None:
+        self.server = server
+        self.name = name
+
+    def execute(self, *statements: str) -> None:
+        """Run statements (autocommit)."""
+        self.server.execute(*statements, database=self.name)
+
+    def insert(self, table: str, rows: list[dict]) -> None:
+        """Insert rows given as dicts (all with the same keys)."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        conn = self.server.connect(self.name)
+        try:
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO `{table}` ({', '.join(f'`{c}`' for c in columns)}) "
+                    f"VALUES ({', '.join(['%s'] * len(columns))})",
+                    [tuple(row[c] for c in columns) for row in rows],
+                )
+        finally:
+            conn.close()
+
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of a query."""
+        conn = self.server.connect(self.name)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql)
+                return list(cursor.fetchall())
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def mysql_db(
+    mysql_server: MySQLServer, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Database]:
+    """A fresh database for this test; ``mysql_default`` points at it."""
+    slug = re.sub(r"\W+", "_", request.node.name)[:40]
+    name = mysql_server.create_database(f"t{next(_database_numbers)}_{slug}")
+    for key, value in mysql_server.connection_env("mysql_default", database=name).items():
+        monkeypatch.setenv(key, value)
+    yield Database(mysql_server, name)
+    mysql_server.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[WorkspaceEmulator]:
+    """One workspace emulator for the session (reset before each test that uses it)."""
+    with WorkspaceEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def workspace(emulator_server: WorkspaceEmulator, monkeypatch: pytest.MonkeyPatch) -> WorkspaceEmulator:
+    """An empty workspace over real HTTP; ``customerio_default`` points at it."""
+    emulator_server.reset()
+    for key, value in emulator_server.connection_env("customerio_default").items():
+        monkeypatch.setenv(key, value)
+    return emulator_server
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A migrated SQLite metadata DB in the temporary Airflow home (for ``dag.test()``)."""
+    from airflow.utils import db
+
+    db.resetdb()
