@@ -1,0 +1,36 @@
+# The project's commands. Each one sets up what it needs first (system packages, virtualenv).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test bench lint format clean
+
+$(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
+	PYTHON=$(PYTHON) scripts/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)  ## a real sync from MySQL into the workspace emulator, end to end
+	$(BIN)/python scripts/demo.py
+
+test: $(INSTALLED)  ## the whole test suite, against a private MySQL server and the emulator
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+bench: $(INSTALLED)  ## throughput and memory (N=1,000,000 by default: make bench N=200000)
+	$(BIN)/python -m benchmarks $(if $(N),--rows $(N))
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
