@@ -95,7 +95,6 @@ class WorkspaceEmulator:
             self._remove_directory()
             raise
         self._session = requests.Session()
-        self._session.verify = self.ca_bundle or True
         return self
 
     def stop(self) -> None:
@@ -270,6 +269,7 @@ class WorkspaceEmulator:
                 f"{self.url}/v1/segments",
                 json={"segment": {"name": name, "description": description}},
                 headers={"Authorization": f"Bearer {self.app_api_key}"},
+                verify=self._verify,
                 timeout=30,
             )
             if response.status_code != 429:
@@ -284,8 +284,15 @@ class WorkspaceEmulator:
             raise RuntimeError("the emulator is not running: call start() or use it in a with block")
         return self._session
 
+    @property
+    def _verify(self) -> str | bool:
+        # Given with each request: requests lets REQUESTS_CA_BUNDLE override a Session's ``verify``.
+        return self.ca_bundle or True
+
     def _admin(self, method: str, name: str, body: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(method, f"{self.url}/_emulator/{name}", json=body, timeout=60)
+        response = self._http.request(
+            method, f"{self.url}/_emulator/{name}", json=body, verify=self._verify, timeout=60
+        )
         if response.status_code != 200:
             raise ValueError(f"{method} /_emulator/{name}: {response.status_code} {response.text}")
         return response.json()

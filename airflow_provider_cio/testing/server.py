@@ -300,6 +300,10 @@ class EmulatorServer(ThreadingHTTPServer):
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
+    def serve_forever(self, poll_interval: float = 0.05) -> None:
+        """Serve until :meth:`stop`; a short poll interval makes stopping quick."""
+        super().serve_forever(poll_interval)
+
     def stop(self) -> None:
         """Stop serving, close every open connection (keep-alive ones included) and the listener."""
         self.shutdown()

@@ -1,0 +1,147 @@
+"""Every size and count limit, at its edge and just over it."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from .conftest import obj, person
+
+
+def errors_of(response) -> list[tuple[int, str, str]]:
+    assert response.status_code in (200, 207), response.text
+    return [(e["batch_index"], e["reason"], e["field"]) for e in response.json().get("errors", [])]
+
+
+def filler(existing: dict, target: int) -> dict:
+    """Attributes (each value under 1000 bytes) that bring ``existing`` to exactly ``target`` bytes of JSON."""
+    added: dict = {}
+    while len(orjson.dumps({**existing, **added})) + 950 < target:
+        added[f"f{len(added)}"] = "v" * 900
+    added["last"] = ""
+    added["last"] = "v" * (target - len(orjson.dumps({**existing, **added})))
+    return added
+
+
+def link(object_id: str, attributes: dict | None = None) -> dict:
+    item: dict = {"identifiers": {"object_type_id": "1", "object_id": object_id}}
+    if attributes is not None:
+        item["relationship_attributes"] = attributes
+    return item
+
+
+@pytest.mark.parametrize(("char", "width"), [("a", 1), ("é", 2), ("€", 3), ("😀", 4)])
+def test_id_of_150_bytes_is_accepted_and_151_refused(workspace, track, char, width):
+    fits = char * (150 // width) + "a" * (150 % width)
+    over = fits + "a"
+    assert len(fits.encode()) == 150
+    response = track.batch(person({"id": fits}), person({"id": over}), person({"id": "x"}, {"id": over}))
+    assert errors_of(response) == [(1, "too_large", "identifiers.id"), (2, "too_large", "attributes.id")]
+    assert workspace.person(id=fits) is not None
+
+
+def test_object_id_of_150_bytes_is_accepted_and_151_refused(workspace, track):
+    response = track.batch(obj("o" * 150), obj("o" * 151))
+    assert errors_of(response) == [(1, "too_large", "identifiers.object_id")]
+    assert [o["object_id"] for o in workspace.objects()] == ["o" * 150]
+
+
+def test_attribute_name_of_150_bytes_is_accepted_and_151_refused(workspace, track):
+    fits, over = "é" * 75, "é" * 75 + "x"
+    response = track.batch(person({"id": "1"}, {fits: "v"}), person({"id": "2"}, {over: "v"}))
+    assert errors_of(response) == [(1, "too_large", "attributes")]
+    assert workspace.person(id="1")["attributes"] == {fits: "v"}
+
+
+@pytest.mark.parametrize(("char", "width"), [("a", 1), ("ß", 2), ("€", 3), ("😀", 4)])
+def test_attribute_value_of_1000_bytes_is_accepted_and_1001_refused(workspace, track, char, width):
+    fits = char * (1000 // width) + "a" * (1000 % width)
+    assert len(fits.encode()) == 1000
+    response = track.batch(person({"id": "1"}, {"token": fits}), person({"id": "2"}, {"token": fits + "a"}))
+    assert errors_of(response) == [(1, "too_large", "attributes.token")]
+    assert response.json()["errors"][0]["message"] == "value for attribute 'token' cannot be longer than 1000 bytes"
+    assert workspace.person(id="1")["attributes"]["token"] == fits
+
+
+def test_nested_value_is_measured_as_compact_json(workspace, track):
+    fits = {"k": "v" * (1000 - len(b'{"k":""}'))}
+    over = {"k": fits["k"] + "v"}
+    assert len(orjson.dumps(fits)) == 1000
+    response = track.batch(person({"id": "1"}, {"nested": fits}), person({"id": "2"}, {"nested": over}))
+    assert errors_of(response) == [(1, "too_large", "attributes.nested")]
+    assert workspace.person(id="1")["attributes"]["nested"] == fits
+
+
+def test_300_attributes_per_op_are_accepted_and_301_refused(workspace, track):
+    many = {f"a{i}": i for i in range(300)}
+    response = track.batch(person({"id": "1"}, many), person({"id": "2"}, {**many, "one_more": 1}))
+    assert errors_of(response) == [(1, "too_large", "attributes")]
+    assert len(workspace.person(id="1")["attributes"]) == 300
+
+
+def test_a_person_keeps_at_most_300_attributes_after_the_merge(workspace, track):
+    track.batch(person({"id": "1"}, {f"a{i}": i for i in range(200)}))
+    response = track.batch(
+        person({"id": "1"}, {f"b{i}": i for i in range(100)}),  # 300: fine
+        person({"id": "1"}, {"c0": 1}),  # 301: refused
+        person({"id": "1"}, {"a0": None, "c0": 1}),  # one removed, one added: 300
+    )
+    assert errors_of(response) == [(1, "too_large", "attributes")]
+    attributes = workspace.person(id="1")["attributes"]
+    assert len(attributes) == 300
+    assert "a0" not in attributes and attributes["c0"] == "1"
+
+
+def test_id_and_email_do_not_count_among_a_persons_attributes(workspace, track):
+    many = {f"a{i}": i for i in range(298)}
+    response = track.batch(person({"id": "1"}, {**many, "email": "one@example.com", "id": "1"}))
+    assert errors_of(response) == []
+    track.batch(person({"id": "1"}, {"a298": 1, "a299": 1}))
+    assert len(workspace.person(id="1")["attributes"]) == 300
+
+
+def test_object_attributes_at_most_300_and_100_kb_after_the_merge(workspace, track):
+    first = {f"a{i}": "v" * 900 for i in range(30)}
+    second = {f"b{i}": "v" * 900 for i in range(30)}
+    third = {f"c{i}": "v" * 900 for i in range(30)}
+    assert errors_of(track.batch(obj("acme", first), obj("acme", second), obj("acme", third))) == []
+    fill = filler(workspace.objects()[0]["attributes"], 100_000)
+    response = track.batch(obj("acme", fill), obj("acme", {"more": "v"}))
+    assert errors_of(response) == [(1, "too_large", "attributes")]
+    assert len(orjson.dumps(workspace.objects()[0]["attributes"])) == 100_000
+    track.batch(obj("counted", {f"a{i}": 1 for i in range(300)}))
+    assert errors_of(track.batch(obj("counted", {"a300": 1}))) == [(0, "too_large", "attributes")]
+
+
+def test_relationship_attributes_at_most_300_and_100_kb_after_the_merge(workspace, track):
+    track.batch(person({"id": "1"}), obj("acme"))
+    field = "cio_relationships[0].relationship_attributes"
+    chunks = [{f"k{n}_{i}": "v" * 900 for i in range(30)} for n in range(3)]
+    for chunk in chunks:
+        assert (
+            errors_of(
+                track.batch(person({"id": "1"}, action="add_relationships", cio_relationships=[link("acme", chunk)]))
+            )
+            == []
+        )
+    fill = filler(workspace.relationships()[0]["attributes"], 100_000)
+    response = track.batch(
+        person({"id": "1"}, action="add_relationships", cio_relationships=[link("acme", fill)]),
+        person({"id": "1"}, action="add_relationships", cio_relationships=[link("acme", {"more": "v"})]),
+    )
+    assert errors_of(response) == [(1, "too_large", field)]
+    assert len(orjson.dumps(workspace.relationships()[0]["attributes"])) == 100_000
+    many = {f"a{i}": 1 for i in range(300)}
+    track.batch(obj("other"))
+    response = track.batch(
+        person({"id": "1"}, action="add_relationships", cio_relationships=[link("other", many)]),
+        person({"id": "1"}, action="add_relationships", cio_relationships=[link("other", {"a300": 1})]),
+        person({"id": "1"}, action="add_relationships", cio_relationships=[link("other", {**many, "x": 1})]),
+    )
+    assert errors_of(response) == [(1, "too_large", field), (2, "too_large", field)]
+
+
+def test_email_over_1000_bytes_is_too_large(track):
+    address = "a" * 990 + "@example.com"
+    response = track.batch(person({"email": address}), person({"id": "1"}, {"email": address}))
+    assert errors_of(response) == [(0, "too_large", "identifiers.email"), (1, "too_large", "attributes.email")]
