@@ -195,7 +195,6 @@ class CustomerIOHook(BaseHook):
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.max_connections, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        session.verify = self.settings.verify
         session.headers["User-Agent"] = "airflow-provider-cio"
         return session
 
@@ -352,7 +351,10 @@ class CustomerIOHook(BaseHook):
         with self._count_lock:
             self.requests_sent += 1
         try:
-            return self.session.request(method, url, data=body, headers=headers, timeout=self.timeout)
+            # verify per request: requests lets REQUESTS_CA_BUNDLE override a session-level setting
+            return self.session.request(
+                method, url, data=body, headers=headers, timeout=self.timeout, verify=self.settings.verify
+            )
         except requests.exceptions.SSLError as error:
             raise CustomerIOError(
                 f"TLS verification of {url.split('?')[0]} failed for connection {self.customerio_conn_id!r}: "

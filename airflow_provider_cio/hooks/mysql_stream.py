@@ -13,6 +13,7 @@ so TLS and every other setting work as they do for any Airflow MySQL task. The s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
@@ -35,10 +36,17 @@ class MySQLQueryStream:
         self.cursor: Any = None
         self._thread_id: int | None = None
 
-    def execute(self, sql: str) -> Any:
-        """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows."""
+    def execute(self, sql: str, converters: dict[int, Callable[[str], Any]] | None = None) -> Any:
+        """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows.
+
+        :param converters: per MySQL type code, how to turn the text the server sends into a value
+            (``ValueRules.text_converters``); applied by mysqlclient as it reads. Other clients return
+            their usual Python objects, which the sync converts by type.
+        """
         check_select(sql)
         self.connection = self.hook.get_conn()
+        if converters and isinstance(getattr(self.connection, "converter", None), dict):
+            self.connection.converter.update(converters)
         self.cursor = unbuffered_cursor(self.connection)
         self._thread_id = connection_thread_id(self.connection)
         for statement in (

@@ -207,7 +207,7 @@ class BaseSyncOperator(BaseOperator):
         finished = False
         try:
             try:
-                cursor = self._stream.execute(self.sql)
+                cursor = self._stream.execute(self.sql, self._job.text_converters())
                 report = self._job.run(cursor, last_sync_time)
             except QueryError as error:
                 self._fail_before_sending(context, last_sync_time, str(error), retry=False)

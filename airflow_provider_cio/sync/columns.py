@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_COLUMNS, MAX_ATTRIBUTE_NAME_BYTES
-from airflow_provider_cio.sync.values import Converter, ValueRules
+from airflow_provider_cio.sync.values import MYSQL_JSON, Converter, ValueRules
 
 ImportType = Literal["people", "objects", "relationships"]
 IdentifyBy = Literal["id", "email"]
@@ -33,11 +33,16 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class AttributeColumn:
-    """A column sent as an attribute: its name, position in the row, and value converter."""
+    """A column sent as an attribute: its name, position in the row, and value converter.
+
+    :param parse_text: the converter applies to text values too (JSON columns); other columns send
+        strings and integers as they are.
+    """
 
     name: str
     index: int
     convert: Converter
+    parse_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,18 +120,18 @@ def plan_columns(
         roles["object_type"] = index["object_type_id"]
 
     skipped = set(roles.values()) | set(ignored)
-    attributes = tuple(
-        AttributeColumn(name, i, values.for_column(description[i][1], name in json_set))
-        for i, name in enumerate(names)
-        if i not in skipped
-    )
+    attributes: list[AttributeColumn] = []
+    for i, column in enumerate(description):
+        if i not in skipped:
+            is_json = names[i] in json_set or column[1] == MYSQL_JSON
+            attributes.append(AttributeColumn(names[i], i, values.for_column(column[1], is_json), parse_text=is_json))
     check_attribute_names(attributes)
     return ColumnPlan(
         import_type=import_type,
         identify_by=identify_by,
         names=names,
         identifier_index=roles["identifier"],
-        attributes=attributes,
+        attributes=tuple(attributes),
         object_id_index=roles.get("object_id"),
         object_type_index=roles.get("object_type"),
         deleted_index=roles.get("deleted"),

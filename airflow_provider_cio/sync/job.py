@@ -113,6 +113,7 @@ class SyncJob:
         self.progress_interval = progress_interval
         self.workdir = workdir
         self.log = logger
+        self.values = ValueRules(settings.timezone)
         self.plan: ColumnPlan | None = None
         self.engine: SyncEngine | None = None
         self.failure: BaseException | None = None
@@ -124,6 +125,10 @@ class SyncJob:
         assert self.engine is not None, "run() first"
         return self.engine.errors
 
+    def text_converters(self) -> dict[int, Callable[[str], Any]]:
+        """Converters for the MySQL driver to apply as it reads (see ``ValueRules.text_converters``)."""
+        return self.values.text_converters()
+
     def plan_for(self, description: Any) -> ColumnPlan:
         """Check the query's columns against the rules (raises ``QueryError``)."""
         settings = self.settings
@@ -132,7 +137,7 @@ class SyncJob:
             settings.import_type,
             settings.identify_by,
             json_columns=settings.json_columns,
-            values=ValueRules(settings.timezone),
+            values=self.values,
         )
 
     def run(self, cursor: Any, last_sync_time: int = 0) -> SyncReport:

@@ -16,7 +16,7 @@ import orjson
 
 from airflow_provider_cio.sync.columns import AttributeColumn, ColumnPlan
 from airflow_provider_cio.sync.emails import is_valid_email
-from airflow_provider_cio.sync.limits import MAX_IDENTIFIER_BYTES, MAX_OP_BYTES
+from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES, MAX_IDENTIFIER_BYTES, MAX_OP_BYTES
 from airflow_provider_cio.sync.outcomes import (
     BINARY_VALUE,
     INVALID_EMAIL,
@@ -70,26 +70,39 @@ class OpBuilder(Protocol):
 def attribute_values(row: Sequence[Any], columns: Sequence[AttributeColumn], delete_empty: bool) -> dict[str, Any]:
     """The attributes of one row: converted values, empty ones left out or set to null.
 
+    This runs for every column of every row: strings and integers (most values) take the short path.
+
     :raises RowRefused: a value cannot be sent; the message names the column, never the value.
     """
     attributes: dict[str, Any] = {}
     for column in columns:
         value = row[column.index]
         kind = type(value)
-        if value is None or (kind is str and not value):
-            if delete_empty:
-                attributes[column.name] = None
-            continue
         if kind is str:
-            if string_too_long(value):
+            if not value:
+                if delete_empty:
+                    attributes[column.name] = None
+                continue
+            if column.parse_text:
+                value = converted(column, value)
+            elif len(value) > MAX_ATTRIBUTE_VALUE_BYTES // 4 and string_too_long(value):
                 raise RowRefused(TOO_LARGE, f"column {column.name!r} is over 1000 bytes; shorten it in the query")
         elif kind is not int:
-            try:
-                value = column.convert(value)
-            except RowRefused as refused:
-                raise RowRefused(refused.error_type, f"column {column.name!r} {refused.message}") from None
+            if value is None:
+                if delete_empty:
+                    attributes[column.name] = None
+                continue
+            value = converted(column, value)
         attributes[column.name] = value
     return attributes
+
+
+def converted(column: AttributeColumn, value: Any) -> Any:
+    """A value through its column's converter; a refusal names the column."""
+    try:
+        return column.convert(value)
+    except RowRefused as refused:
+        raise RowRefused(refused.error_type, f"column {column.name!r} {refused.message}") from None
 
 
 def identifier_text(value: Any, column: str) -> str:

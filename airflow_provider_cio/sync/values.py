@@ -44,14 +44,38 @@ Converter = Callable[[Any], Any]
 
 # MySQL protocol type codes (as in MySQLdb.constants.FIELD_TYPE); other DB-API drivers use other codes,
 # and their columns are converted by the Python type of each value.
+MYSQL_DECIMAL = 0
+MYSQL_TIMESTAMP = 7
+MYSQL_DATE = 10
+MYSQL_TIME = 11
+MYSQL_DATETIME = 12
 MYSQL_YEAR = 13
+MYSQL_NEWDATE = 14
 MYSQL_BIT = 16
 MYSQL_JSON = 245
+MYSQL_NEWDECIMAL = 246
 MYSQL_GEOMETRY = 255
+DAY_CACHE_SIZE = 100_000
 
 ONE_SECOND = dt.timedelta(seconds=1)
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class InvalidDate:
+    """A ``DATETIME``/``DATE`` MySQL stores but no calendar has (``0000-00-00``, ``2024-00-10``)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def refuse_invalid_date(value: InvalidDate) -> Any:
+    """A zero or partial date cannot become Unix seconds."""
+    raise RowRefused(
+        INVALID_VALUE, "holds a zero or invalid date; turn it into NULL in the query, e.g. NULLIF(col, '0000-00-00')"
+    )
 
 
 class ValueRules:
@@ -62,7 +86,9 @@ class ValueRules:
 
     def __init__(self, timezone: str = "UTC") -> None:
         self.timezone = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
+        self._day_seconds: dict[str, int | None] = {}
         self._by_type: dict[type, Converter] = {
+            InvalidDate: refuse_invalid_date,
             bool: keep,
             float: finite_number,
             Decimal: decimal_string,
@@ -79,6 +105,52 @@ class ValueRules:
             frozenset: set_string,
             uuid.UUID: str,
         }
+
+    def text_converters(self) -> dict[int, Callable[[str], Any]]:
+        """Converters for MySQL's text protocol, for the driver to apply as it reads each value.
+
+        With them ``DATETIME``/``TIMESTAMP``/``DATE`` arrive as Unix seconds and ``DECIMAL``, ``TIME``
+        and ``YEAR`` as the exact text MySQL sent, so the hot path only sees integers and strings and no
+        ``datetime`` or ``Decimal`` object is ever built. The result is the same as converting the
+        driver's default objects (:meth:`by_python_type`), only faster.
+        """
+        return {
+            MYSQL_DATETIME: self.datetime_text_seconds,
+            MYSQL_TIMESTAMP: self.datetime_text_seconds,
+            MYSQL_DATE: self.datetime_text_seconds,
+            MYSQL_NEWDATE: self.datetime_text_seconds,
+            MYSQL_DECIMAL: text,
+            MYSQL_NEWDECIMAL: text,
+            MYSQL_TIME: text,
+            MYSQL_YEAR: text,
+        }
+
+    def datetime_text_seconds(self, value: str | bytes) -> int | InvalidDate:
+        """``YYYY-MM-DD[ HH:MM:SS[.ffffff]]`` as Unix seconds, rounded down; zero dates as :class:`InvalidDate`."""
+        value = text(value)
+        if self.timezone is not UTC:
+            try:
+                return self.datetime_seconds(dt.datetime.fromisoformat(value))
+            except ValueError:
+                return InvalidDate(value)
+        day = self._midnight_seconds(value[:10])
+        if day is None:
+            return InvalidDate(value)
+        if len(value) < 19:
+            return day
+        return day + int(value[11:13]) * 3600 + int(value[14:16]) * 60 + int(value[17:19])
+
+    def _midnight_seconds(self, day: str) -> int | None:
+        seconds = self._day_seconds.get(day, -1)
+        if seconds == -1:
+            try:
+                seconds = (dt.date.fromisoformat(day) - EPOCH.date()).days * 86_400
+            except ValueError:
+                seconds = None
+            if len(self._day_seconds) >= DAY_CACHE_SIZE:
+                self._day_seconds.clear()
+            self._day_seconds[day] = seconds
+        return seconds
 
     def for_column(self, type_code: Any, is_json: bool) -> Converter:
         """The converter for a column, from its DB-API ``type_code`` and whether it holds JSON.
@@ -114,6 +186,11 @@ class ValueRules:
     def date_seconds(self, value: dt.date) -> int:
         """Unix seconds of the date's midnight in the sync's time zone."""
         return self.datetime_seconds(dt.datetime(value.year, value.month, value.day))
+
+
+def text(value: str | bytes) -> str:
+    """A value of MySQL's text protocol as ``str`` (drivers hand over ``str`` or ``bytes``)."""
+    return value if type(value) is str else bytes(value).decode()
 
 
 def keep(value: Any) -> Any:

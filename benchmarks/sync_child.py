@@ -1,0 +1,58 @@
+"""One sync in a process of its own, so its peak memory is its own: ``python -m benchmarks.sync_child``.
+
+Reads the settings as JSON on stdin, runs the production path without the Airflow task runner
+(``MySQLQueryStream`` -> ``SyncJob`` -> ``CustomerIOHook``) and prints one JSON line of results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+
+def main() -> None:
+    settings = json.load(sys.stdin)
+    os.environ.update(settings["env"])
+    from airflow_provider_cio.hooks.customerio import CustomerIOHook
+    from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+    from airflow_provider_cio.sync.job import SyncJob, SyncSettings
+
+    baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    hook = CustomerIOHook(max_connections=settings["concurrency"] + 1)
+    job = SyncJob(
+        SyncSettings(import_type="people", concurrency=settings["concurrency"], activity_settle_seconds=0), hook
+    )
+    stream = MySQLQueryStream()
+    profiler = None
+    if settings.get("profile"):
+        from pyinstrument import Profiler
+
+        profiler = Profiler()
+        profiler.start()
+    started = time.perf_counter()
+    report = job.run(stream.execute(settings["query"], job.text_converters()))
+    seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.stop()
+        with open(settings["profile"], "w") as out:
+            out.write(profiler.output_text(unicode=False, color=False, show_all=False))
+    stream.close(finished=True)
+    job.close()
+    result = {
+        "seconds": seconds,
+        "rows_read": report.rows_read,
+        "rows_sent": report.rows_sent,
+        "rows_failed": report.rows_failed,
+        "batches": report.batches_sent,
+        "error": report.error,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "baseline_rss_mb": baseline_mb,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
