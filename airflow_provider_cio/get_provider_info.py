@@ -38,6 +38,7 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "extra-links": ["airflow_provider_cio.operators.links.ErrorReportLink"],
         "connection-types": [
             {
                 "connection-type": "customerio",

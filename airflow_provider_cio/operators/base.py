@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_cio.hooks.customerio import CustomerIOHook
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+from airflow_provider_cio.operators.links import ErrorReportLink
 from airflow_provider_cio.sync.columns import QueryError
 from airflow_provider_cio.sync.engine import SyncProgress
 from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings
@@ -81,6 +82,7 @@ class BaseSyncOperator(BaseOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql"}
     ui_color = "#ffcc5c"
+    operator_extra_links = (ErrorReportLink(),)
     import_type: ClassVar[str] = ""
 
     def __init__(
