@@ -470,7 +470,7 @@ class EmulatorServer(ThreadingHTTPServer):
             return batch_error(400, "invalid", 'the request body must be a JSON object with a "batch" list')
         ops = document["batch"]
         with self.lock:
-            errors = self.workspace.apply_batch(ops, call.body_size)
+            errors = self.workspace.apply_batch(ops)
         accepted, failed = len(ops) - len(errors), len(errors)
         if errors:
             return json_response(207, {"errors": errors}, accepted=accepted, failed=failed)
@@ -483,7 +483,7 @@ class EmulatorServer(ThreadingHTTPServer):
         except ValueError:
             return json_response(400, {"errors": [{"reason": "invalid", "field": "", "message": "not valid JSON"}]})
         with self.lock:
-            errors = self.workspace.apply_batch([document], call.body_size)
+            errors = self.workspace.apply_batch([document])
         if errors:
             del errors[0]["batch_index"]
             return json_response(400, {"errors": errors}, failed=1)

@@ -16,6 +16,7 @@ import dataclasses
 import itertools
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,14 +40,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 PERSON_IDENTIFIER_KINDS = ("id", "email", "cio_id")
-PERSON_IDENTIFIER_ATTRIBUTES = frozenset({"id", "email"})
 OBJECT_IDENTIFIER_KEYS = frozenset({"object_type_id", "object_id"})
-NO_RESERVED_NAMES: frozenset[str] = frozenset()
 
 # A string of at most this many characters cannot exceed the byte limit, whatever its characters
 # (UTF-8 needs at most 4 bytes a character); longer ones are measured by encoding them.
 _SAFE_NAME_CHARS = MAX_NAME_BYTES // 4
 _SAFE_VALUE_CHARS = MAX_VALUE_BYTES // 4
+_SAFE_IDENTIFIER_CHARS = MAX_IDENTIFIER_BYTES // 4
 
 _ABSENT: Any = object()  # an identifier attribute the op does not mention
 _activity_ids = itertools.count(1)  # unique for the life of the process, across resets
@@ -58,6 +58,8 @@ _DOT_ATOM = f"{_ATEXT}+(?:\\.{_ATEXT}+)*"
 _QUOTED_STRING = '"(?:[ \\t\\x21\\x23-\\x5b\\x5d-\\x7e' + _NON_ASCII + "]|\\\\[ \\t\\x21-\\x7e" + _NON_ASCII + '])*"'
 _DOMAIN_LITERAL = "\\[[ \\t\\x21-\\x5a\\x5e-\\x7e" + _NON_ASCII + "]*\\]"
 _ADDR_SPEC = re.compile(f"(?:{_DOT_ATOM}|{_QUOTED_STRING})@(?:{_DOT_ATOM}|{_DOMAIN_LITERAL})")
+# Most addresses are plain ASCII dot-atoms: a strict subset of _ADDR_SPEC that matches much faster.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _POSITIVE_INTEGER = re.compile("[1-9][0-9]*")
 
 
@@ -74,7 +76,7 @@ def is_valid_email(address: str) -> bool:
     Not accepted: comments and folding white space around the parts, and the obsolete syntax of
     RFC 5322 section 4 (``obs-local-part`` and friends), which no sender needs.
     """
-    return _ADDR_SPEC.fullmatch(address) is not None
+    return _PLAIN_ADDRESS.fullmatch(address) is not None or _ADDR_SPEC.fullmatch(address) is not None
 
 
 class ItemError(Exception):
@@ -141,29 +143,18 @@ class _PersonLinks:
     suppressed: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (identifier kind, value)
 
 
-@dataclass(slots=True)
-class _IdentityOutcome:
-    """Who an identify op lands on, with which identifiers, and which identifier changes it refused."""
-
-    person: Person | None  # None: a new person is created
-    id: str | None
-    email: str | None
-    conflicts: list[tuple[str, Any]]
-
-
 # --- values -----------------------------------------------------------------------------------------
 
 
 def stored_value(value: Any) -> Any:
-    """How the workspace stores a scalar attribute value: always as a string.
+    """How the workspace shows an attribute value: scalars always as strings.
 
     ``42`` -> ``"42"``, ``2.5`` -> ``"2.5"`` (Python ``repr``, so ``3.0`` -> ``"3.0"``),
-    ``true`` -> ``"true"``, strings unchanged. JSON objects and arrays are kept as they came.
-    ``None`` means "remove the attribute", and so does ``""``.
+    ``true`` -> ``"true"``, strings unchanged; JSON objects and arrays as they came.
     """
     kind = type(value)
     if kind is str:
-        return value or None
+        return value
     if kind is int:
         return str(value)
     if kind is float:
@@ -173,46 +164,54 @@ def stored_value(value: Any) -> Any:
     return value
 
 
-def attribute_changes(attributes: Any, field: str, reserved: frozenset[str] = NO_RESERVED_NAMES) -> dict[str, Any]:
-    """Validate the attributes of an op; return ``name -> stored value`` (``None``: remove it).
+def stored_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``attributes`` with every value as the workspace shows it (:func:`stored_value`)."""
+    return {name: stored_value(value) for name, value in attributes.items()}
+
+
+def checked_attributes(attributes: Any, field: str, json_bytes: int | None = None) -> dict[str, Any]:
+    """Validate the attributes of an op and return them (the same dict: the workspace keeps what it
+    received, ``null`` and ``""`` meaning "remove", and converts values to strings when shown).
 
     Limits: at most 300 attributes, names of 1 to 150 bytes, values of at most 1000 bytes (strings
-    by their UTF-8 length, JSON objects and arrays by their compact JSON length). Names listed in
-    ``reserved`` (a person's ``id`` and ``email``) are skipped: the caller handles them.
+    by their UTF-8 length, JSON objects and arrays by their compact JSON length).
+
+    This runs for every op of every batch, so the common case is settled with whole-dict builtins:
+    a name of at most 37 characters cannot exceed 150 bytes, and when the compact JSON of something
+    holding the attributes (``json_bytes``: the op's size, if known) is at most 1000 bytes, no value
+    can exceed 1000 bytes. Only otherwise is each value measured.
     """
     if type(attributes) is not dict:
         raise ItemError("invalid", field, f"{field} must be a JSON object")
+    if not attributes:
+        return attributes
     if len(attributes) > MAX_ATTRIBUTES:
         raise ItemError(
             "too_large",
             field,
             f"an op may set at most {MAX_ATTRIBUTES} attributes; this one sets {len(attributes)}",
         )
-    changes: dict[str, Any] = {}
-    for name, value in attributes.items():
-        if name in reserved:
-            continue
-        name_chars = len(name)
-        if name_chars > _SAFE_NAME_CHARS or name_chars == 0:
+    if max(map(len, attributes)) > _SAFE_NAME_CHARS or "" in attributes:
+        for name in attributes:
             _check_attribute_name(name, field)
-        kind = type(value)
-        if kind is str:
-            if len(value) > _SAFE_VALUE_CHARS and len(value.encode()) > MAX_VALUE_BYTES:
-                raise _value_too_long(name, field)
-            changes[name] = value or None
-        elif kind is int:
-            changes[name] = str(value)
-        elif kind is float:
-            changes[name] = repr(value)
-        elif kind is bool:
-            changes[name] = "true" if value else "false"
-        elif value is None:
-            changes[name] = None
-        else:
-            if len(orjson.dumps(value)) > MAX_VALUE_BYTES:
-                raise _value_too_long(name, field)
-            changes[name] = value
-    return changes
+    if json_bytes is None or json_bytes > MAX_VALUE_BYTES:
+        for name, value in attributes.items():
+            _check_value_size(name, value, field)
+    return attributes
+
+
+def _check_value_size(name: str, value: Any, field: str) -> None:
+    kind = type(value)
+    if kind is str:
+        too_long = len(value) > _SAFE_VALUE_CHARS and len(value.encode()) > MAX_VALUE_BYTES
+    else:
+        too_long = (kind is dict or kind is list) and len(orjson.dumps(value)) > MAX_VALUE_BYTES
+    if too_long:
+        raise ItemError(
+            "too_large",
+            f"{field}.{name}",
+            f"value for attribute '{name}' cannot be longer than {MAX_VALUE_BYTES} bytes",
+        )
 
 
 def _check_attribute_name(name: str, field: str) -> None:
@@ -225,14 +224,6 @@ def _check_attribute_name(name: str, field: str) -> None:
             field,
             f"attribute name '{name[:40]}...' is {size} bytes; the limit is {MAX_NAME_BYTES}",
         )
-
-
-def _value_too_long(name: str, field: str) -> ItemError:
-    return ItemError(
-        "too_large",
-        f"{field}.{name}",
-        f"value for attribute '{name}' cannot be longer than {MAX_VALUE_BYTES} bytes",
-    )
 
 
 def identifier_text(value: Any, field: str) -> str:
@@ -248,7 +239,7 @@ def identifier_text(value: Any, field: str) -> str:
         raise ItemError("invalid", field, f"{field} must be a string or a number")
     if not text:
         raise ItemError("required", field, f"{field} cannot be empty")
-    if len(text) > MAX_IDENTIFIER_BYTES // 4 and len(text.encode()) > MAX_IDENTIFIER_BYTES:
+    if len(text) > _SAFE_IDENTIFIER_CHARS and len(text.encode()) > MAX_IDENTIFIER_BYTES:
         raise ItemError("too_large", field, f"{field} cannot be longer than {MAX_IDENTIFIER_BYTES} bytes")
     return text
 
@@ -265,23 +256,34 @@ def email_text(value: Any, field: str) -> str:
 
 
 def merged_attributes(existing: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """A new dict: ``existing`` with ``changes`` applied (``None`` removes)."""
+    """A new dict: ``existing`` with ``changes`` applied (``null`` and ``""`` remove)."""
     merged = dict(existing)
     merge_into(merged, changes)
     return merged
 
 
 def merge_into(attributes: dict[str, Any], changes: dict[str, Any]) -> None:
-    """Apply ``changes`` to ``attributes`` in place: keys left out are untouched, ``None`` removes."""
+    """Apply ``changes`` to ``attributes`` in place: keys left out are untouched, ``null`` and ``""``
+    remove the attribute."""
+    if not has_removals(changes):
+        attributes.update(changes)
+        return
     for name, value in changes.items():
-        if value is None:
+        if value is None or value == "":
             attributes.pop(name, None)
         else:
             attributes[name] = value
 
 
+def has_removals(changes: dict[str, Any]) -> bool:
+    """Whether any value is ``null`` or ``""`` (which remove an attribute)."""
+    values = changes.values()
+    return None in values or "" in values
+
+
 def checked_merge(existing: dict[str, Any], changes: dict[str, Any], field: str, holder: str) -> dict[str, Any]:
-    """Merge the attributes of an object or relationship, refusing more than 300 or 100 kB of them."""
+    """Merge the attributes of an object or relationship, refusing more than 300 of them or more
+    than 100 kB (compact JSON of the attributes as the workspace shows them, all scalars strings)."""
     merged = merged_attributes(existing, changes)
     if len(merged) > MAX_ATTRIBUTES:
         raise ItemError(
@@ -289,7 +291,7 @@ def checked_merge(existing: dict[str, Any], changes: dict[str, Any], field: str,
             field,
             f"{holder} may have at most {MAX_ATTRIBUTES} attributes; this op leaves {len(merged)}",
         )
-    size = len(orjson.dumps(merged))
+    size = len(orjson.dumps(stored_attributes(merged)))
     if size > MAX_ATTRIBUTE_BYTES:
         raise ItemError(
             "too_large",
@@ -328,6 +330,7 @@ class Workspace:
         self._suppressed_ids: set[str] = set()
         self._suppressed_emails: set[str] = set()  # lower-cased
         self.activities: list[dict[str, Any]] = []  # oldest first
+        self._ids_allowed = True  # identify_by is not "email"
         self._actions = {
             ("person", "identify"): self._identify_person,
             ("person", "delete"): self._delete_person,
@@ -362,37 +365,45 @@ class Workspace:
         if "object_types" in changes:
             updated["object_types"] = _object_type_list(changes["object_types"])
         self.settings = updated
+        self._ids_allowed = updated["identify_by"] != "email"
         return dict(updated)
 
     # --- ops -----------------------------------------------------------------------------------------
 
-    def apply_batch(self, ops: list[Any], body_bytes: int) -> list[dict[str, Any]]:
+    def apply_batch(self, ops: list[Any]) -> list[dict[str, Any]]:
         """Apply the ops of a ``/api/v2/batch`` call; return the item errors, sorted by ``batch_index``.
 
-        ``body_bytes`` is the size of the request body: when it is at most 32,000 bytes no op can
-        exceed the per-op limit, so their sizes are not measured.
+        Each op may be at most 32,000 bytes of compact JSON. The workspace keeps the attribute dicts
+        of the ops it applies: do not reuse them.
         """
         errors: list[dict[str, Any]] = []
-        measure = body_bytes > MAX_OP_BYTES
         apply_op = self.apply_op
+        dumps = orjson.dumps
         for index, op in enumerate(ops):
             try:
-                if measure:
-                    _check_op_size(op)
-                apply_op(op)
+                op_bytes = len(dumps(op))
+                if op_bytes > MAX_OP_BYTES:
+                    raise ItemError(
+                        "too_large", "", f"an op may be at most {MAX_OP_BYTES} bytes of JSON; this one is {op_bytes}"
+                    )
+                apply_op(op, op_bytes)
             except ItemError as error:
                 errors.append({"batch_index": index, **error.as_dict()})
         return errors
 
-    def apply_op(self, op: Any) -> None:
-        """Apply one op (``{"type", "identifiers", "action", ...}``) or raise :class:`ItemError`."""
+    def apply_op(self, op: Any, op_bytes: int | None = None) -> None:
+        """Apply one op (``{"type", "identifiers", "action", ...}``) or raise :class:`ItemError`.
+
+        ``op_bytes``, the op's compact JSON size when the caller measured it, spares measuring each
+        attribute value of a small op.
+        """
         if type(op) is not dict:
             raise ItemError("invalid", "", "an op must be a JSON object")
         kind, name = op.get("type"), op.get("action")
         action = self._actions.get((kind, name)) if type(kind) is str and type(name) is str else None
         if action is None:
             raise _unsupported_op(op)
-        action(op)
+        action(op, op_bytes)
 
     def identify_v1(self, identifier: str, attributes: Any) -> None:
         """``PUT /api/v1/customers/{identifier}``: the identifier is an email when it holds ``@`` and
@@ -421,7 +432,7 @@ class Workspace:
 
     # --- people --------------------------------------------------------------------------------------
 
-    def _identify_person(self, op: dict[str, Any]) -> None:
+    def _identify_person(self, op: dict[str, Any], op_bytes: int | None) -> None:
         """Create or update a person, then set the relationships the op carries.
 
         Identity rules (a refused identifier change is a *conflict*: the op still succeeds, the other
@@ -447,36 +458,44 @@ class Workspace:
         """
         by, key = self._person_identifiers(op.get("identifiers"), "identifiers")
         attributes = op.get("attributes")
-        requested_id = requested_email = _ABSENT
-        changes: dict[str, Any] = {}
-        if attributes is not None:
-            changes = attribute_changes(attributes, "attributes", PERSON_IDENTIFIER_ATTRIBUTES)
-            if "id" in attributes:
-                requested_id = _requested_identifier(attributes["id"], "attributes.id", identifier_text)
-            if "email" in attributes:
-                requested_email = _requested_identifier(attributes["email"], "attributes.email", email_text)
+        changes = checked_attributes(attributes, "attributes", op_bytes) if attributes is not None else {}
+        requested_id = _requested_identifier(changes, "id", identifier_text)
+        requested_email = _requested_identifier(changes, "email", email_text)
         relationships = op.get("cio_relationships")
         links = self._object_links(relationships, must_exist=True) if relationships is not None else []
-        if self._ignore_suppressed(by, key, requested_id, requested_email):
+        if (self._suppressed_ids or self._suppressed_emails) and self._ignore_suppressed(
+            by, key, requested_id, requested_email
+        ):
             return
         person = self._find_person(by, key)
         if person is None and by == "cio_id":
             raise ItemError("not_found", "identifiers.cio_id", f"no person has cio_id {key}")
-        outcome = self._settle_identity(by, key, person, requested_id, requested_email)
-        existing = outcome.person.attributes if outcome.person is not None else {}
-        _check_person_attribute_count(existing, changes)
-        link_attributes = self._merged_link_attributes(outcome.person, links)
-        person = self._apply_identity(outcome)
-        merge_into(person.attributes, changes)
+        conflicts: list[tuple[str, Any]] = []
+        if requested_id is not _ABSENT or requested_email is not _ABSENT:
+            person, id_, email = self._settle_identity(by, key, person, requested_id, requested_email, conflicts)
+        elif person is not None:
+            id_, email = person.id, person.email
+        else:
+            id_, email = (key, None) if by == "id" else (None, key)
+        if person is not None:
+            _check_person_attribute_count(person.attributes, changes)
+        link_attributes = self._merged_link_attributes(person, links) if links else []
+        person = self._apply_identity(person, id_, email, changes)
         for (object_key, _), attributes_after in zip(links, link_attributes, strict=True):
             self._set_relationship(person.cio_id, object_key, attributes_after)
-        for attribute, value in outcome.conflicts:
+        for attribute, value in conflicts:
             self._record_activity(person.identifiers(), attribute, value, CONFLICT_REASON)
 
     def _settle_identity(
-        self, by: str, key: str, person: Person | None, requested_id: Any, requested_email: Any
-    ) -> _IdentityOutcome:
-        conflicts: list[tuple[str, Any]] = []
+        self,
+        by: str,
+        key: str,
+        person: Person | None,
+        requested_id: Any,
+        requested_email: Any,
+        conflicts: list[tuple[str, Any]],
+    ) -> tuple[Person | None, str | None, str | None]:
+        """``(person or None to create, its id, its email)`` after the op's ``id``/``email`` attributes."""
         settle = self._settle_identifier
         if by == "cio_id":
             assert person is not None
@@ -496,7 +515,7 @@ class Workspace:
             current_email = person.email if person is not None else key
             id_ = settle(person, "id", person.id if person is not None else None, requested_id, False, conflicts)
             email = settle(person, "email", current_email, requested_email, False, conflicts)
-        return _IdentityOutcome(person, id_, email, conflicts)
+        return person, id_, email
 
     def _email_for_new_id(self, requested_email: Any, conflicts: list[tuple[str, Any]]) -> tuple[Person | None, Any]:
         """Identify by an unknown id: adopt the person who has the email and no id, or refuse the email."""
@@ -537,31 +556,35 @@ class Workspace:
             return current
         return requested
 
-    def _apply_identity(self, outcome: _IdentityOutcome) -> Person:
-        person = outcome.person
+    def _apply_identity(
+        self, person: Person | None, id_: str | None, email: str | None, changes: dict[str, Any]
+    ) -> Person:
+        """Create the person (``person`` is None) or update it: identifiers, then attributes."""
         if person is None:
-            person = Person(f"c{next(self._cio_ids):011x}", outcome.id, outcome.email)
+            attributes = merged_attributes({}, changes) if has_removals(changes) else changes
+            person = Person(f"c{next(self._cio_ids):011x}", id_, email, attributes)
             self._people[person.cio_id] = person
-            if person.id is not None:
-                self._people_by_id[person.id] = person
-            if person.email is not None:
-                self._people_by_email[person.email.lower()] = person
+            if id_ is not None:
+                self._people_by_id[id_] = person
+            if email is not None:
+                self._people_by_email[email.lower()] = person
             return person
-        if outcome.id != person.id:
+        if id_ != person.id:
             if person.id is not None:
                 del self._people_by_id[person.id]
-            if outcome.id is not None:
-                self._people_by_id[outcome.id] = person
-            person.id = outcome.id
-        if outcome.email != person.email:
+            if id_ is not None:
+                self._people_by_id[id_] = person
+            person.id = id_
+        if email != person.email:
             if person.email is not None:
                 del self._people_by_email[person.email.lower()]
-            if outcome.email is not None:
-                self._people_by_email[outcome.email.lower()] = person
-            person.email = outcome.email
+            if email is not None:
+                self._people_by_email[email.lower()] = person
+            person.email = email
+        merge_into(person.attributes, changes)
         return person
 
-    def _delete_person(self, op: dict[str, Any]) -> None:
+    def _delete_person(self, op: dict[str, Any], op_bytes: int | None) -> None:
         by, key = self._person_identifiers(op.get("identifiers"), "identifiers")
         if self._ignore_suppressed(by, key, _ABSENT, _ABSENT):
             return
@@ -569,7 +592,7 @@ class Workspace:
         if person is not None:
             self._remove_person(person)
 
-    def _add_person_relationships(self, op: dict[str, Any]) -> None:
+    def _add_person_relationships(self, op: dict[str, Any], op_bytes: int | None) -> None:
         by, key = self._person_identifiers(op.get("identifiers"), "identifiers")
         links = self._object_links(op.get("cio_relationships"), must_exist=True)
         if self._ignore_suppressed(by, key, _ABSENT, _ABSENT):
@@ -578,7 +601,7 @@ class Workspace:
         for (object_key, _), attributes_after in zip(links, self._merged_link_attributes(person, links), strict=True):
             self._set_relationship(person.cio_id, object_key, attributes_after)
 
-    def _delete_person_relationships(self, op: dict[str, Any]) -> None:
+    def _delete_person_relationships(self, op: dict[str, Any], op_bytes: int | None) -> None:
         by, key = self._person_identifiers(op.get("identifiers"), "identifiers")
         links = self._object_links(op.get("cio_relationships"), must_exist=False)
         if self._ignore_suppressed(by, key, _ABSENT, _ABSENT):
@@ -595,6 +618,10 @@ class Workspace:
 
     def _person_identifiers(self, identifiers: Any, field: str) -> tuple[str, str]:
         """``(kind, value)`` of a person's identifiers: exactly one of ``id``, ``email``, ``cio_id``."""
+        if type(identifiers) is dict and len(identifiers) == 1:
+            value = identifiers.get("id")
+            if type(value) is str and 0 < len(value) <= _SAFE_IDENTIFIER_CHARS and self._ids_allowed:
+                return "id", value  # the common case, settled without the checks below
         if type(identifiers) is not dict or len(identifiers) != 1:
             if not identifiers:
                 raise ItemError("required", field, f"{field} must hold one of id, email, cio_id")
@@ -669,10 +696,10 @@ class Workspace:
 
     # --- objects -------------------------------------------------------------------------------------
 
-    def _identify_object(self, op: dict[str, Any]) -> None:
+    def _identify_object(self, op: dict[str, Any], op_bytes: int | None) -> None:
         key = self._object_key(op.get("identifiers"), "identifiers")
         attributes = op.get("attributes")
-        changes = attribute_changes(attributes, "attributes") if attributes is not None else {}
+        changes = checked_attributes(attributes, "attributes", op_bytes) if attributes is not None else {}
         relationships = op.get("cio_relationships")
         links = self._person_links(relationships, must_exist=True) if relationships is not None else _PersonLinks()
         attributes_after = checked_merge(self._objects.get(key, {}), changes, "attributes", "an object")
@@ -680,18 +707,18 @@ class Workspace:
         self._objects[key] = attributes_after
         self._apply_person_links(key, links, link_attributes)
 
-    def _delete_object(self, op: dict[str, Any]) -> None:
+    def _delete_object(self, op: dict[str, Any], op_bytes: int | None) -> None:
         key = self._object_key(op.get("identifiers"), "identifiers")
         if self._objects.pop(key, None) is not None:
             for cio_id in list(self._people_of_object.get(key, ())):
                 self._remove_relationship(cio_id, key)
 
-    def _add_object_relationships(self, op: dict[str, Any]) -> None:
+    def _add_object_relationships(self, op: dict[str, Any], op_bytes: int | None) -> None:
         key = self._existing_object(op.get("identifiers"))
         links = self._person_links(op.get("cio_relationships"), must_exist=True)
         self._apply_person_links(key, links, self._merged_person_link_attributes(key, links))
 
-    def _delete_object_relationships(self, op: dict[str, Any]) -> None:
+    def _delete_object_relationships(self, op: dict[str, Any], op_bytes: int | None) -> None:
         key = self._existing_object(op.get("identifiers"))
         links = self._person_links(op.get("cio_relationships"), must_exist=False)
         for person, _ in links.people:
@@ -891,14 +918,14 @@ class Workspace:
     def people(self) -> list[dict[str, Any]]:
         """Every person, in creation order: ``{"cio_id", "id", "email", "attributes"}``."""
         return [
-            {"cio_id": p.cio_id, "id": p.id, "email": p.email, "attributes": dict(p.attributes)}
+            {"cio_id": p.cio_id, "id": p.id, "email": p.email, "attributes": stored_attributes(p.attributes)}
             for p in self._people.values()
         ]
 
     def objects(self) -> list[dict[str, Any]]:
         """Every object: ``{"object_type_id", "object_id", "attributes"}``."""
         return [
-            {"object_type_id": type_id, "object_id": object_id, "attributes": dict(attributes)}
+            {"object_type_id": type_id, "object_id": object_id, "attributes": stored_attributes(attributes)}
             for (type_id, object_id), attributes in self._objects.items()
         ]
 
@@ -913,7 +940,7 @@ class Workspace:
                 },
                 "object_type_id": type_id,
                 "object_id": object_id,
-                "attributes": dict(attributes),
+                "attributes": stored_attributes(attributes),
             }
             for (cio_id, type_id, object_id), attributes in self._relationships.items()
         ]
@@ -935,12 +962,6 @@ class Workspace:
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-def _check_op_size(op: Any) -> None:
-    size = len(orjson.dumps(op))
-    if size > MAX_OP_BYTES:
-        raise ItemError("too_large", "", f"an op may be at most {MAX_OP_BYTES} bytes of JSON; this one is {size}")
-
-
 def _unsupported_op(op: dict[str, Any]) -> ItemError:
     kind, action = op.get("type"), op.get("action")
     if kind is None:
@@ -952,11 +973,16 @@ def _unsupported_op(op: dict[str, Any]) -> ItemError:
     return ItemError("invalid", "action", f"the emulator does not support action {action!r} on a {kind}")
 
 
-def _requested_identifier(value: Any, field: str, check: Any) -> Any:
-    """An ``id``/``email`` attribute: ``None`` for a removal (``null`` or ``""``), else the checked value."""
+def _requested_identifier(attributes: dict[str, Any], name: str, check: Callable[[Any, str], str]) -> Any:
+    """Take the ``id`` or ``email`` attribute out of a person op's attributes (a person keeps them as
+    identifiers, not attributes): ``_ABSENT`` when the op does not set it, ``None`` for a removal
+    (``null`` or ``""``), else the checked value."""
+    if name not in attributes:
+        return _ABSENT
+    value = attributes.pop(name)
     if value is None or value == "":
         return None
-    return check(value, field)
+    return check(value, f"attributes.{name}")
 
 
 def _same_identifier(attribute: str, current: str, requested: str) -> bool:
@@ -1006,7 +1032,7 @@ def _relationship_changes(item: dict[str, Any], field: str) -> dict[str, Any]:
     attributes = item.get("relationship_attributes")
     if attributes is None:
         return {}
-    return attribute_changes(attributes, f"{field}.relationship_attributes")
+    return checked_attributes(attributes, f"{field}.relationship_attributes")
 
 
 def _object_type_list(value: Any) -> list[str]:
