@@ -1,0 +1,270 @@
+"""``cio-retl preview``: what a sync would do with the first rows of a query, sending nothing.
+
+Like the "Run query" button of Customer.io's own sync: the query runs on the MySQL connection (in the
+same read-only transaction as a sync), its columns are checked against the query rules, and up to 100
+rows go through the same op builders as a sync. It prints, for each row, the identifiers and the
+attributes that would be set (or the relationship), each row error, and the verdict of the column rules.
+A query that breaks a rule (``SELECT *`` from a table without an ``id`` column, two columns of one
+name, a statement that is not a SELECT) gets the message that says how to fix it.
+
+::
+
+    cio-retl preview --mysql-conn-id mysql_default --import-type people --identify-by id \\
+        --sql "SELECT id, email, plan FROM users WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }}"
+
+Exit status: 0 when the query passes the rules and every previewed row could be sent; 1 otherwise.
+Nothing secret is printed: the connection is named by its id only, and row values are shown only as the
+attributes they would set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from airflow_provider_cio.sync.columns import ColumnPlan, QueryError, plan_columns
+from airflow_provider_cio.sync.job import SyncSettings, builder_for
+from airflow_provider_cio.sync.ops import Op
+from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, RowError
+from airflow_provider_cio.sync.values import ValueRules
+
+MAX_PREVIEW_ROWS = 100
+IMPORT_TYPES = ("people", "objects", "relationships")
+
+
+@dataclass
+class Preview:
+    """What a sync would do with the first rows of a query.
+
+    :param verdict: why the query cannot be synced (a broken column rule, a MySQL error); None when it can.
+    :param query_failed: the verdict is MySQL's (the query did not run), not the column rules'.
+    :param plan: the column plan, when the columns pass the rules.
+    :param items: an op or a row error for the previewed rows, in row order.
+    :param rows_read: rows previewed.
+    :param more_rows: whether the query returns more rows than were previewed.
+    """
+
+    verdict: str | None = None
+    query_failed: bool = False
+    plan: ColumnPlan | None = None
+    items: list[Op | RowError] = field(default_factory=list)
+    rows_read: int = 0
+    more_rows: bool = False
+
+    @property
+    def row_errors(self) -> list[RowError]:
+        """The previewed rows that would fail."""
+        return [item for item in self.items if isinstance(item, RowError)]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the query passes the rules and every previewed row could be sent."""
+        return self.verdict is None and not self.row_errors
+
+
+def render_sql(sql: str, last_sync_time: int) -> str:
+    """The query with ``{{ last_sync_time }}`` filled in, as the operators render it.
+
+    :raises QueryError: the query names another template variable (only ``last_sync_time`` exists here).
+    """
+    import jinja2
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    try:
+        return environment.from_string(sql).render(last_sync_time=int(last_sync_time))
+    except jinja2.TemplateError as error:
+        raise QueryError(
+            f"the query's template cannot be rendered here ({error}); the preview knows only {{{{ last_sync_time }}}}"
+        ) from None
+
+
+def preview_query(sql: str, settings: SyncSettings, mysql_conn_id: str, limit: int = MAX_PREVIEW_ROWS) -> Preview:
+    """Run the query and build the first ``limit`` rows into ops, as a sync would, without sending.
+
+    :param sql: the rendered SELECT query.
+    :param settings: the sync's settings (import type, identify_by, object type, empty values, ...).
+    :param mysql_conn_id: the Airflow MySQL connection to read from.
+    :param limit: rows to preview, at most 100.
+    """
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+    from airflow_provider_cio.operators.base import is_mysql_error, mysql_message
+
+    limit = max(1, min(int(limit), MAX_PREVIEW_ROWS))
+    preview = Preview()
+    stream = MySQLQueryStream(mysql_conn_id)
+    exhausted = False
+    try:
+        cursor = stream.execute(sql)
+        preview.plan = plan_columns(
+            cursor.description,
+            settings.import_type,
+            settings.identify_by,
+            json_columns=settings.json_columns,
+            values=ValueRules(settings.timezone),
+        )
+        rows = cursor.fetchmany(limit)
+        preview.rows_read = len(rows)
+        preview.more_rows = len(rows) == limit and bool(cursor.fetchmany(1))
+        exhausted = not preview.more_rows
+        builder = builder_for(preview.plan, settings)
+        built = [*builder.build(rows, 1), *builder.finish()]
+        preview.items = list(refuse_duplicates(built)) if builder.unique_keys else built
+    except QueryError as error:
+        preview.verdict = str(error)
+    except AirflowNotFoundException:
+        preview.verdict = f"no Airflow connection is named {mysql_conn_id!r}; give --mysql-conn-id a MySQL connection"
+        preview.query_failed = True
+    except Exception as error:
+        if not is_mysql_error(error):
+            raise
+        preview.verdict = mysql_message(error, mysql_conn_id)
+        preview.query_failed = True
+    finally:
+        stream.close(finished=exhausted)
+    return preview
+
+
+def refuse_duplicates(items: Sequence[Op | RowError]) -> Iterator[Op | RowError]:
+    """A row whose identifier an earlier row already has becomes a row error, as in a sync."""
+    first_rows: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, Op):
+            first = first_rows.setdefault(item.key, item.first_row)
+            if first != item.first_row:
+                message = f"row {first} of this sync already has this identifier; each one may appear once"
+                yield RowError(item.first_row, item.identifier, DUPLICATE_IDENTIFIER, message)
+                continue
+        yield item
+
+
+def print_preview(preview: Preview, settings: SyncSettings, out: IO[str]) -> None:
+    """Write the preview for a person to read: the verdict, then each row."""
+    if preview.verdict is not None or preview.plan is None:
+        out.write("Query: FAILED on MySQL\n" if preview.query_failed else "Column rules: FAILED\n")
+        out.write(f"  {preview.verdict}\n")
+        out.write("Nothing would be sent. Fix the query and preview it again.\n")
+        return
+    plan = preview.plan
+    attributes = ", ".join(column.name for column in plan.attributes) or "(none)"
+    out.write(f"Column rules: OK ({describe_import(settings)})\n")
+    out.write(f"  identifier column: {plan.names[plan.identifier_index]}\n")
+    out.write(f"  attribute columns ({len(plan.attributes)}): {attributes}\n")
+    for note in plan.ignored:
+        out.write(f"  not sent: {note}\n")
+    more = " (the query returns more)" if preview.more_rows else ""
+    out.write(f"\nFirst {rows(preview.rows_read)}{more}:\n")
+    for item in preview.items:
+        out.write(describe_item(item))
+    errors = preview.row_errors
+    failed_rows = len(errors)
+    sent_rows = preview.rows_read - failed_rows
+    out.write(f"\n{rows(preview.rows_read)} previewed: {sent_rows} would be sent, {failed_rows} would fail.\n")
+    if errors:
+        kinds = sorted({error.error_type for error in errors})
+        out.write(f"Fix the failing rows ({', '.join(kinds)}) in the data or the query; a sync would report them.\n")
+
+
+def rows(count: int) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+def describe_import(settings: SyncSettings) -> str:
+    """The import the preview checked, in words."""
+    if settings.import_type == "objects":
+        return f"objects, default object type {settings.object_type_id}"
+    if settings.import_type == "relationships":
+        return f"relationships to people identified by {settings.identify_by}"
+    return f"people identified by {settings.identify_by}"
+
+
+def describe_item(item: Op | RowError) -> str:
+    """One previewed op (what it would set) or row error (why the row would fail), as text lines."""
+    if isinstance(item, RowError):
+        return f"row {item.row_number}: ERROR {item.error_type}: {item.message} (identifier {item.identifier!r})\n"
+    document: dict[str, Any] = orjson.loads(item.body)
+    row_label = (
+        f"row {item.first_row}"
+        if item.row_count == 1
+        else f"rows {item.first_row}-{item.first_row + item.row_count - 1}"
+    )
+    who = " ".join(f"{name}={value}" for name, value in document.get("identifiers", {}).items())
+    lines = [f"{row_label}: {document.get('type', '')} {who} ({document.get('action', '')})\n"]
+    lines.extend(attribute_lines(document.get("attributes") or {}, "    "))
+    for relationship in document.get("cio_relationships") or []:
+        target = " ".join(f"{name}={value}" for name, value in relationship.get("identifiers", {}).items())
+        lines.append(f"    relationship with {target}\n")
+        lines.extend(attribute_lines(relationship.get("relationship_attributes") or {}, "      "))
+    return "".join(lines)
+
+
+def attribute_lines(attributes: dict[str, Any], indent: str) -> list[str]:
+    """``name = value`` per attribute, the value as the JSON the workspace receives (null removes it)."""
+    return [f"{indent}{name} = {orjson.dumps(value).decode()}\n" for name, value in attributes.items()]
+
+
+def add_preview_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add the ``preview`` subcommand to ``cio-retl``'s subparsers."""
+    parser = commands.add_parser(
+        "preview",
+        help="show what a sync would set for the first rows of a query (sends nothing)",
+        description=(
+            "Run a sync's query on a MySQL connection and show, for up to 100 rows, the attributes each row "
+            "would set, the rows that would fail and why, and whether the columns pass the query rules. "
+            "Nothing is sent to Customer.io."
+        ),
+    )
+    query = parser.add_mutually_exclusive_group(required=True)
+    query.add_argument("--sql", help="the SELECT query ({{ last_sync_time }} is filled in)")
+    query.add_argument("--sql-file", type=Path, help="a file holding the query")
+    parser.add_argument("--mysql-conn-id", default="mysql_default", help="the Airflow MySQL connection")
+    parser.add_argument("--import-type", choices=IMPORT_TYPES, default="people", help="what each row is")
+    parser.add_argument("--identify-by", choices=("id", "email"), default="id", help="how people are identified")
+    parser.add_argument("--object-type-id", default="1", help="the object type of rows without object_type_id")
+    parser.add_argument("--empty-values", choices=("ignore", "delete"), default="ignore", help="NULL and empty values")
+    parser.add_argument("--json-columns", nargs="*", default=[], metavar="COLUMN", help="columns holding JSON text")
+    parser.add_argument("--timezone", default="UTC", help="the time zone naive DATETIME values are read in")
+    parser.add_argument("--last-sync-time", type=int, default=0, help="the {{ last_sync_time }} value (default 0)")
+    parser.add_argument("--limit", type=preview_limit, default=MAX_PREVIEW_ROWS, help="rows to show (at most 100)")
+    parser.set_defaults(handler=run_preview)
+    return parser
+
+
+def preview_limit(text: str) -> int:
+    """``--limit``: 1 to 100 rows."""
+    value = int(text)
+    if not 1 <= value <= MAX_PREVIEW_ROWS:
+        raise argparse.ArgumentTypeError(f"--limit must be between 1 and {MAX_PREVIEW_ROWS}, not {value}")
+    return value
+
+
+def run_preview(args: argparse.Namespace, out: IO[str] | None = None) -> int:
+    """The ``preview`` subcommand: print the preview; 0 when the query and every previewed row are fine."""
+    out = out or sys.stdout
+    if not str(args.object_type_id).isdigit() or int(args.object_type_id) < 1:
+        out.write(f"--object-type-id must be a positive integer such as 1, not {args.object_type_id!r}\n")
+        return 1
+    settings = SyncSettings(
+        import_type=args.import_type,
+        identify_by=args.identify_by,
+        object_type_id=str(int(args.object_type_id)),
+        empty_values=args.empty_values,
+        json_columns=tuple(args.json_columns),
+        timezone=args.timezone,
+        dry_run=True,
+    )
+    sql = args.sql if args.sql is not None else args.sql_file.read_text()
+    try:
+        preview = preview_query(render_sql(sql, args.last_sync_time), settings, args.mysql_conn_id, args.limit)
+    except QueryError as error:
+        preview = Preview(verdict=str(error))
+    print_preview(preview, settings, out)
+    return 0 if preview.ok else 1
