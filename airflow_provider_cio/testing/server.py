@@ -376,7 +376,8 @@ class EmulatorServer(ThreadingHTTPServer):
                 message = f"request body is {call.body_size} bytes; the limit is {MAX_BATCH_BYTES}"
                 return batch_error(413, "too_large", message)
             return None
-        if call.headers.get("Authorization") != f"Bearer {self.credentials.app_api_key}":
+        scheme, _, token = (call.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != self.credentials.app_api_key:
             return meta_error(401, "Unauthorized request")
         if not self._take_app_slot():
             return meta_error(429, "rate limited", headers=(("Retry-After", "1"),), retry_after=1)
@@ -562,7 +563,7 @@ class EmulatorServer(ThreadingHTTPServer):
     def app_activities(self, call: Call) -> Response:
         """``GET /v1/activities?type=...&limit=N&start=CURSOR``: newest first, ``next`` cursor or ``""``."""
         limit_text = call.query.get("limit", str(ACTIVITY_PAGE_DEFAULT))
-        if not limit_text.isdigit() or int(limit_text) < 1:
+        if not limit_text.isdecimal() or int(limit_text) < 1:
             return meta_error(400, "limit must be a positive integer")
         limit = min(int(limit_text), ACTIVITY_PAGE_MAX)
         with self.lock:
@@ -748,7 +749,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked_body(limit, digest)
         length_text = self.headers.get("Content-Length", "0")
-        if not length_text.isdigit():
+        if not length_text.isdecimal():
             raise _BadBody("Content-Length must be a non-negative integer")
         length = int(length_text)
         if limit is None or length <= limit:

@@ -864,7 +864,7 @@ class Workspace:
 
         Raises :class:`SegmentNotFound` for an unknown segment, ``ValueError`` for a bad request.
         """
-        segment = self._segments.get(int(segment_id)) if segment_id.isdigit() else None
+        segment = self._segments.get(int(segment_id)) if segment_id.isdecimal() else None
         if segment is None:
             raise SegmentNotFound(f"segment {segment_id} not found")
         if id_type not in PERSON_IDENTIFIER_KINDS:
@@ -900,7 +900,7 @@ class Workspace:
         ``start`` is the ``next`` cursor of the previous page (``""`` for the first page); it is the
         position below which the page starts. Raises ``ValueError`` for a cursor it did not make.
         """
-        if start and not (start.isdigit() and int(start) <= len(self.activities)):
+        if start and not (start.isdecimal() and int(start) <= len(self.activities)):
             raise ValueError(f"invalid start cursor {start!r}")
         position = int(start) if start else len(self.activities)
         page: list[dict[str, Any]] = []

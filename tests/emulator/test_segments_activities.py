@@ -164,3 +164,16 @@ def test_activity_page_limit_defaults_to_50_and_caps_at_100(workspace, track):
     assert len(capped["activities"]) == 100
     rest = track.app("GET", "/v1/activities", params={"limit": 100, "start": capped["next"]}).json()
     assert (len(rest["activities"]), rest["next"]) == (20, "")
+
+
+def test_activity_cursor_stays_valid_while_activities_are_added(workspace, track):
+    make_conflicts(track, 4)
+    first = track.app("GET", "/v1/activities", params={"limit": 2}).json()
+    track.batch(person({"id": "late"}, {"email": "taken@example.com"}))  # a newer activity
+    rest = track.app("GET", "/v1/activities", params={"limit": 10, "start": first["next"]}).json()
+    assert [a["customer_identifiers"]["id"] for a in first["activities"] + rest["activities"]] == [
+        "p3",
+        "p2",
+        "p1",
+        "p0",
+    ]

@@ -191,3 +191,10 @@ def test_cli_refuses_a_certificate_without_its_key():
     )
     assert result.returncode == 2
     assert "--private-key" in result.stderr
+
+
+def test_v1_identify_has_no_32000_byte_op_limit(workspace, track):
+    attributes = {f"a{i}": "v" * 900 for i in range(40)}  # about 37 kB
+    response = track.session.put(f"{workspace.url}/api/v1/customers/1", json=attributes, timeout=10)
+    assert response.status_code == 200
+    assert len(workspace.person(id="1")["attributes"]) == 40
