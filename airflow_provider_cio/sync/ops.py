@@ -85,6 +85,10 @@ def attribute_values(row: Sequence[Any], columns: Sequence[AttributeColumn], del
                 continue
             if column.parse_text:
                 value = converted(column, value)
+                if value is None:  # JSON null: empty, like SQL NULL
+                    if delete_empty:
+                        attributes[column.name] = None
+                    continue
             elif len(value) > MAX_ATTRIBUTE_VALUE_BYTES // 4 and string_too_long(value):
                 raise RowRefused(TOO_LARGE, f"column {column.name!r} is over 1000 bytes; shorten it in the query")
         elif kind is not int:

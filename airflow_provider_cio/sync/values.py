@@ -7,9 +7,10 @@ integer                 the integer (``BIGINT UNSIGNED`` included)
 ``DECIMAL``             a string with every digit (``"1234.50"``): JSON numbers would be read as
                         floats and lose digits; the workspace stores attributes as strings anyway
 ``FLOAT``/``DOUBLE``    the number; ``NaN`` and infinities are a row error
-``DATETIME``/           Unix seconds (an integer, rounded down). Naive values are read in the sync's
-``TIMESTAMP``           ``timezone`` (default UTC; the operators also set the MySQL session time zone
-                        to UTC so ``TIMESTAMP`` values arrive in UTC)
+``DATETIME``            Unix seconds (an integer, rounded down), read in the sync's ``timezone``
+                        (default UTC)
+``TIMESTAMP``           Unix seconds of the point in time it holds, whatever ``timezone`` says (the
+                        operators set the MySQL session time zone to UTC, so it arrives in UTC)
 ``DATE``                Unix seconds of its midnight in ``timezone``
 ``TIME``                a string ``"[-]HH:MM:SS[.ffffff]"`` (it is a duration, not a point in time)
 ``YEAR``                a string (``"2024"``)
@@ -116,7 +117,7 @@ class ValueRules:
         """
         return {
             MYSQL_DATETIME: self.datetime_text_seconds,
-            MYSQL_TIMESTAMP: self.datetime_text_seconds,
+            MYSQL_TIMESTAMP: self.timestamp_text_seconds,
             MYSQL_DATE: self.datetime_text_seconds,
             MYSQL_NEWDATE: self.datetime_text_seconds,
             MYSQL_DECIMAL: text,
@@ -133,6 +134,17 @@ class ValueRules:
                 return self.datetime_seconds(dt.datetime.fromisoformat(value))
             except ValueError:
                 return InvalidDate(value)
+        return self._utc_text_seconds(value)
+
+    def timestamp_text_seconds(self, value: str | bytes) -> int | InvalidDate:
+        """A ``TIMESTAMP`` as Unix seconds: always read in UTC, the session time zone of the sync's query.
+
+        ``TIMESTAMP`` is a point in time (MySQL stores it in UTC and shows it in the session's time zone),
+        so ``timezone``, which says how to read naive ``DATETIME`` values, does not apply to it.
+        """
+        return self._utc_text_seconds(text(value))
+
+    def _utc_text_seconds(self, value: str) -> int | InvalidDate:
         day = self._midnight_seconds(value[:10])
         if day is None:
             return InvalidDate(value)
@@ -162,6 +174,8 @@ class ValueRules:
             return json_value
         if type_code == MYSQL_YEAR:
             return str
+        if type_code == MYSQL_TIMESTAMP:
+            return self.by_python_type_in_utc
         if type_code == MYSQL_BIT:
             return bit_number
         if type_code == MYSQL_GEOMETRY:
@@ -174,6 +188,12 @@ class ValueRules:
         if convert is None:
             convert = next((c for t, c in self._by_type.items() if isinstance(value, t)), unrepresentable)
         return convert(value)
+
+    def by_python_type_in_utc(self, value: Any) -> Any:
+        """A ``TIMESTAMP`` column's value: a naive datetime is read in UTC (the session time zone)."""
+        if type(value) is dt.datetime and value.tzinfo is None:
+            return (value - EPOCH.replace(tzinfo=None)) // ONE_SECOND
+        return self.by_python_type(value)
 
     def datetime_seconds(self, value: dt.datetime) -> int:
         """Unix seconds, rounded down; naive values are read in the sync's time zone."""
