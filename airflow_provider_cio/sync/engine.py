@@ -13,6 +13,10 @@ bounded, so memory holds a few blocks of rows and ``2 + 2 x concurrency`` batche
 of rows. A sender that fails for good (the workspace refuses the credentials, or stays down past the
 retry budget) stops the sync: no more rows are read, queued batches are not sent, and the error is
 kept in the result.
+
+When the workspace refuses an op that carries several rows (a grouped relationship op), the builder may
+``split`` it: the lane sends the parts, and the later ops of the same key from that batch, before its
+next batch, so each row gets its own outcome and a key's ops still take effect in row order.
 """
 
 from __future__ import annotations
@@ -226,13 +230,27 @@ class SyncEngine:
                 duplicates.append(RowError(op.first_row, op.identifier, DUPLICATE_IDENTIFIER, message))
         self.errors.add(duplicates)
 
-    def record_outcome(self, batch: Batch, refused: list[OpError]) -> None:
+    def record_outcome(self, batch: Batch, refused: list[OpError]) -> list[Op]:
+        """Record a batch's answer; return the ops to send again before anything else of the lane.
+
+        A refused op that carries several rows is offered to the builder's optional
+        ``split(op, refusal) -> list[Op]``: when the builder gives ops back (one per row, say), those
+        are sent instead and their rows get their own outcomes. The ops of the same key that follow a
+        split op in the batch were applied before the split ones, so they are sent again after them:
+        a key's ops take effect in row order (ops are idempotent, so applying one twice is harmless).
+        The rows of ops sent again are counted by the batch that sends them.
+        """
+        refusals: dict[int, OpError] = {}
+        for refusal in refused:
+            if 0 <= refusal.index < len(batch.ops):
+                refusals.setdefault(refusal.index, refusal)
+        again = self._send_again(batch, refusals)
         errors = []
         failed_rows = 0
-        for refusal in refused:
-            if not 0 <= refusal.index < len(batch.ops):
+        for index, refusal in refusals.items():
+            if index in again:
                 continue
-            op = batch.ops[refusal.index]
+            op = batch.ops[index]
             message = f"the workspace refused the row ({refusal.reason}"
             message += f", {refusal.field}): " if refusal.field else "): "
             message += refusal.message
@@ -245,7 +263,32 @@ class SyncEngine:
         with result.counts_lock:
             result.batches_sent += 1
             result.ops_sent += len(batch.ops)
-            result.rows_accepted += batch.rows - failed_rows
+            result.rows_accepted += batch.rows - failed_rows - sum(batch.ops[i].row_count for i in again)
+        return [op for ops in again.values() for op in ops]
+
+    def _send_again(self, batch: Batch, refusals: dict[int, OpError]) -> dict[int, list[Op]]:
+        """``batch index -> ops to send in its place``: split refused ops, then the later ops of their keys."""
+        split = getattr(self.builder, "split", None)
+        if split is None:
+            return {}
+        parts = {
+            index: split(batch.ops[index], refusal)
+            for index, refusal in sorted(refusals.items())
+            if batch.ops[index].row_count > 1
+        }
+        first = min((index for index, ops in parts.items() if ops), default=None)
+        if first is None:
+            return {}
+        again: dict[int, list[Op]] = {}
+        split_keys: set[str] = set()
+        for index in range(first, len(batch.ops)):
+            op = batch.ops[index]
+            if parts.get(index):
+                again[index] = parts[index]
+                split_keys.add(op.key)
+            elif op.key in split_keys:
+                again[index] = [op]
+        return again
 
     def record_unsent(self, rows: int) -> None:
         with self.result.counts_lock:
@@ -286,18 +329,34 @@ class Lane:
                     return
 
     def _send_loop(self) -> None:
-        engine = self.engine
         while True:
             batch = self.queue.get()
             if batch is None:
                 return
-            if engine.stopped:
-                engine.record_unsent(batch.rows)
-                continue
-            try:
-                refused = engine.workspace.send_batch([op.body for op in batch.ops])
-            except BaseException as error:
-                engine.record_unsent(batch.rows)
-                engine.fail(error)
-                continue
-            engine.record_outcome(batch, refused)
+            pending = [batch]
+            while pending:
+                again = self._send(pending.pop(0))
+                if again:
+                    pending[:0] = batches_of(again)
+
+    def _send(self, batch: Batch) -> list[Op]:
+        """Send one batch and record its outcome; return the ops to send again (see ``record_outcome``)."""
+        engine = self.engine
+        if engine.stopped:
+            engine.record_unsent(batch.rows)
+            return []
+        try:
+            refused = engine.workspace.send_batch([op.body for op in batch.ops])
+        except BaseException as error:
+            engine.record_unsent(batch.rows)
+            engine.fail(error)
+            return []
+        return engine.record_outcome(batch, refused)
+
+
+def batches_of(ops: Sequence[Op]) -> list[Batch]:
+    """Ops packed into batches, in order."""
+    builder = BatchBuilder()
+    batches = [full for full in map(builder.add, ops) if full is not None]
+    last = builder.flush()
+    return [*batches, last] if last is not None else batches
