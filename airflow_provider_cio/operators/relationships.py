@@ -8,14 +8,27 @@ from airflow_provider_cio.operators.base import BaseSyncOperator
 
 
 class RelationshipOperator(BaseSyncOperator):
-    """Set or remove relationships between people and objects from a MySQL query.
+    """Add, update or remove relationships between people and objects from a MySQL query.
 
     Each row is one relationship: a person (column ``id`` or ``email``, as ``identify_by`` says,
-    whatever else the query selects) and an object (column ``object_id``; type from an
-    ``object_type_id`` column, else ``object_type_id``). An optional boolean column ``deleted``
-    removes the relationship when true (TINYINT 1, BIT(1) 1, 'true'); false or NULL sets it. Every
-    other column is a relationship attribute. Order the query by person to send fewer ops: consecutive
-    rows of one person travel in one op.
+    whatever else the query selects: the other identifier column is not sent) and an object (column
+    ``object_id``; its type comes from an ``object_type_id`` column, else from ``object_type_id``).
+    An optional boolean column ``deleted`` removes the relationship when true; false or NULL adds or
+    updates it. ``deleted`` may be ``BOOLEAN``/``TINYINT(1)`` (1/0), ``BIT(1)``, or text
+    ``'true'``/``'false'`` (or ``'1'``/``'0'``); any other value fails its row. Every other column is a
+    relationship attribute, named exactly as the column; NULL follows ``empty_values``. A removed
+    relationship is sent without attributes.
+
+    Consecutive rows of one person with the same action travel in one op (at most 32,000 bytes), so
+    ``ORDER BY`` the person column to send far fewer ops than rows. When the workspace refuses a
+    grouped op because of one relationship (an unknown object, say), the other rows are sent again one
+    by one, so only the bad row fails; an unknown person fails each of that person's rows.
+
+    Reporting is that of :class:`~airflow_provider_cio.operators.reverse_etl.MySQLReverseETLOperator`:
+    the XCom ``return_value`` holds the counts, failed rows go to the error CSV (identifier
+    ``<person> -> <object_type_id>:<object_id>``), and a sync with any failed row fails the task
+    without retry and does not advance ``last_sync_time``. A query without its ``object_id`` or person
+    column fails before anything is sent.
 
     .. code-block:: python
 
@@ -31,6 +44,7 @@ class RelationshipOperator(BaseSyncOperator):
     ``object_type_id``, ``empty_values`` (NULL relationship attributes), ``json_columns``,
     ``timezone``, ``lookback_seconds``, ``error_report_path`` (templated), ``dry_run``,
     ``concurrency``, ``fetch_size``, ``max_rows``, ``request_timeout``, ``progress_interval``.
+    See docs/relationships.md.
     """
 
     import_type: ClassVar[str] = "relationships"
