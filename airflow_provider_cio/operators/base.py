@@ -270,10 +270,12 @@ class BaseSyncOperator(BaseOperator):
         return uri
 
     def _log_progress(self, progress: SyncProgress) -> None:
+        """A task log line: rows read, rows the workspace accepted so far, rows read per second."""
         self.log.info(
-            "Progress: %d rows read, %d accepted, %.0f rows/s",
+            "Progress: %d rows read, %d %s, %.0f rows/s",
             progress.rows_read,
             progress.rows_accepted,
+            "would be sent" if self.dry_run else "sent",
             progress.rows_per_second,
         )
 
