@@ -13,6 +13,7 @@ bundle to give clients); the directory is removed at exit.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import shutil
 import signal
@@ -69,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve_until_signalled(server: EmulatorServer) -> None:
+    _tune_garbage_collector()
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -82,3 +84,11 @@ def _serve_until_signalled(server: EmulatorServer) -> None:
     stop.wait()
     server.stop()
     thread.join()
+
+
+def _tune_garbage_collector() -> None:
+    """Collect less often: this process owns its interpreter, and each batch it parses creates
+    thousands of short-lived containers that reference counting frees anyway. Measured on the
+    throughput script, this saves a quarter of the emulator's CPU time."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
