@@ -221,7 +221,7 @@ class BaseSyncOperator(BaseOperator):
             if self._job.failure is not None and is_mysql_error(self._job.failure):
                 report.error = mysql_message(self._job.failure, self.mysql_conn_id)
             finished = not report.error and not report.row_limit_reached
-            if report.rows_failed:
+            if self._job.errors.count:  # failed rows, and suppressed people under on_suppressed="fail"
                 report.error_report = self._write_error_report(context)
         finally:
             self._stream.close(finished=finished)

@@ -84,7 +84,10 @@ class SyncReport:
             kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.errors_by_type.items()))
             reasons.append(f"{self.rows_failed} rows failed ({kinds}); see the error report {self.error_report}")
         if self.suppressed_fail and self.rows_suppressed:
-            reasons.append(f"{self.rows_suppressed} rows are about suppressed people (on_suppressed='fail')")
+            reasons.append(
+                f"{self.rows_suppressed} rows are about suppressed people (on_suppressed='fail'); see the error "
+                f"report {self.error_report}"
+            )
         if self.rows_not_sent and not self.error:
             reasons.append(f"{self.rows_not_sent} rows were not sent")
         return "; ".join(reasons) + ". last_sync_time is not advanced: the next run sends these rows again."
