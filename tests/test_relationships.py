@@ -177,6 +177,9 @@ def test_a_deleted_row_removes_the_relationship_and_sends_no_attributes(mysql_db
         ("BIT(1)", ["b'1'", "b'0'", "NULL"]),
         ("VARCHAR(5)", ["'true'", "'false'", "NULL"]),
         ("VARCHAR(5)", ["'TRUE'", "'False'", "NULL"]),
+        ("CHAR(1)", ["'1'", "'0'", "NULL"]),
+        ("DECIMAL(3,0)", ["1", "0", "NULL"]),
+        ("JSON", ["'true'", "'false'", "NULL"]),
     ],
 )
 def test_deleted_accepts_every_form_of_boolean_mysql_returns(
