@@ -97,9 +97,10 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     url = os.environ.get("MYSQL_URL")
-    with TemporaryMySQLServer() if not url else _Existing(url) as server, WorkspaceEmulator(
-        tls=True, in_subprocess=True
-    ) as emulator:
+    with (
+        TemporaryMySQLServer() if not url else _Existing(url) as server,
+        WorkspaceEmulator(tls=True, in_subprocess=True) as emulator,
+    ):
         print(f"Creating {args.rows:,} people x 10 columns in MySQL ...", flush=True)
         create_people(server, "bench_n", args.rows)
         query = f"SELECT {COLUMNS} FROM people"
