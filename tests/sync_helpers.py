@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from airflow_provider_cio.hooks.customerio import CustomerIOHook
@@ -201,6 +202,21 @@ def run_job(
         stream.close(finished=finished)
         job.close()
         hook.close()
+
+
+def seed(*ops: dict[str, Any]) -> None:
+    """Put people in the workspace of ``customerio_default`` through the Track API (real HTTP), as an earlier
+    sync or another system would have."""
+    hook = CustomerIOHook()
+    try:
+        assert hook.send_batch([orjson.dumps(op) for op in ops]) == []
+    finally:
+        hook.close()
+
+
+def person(identifiers: dict[str, Any], **attributes: Any) -> dict[str, Any]:
+    """An ``identify`` op for a person."""
+    return {"type": "person", "identifiers": identifiers, "action": "identify", "attributes": attributes}
 
 
 def person_attributes(workspace: Any) -> dict[str, dict[str, Any]]:

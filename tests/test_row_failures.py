@@ -7,26 +7,10 @@ import json
 import threading
 import time
 
-import orjson
 import pytest
-from sync_helpers import person_attributes, run_job, sync_dag_fixture  # noqa: F401
-
-from airflow_provider_cio.hooks.customerio import CustomerIOHook
+from sync_helpers import person, person_attributes, run_job, seed, sync_dag_fixture  # noqa: F401
 
 NO_APP_KEY_NOTE = "failed attribute changes and suppressed people cannot be seen"
-
-
-def seed(*ops: dict) -> None:
-    """Put people in the workspace through the Track API (real HTTP), as an earlier sync would have."""
-    hook = CustomerIOHook()
-    try:
-        assert hook.send_batch([orjson.dumps(op) for op in ops]) == []
-    finally:
-        hook.close()
-
-
-def person(identifiers: dict, **attributes: object) -> dict:
-    return {"type": "person", "identifiers": identifiers, "action": "identify", "attributes": attributes}
 
 
 def users_table(mysql_db, rows: list[tuple]) -> None:
