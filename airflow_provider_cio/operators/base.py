@@ -3,7 +3,9 @@
 ``last_sync_time`` is the start (Unix seconds, rounded down) of the most recent earlier DagRun in which
 this same task succeeded, minus ``lookback_seconds``; 0 before the first success. A failed run, a run
 with failed rows and a skipped run never advance it; manual runs read and advance it like scheduled
-ones. It is kept as an XCom of the task (key ``cio_sync_watermark``) pushed only when a sync succeeds.
+ones. Each successful sync leaves its DagRun's start as an XCom of the task (key ``cio_sync_watermark``,
+``cio_sync_watermark_<map index>`` for a mapped task); the next sync takes the greatest of them
+(docs/scheduling.md says why not "the latest by logical date").
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from airflow_provider_cio.sync.limits import MAX_ROWS
 from airflow_provider_cio.sync.report import SyncReport
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import jinja2
     from airflow.sdk import Context
 
@@ -39,6 +43,18 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
     """A clear error at DAG parse time for a parameter outside its choices."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
+
+
+def watermark_key(map_index: int | None) -> str:
+    """The XCom key holding a sync task's watermark (one per map index of a mapped task)."""
+    return WATERMARK_KEY if map_index is None or map_index < 0 else f"{WATERMARK_KEY}_{map_index}"
+
+
+def latest_watermark(watermarks: Sequence[Any], run_start: datetime | None) -> int:
+    """The greatest watermark (Unix seconds) not after ``run_start``, or 0 when there is none."""
+    limit = run_start.timestamp() if run_start is not None else float("inf")
+    earlier = [int(value) for value in watermarks if value is not None and int(value) <= limit]
+    return max(earlier, default=0)
 
 
 def default_error_report_path(dag_id: str, task_id: str, run_id: str) -> str:
@@ -170,18 +186,18 @@ class BaseSyncOperator(BaseOperator):
         super().render_template_fields(context, jinja_env)
 
     def resolve_last_sync_time(self, context: Context) -> int:
-        """The start of this task's last successful sync (minus the look-back), or 0."""
+        """The start of this task's last successful sync (minus the look-back), or 0.
+
+        Every earlier watermark of the task is read and the greatest that is not after this run's start
+        wins. Airflow's "latest XCom" orders runs by logical date, which a manual run does not have: it
+        would hide a manual run's sync from the next scheduled run (or, on PostgreSQL, pin every later
+        run to the manual run's start).
+        """
         ti = context["ti"]
-        watermark = ti.xcom_pull(
-            task_ids=self.task_id,
-            key=WATERMARK_KEY,
-            include_prior_dates=True,
-            map_indexes=ti.map_index,
-            default=None,
-        )
-        if not watermark:
-            return 0
-        return max(0, int(watermark) - self.lookback_seconds)
+        pulled = ti.xcom_pull(task_ids=self.task_id, key=watermark_key(ti.map_index), include_prior_dates=True)
+        run_start = context["dag_run"].start_date
+        latest = latest_watermark(pulled if isinstance(pulled, list) else [pulled], run_start)
+        return max(0, latest - self.lookback_seconds) if latest else 0
 
     # execute --------------------------------------------------------------------------------------
 
@@ -243,8 +259,9 @@ class BaseSyncOperator(BaseOperator):
         data = report.to_xcom()
         if not report.failed:
             if not self.dry_run:
+                ti = context["ti"]
                 start = context["dag_run"].start_date
-                context["ti"].xcom_push(key=WATERMARK_KEY, value=int(start.timestamp()))
+                ti.xcom_push(key=watermark_key(ti.map_index), value=int(start.timestamp()))
             return data
         context["ti"].xcom_push(key="return_value", value=data)
         message = report.failure_message()
