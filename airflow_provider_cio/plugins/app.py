@@ -117,13 +117,16 @@ def syncs_json(user: UserDep, runs: RunsParam = DEFAULT_RUNS, dag_id: str | None
 
 @app.get("/error-report", summary="Download one sync run's error CSV")
 def error_report(user: UserDep, dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> StreamingResponse:
-    """The error CSV named by the run's report, read through ``ObjectStoragePath``."""
+    """The error CSV named by the run's report, read through ``ObjectStoragePath``.
+
+    404 when the task is not a sync task of a DAG the user may read, or its run has no error report (a DAG
+    the user may not read looks like one that does not exist).
+    """
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        if dag_id not in xcom_readable_dag_ids(session, user, {dag_id}):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "you may not read the reports of this DAG")
-        sync_task_ids = {task.task_id for task in find_sync_tasks(session, {dag_id})}
+        readable = xcom_readable_dag_ids(session, user, {dag_id})
+        sync_task_ids = {task.task_id for task in find_sync_tasks(session, readable)}
         report = read_report(session, dag_id, task_id, run_id, map_index) if task_id in sync_task_ids else None
     if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no sync report for this task and run")
