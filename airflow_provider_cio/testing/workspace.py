@@ -52,12 +52,16 @@ _ABSENT: Any = object()  # an identifier attribute the op does not mention
 _activity_ids = itertools.count(1)  # unique for the life of the process, across resets
 
 # --- RFC 5322 addr-spec, with the RFC 6531/6532 internationalised extensions --------------------------
-_NON_ASCII = "\u0080-\U0010ffff"  # RFC 6532 UTF8-non-ascii, allowed wherever atext/qtext/dtext is
-_ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~" + _NON_ASCII + "-]"
-_DOT_ATOM = f"{_ATEXT}+(?:\\.{_ATEXT}+)*"
-_QUOTED_STRING = '"(?:[ \\t\\x21\\x23-\\x5b\\x5d-\\x7e' + _NON_ASCII + "]|\\\\[ \\t\\x21-\\x7e" + _NON_ASCII + '])*"'
-_DOMAIN_LITERAL = "\\[[ \\t\\x21-\\x5a\\x5e-\\x7e" + _NON_ASCII + "]*\\]"
-_ADDR_SPEC = re.compile(f"(?:{_DOT_ATOM}|{_QUOTED_STRING})@(?:{_DOT_ATOM}|{_DOMAIN_LITERAL})")
+_NON_ASCII = "\u0080-\U0010ffff"  # RFC 6532 UTF8-non-ascii: allowed wherever atext, qtext, dtext are
+_WSP = r" \t"  # white space, allowed inside quoted strings and domain literals
+_VCHAR = r"\x21-\x7e"  # printable ASCII
+_QTEXT = r"\x21\x23-\x5b\x5d-\x7e"  # printable ASCII but " and \
+_DTEXT = r"\x21-\x5a\x5e-\x7e"  # printable ASCII but [ \ ]
+_ATEXT = rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~{_NON_ASCII}-]"
+_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_QUOTED_STRING = rf'"(?:[{_WSP}{_QTEXT}{_NON_ASCII}]|\\[{_WSP}{_VCHAR}{_NON_ASCII}])*"'
+_DOMAIN_LITERAL = rf"\[[{_WSP}{_DTEXT}{_NON_ASCII}]*\]"
+_ADDR_SPEC = re.compile(rf"(?:{_DOT_ATOM}|{_QUOTED_STRING})@(?:{_DOT_ATOM}|{_DOMAIN_LITERAL})")
 # Most addresses are plain ASCII dot-atoms: a strict subset of _ADDR_SPEC that matches much faster.
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _POSITIVE_INTEGER = re.compile("[1-9][0-9]*")
