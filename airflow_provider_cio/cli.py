@@ -3,6 +3,7 @@
 ::
 
     cio-retl create-pool [--conn-id customerio_default] [--name NAME]
+    cio-retl preview --mysql-conn-id ID --sql SQL [--import-type people|objects|relationships] ...
 
 Each subcommand is a function ``(args) -> int`` registered in :func:`build_parser`.
 """
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from airflow_provider_cio.pools import DEFAULT_CONN_ID, ensure_workspace_pool, workspace_pool
+from airflow_provider_cio.preview import add_preview_parser
 
 
 def create_pool(args: argparse.Namespace) -> int:
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pool.add_argument("--name", default=None, help=f"the pool name (default: {workspace_pool('<conn-id>')!s})")
     pool.set_defaults(handler=create_pool)
+    add_preview_parser(commands)
     return parser
 
 
