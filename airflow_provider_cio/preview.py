@@ -20,8 +20,10 @@ attributes they would set.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +37,7 @@ from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, RowError
 from airflow_provider_cio.sync.values import ValueRules
 
 MAX_PREVIEW_ROWS = 100
+PROCESS_CONTEXT = "_AIRFLOW_PROCESS_CONTEXT"
 IMPORT_TYPES = ("people", "objects", "relationships")
 
 
@@ -246,6 +249,22 @@ def preview_limit(text: str) -> int:
     return value
 
 
+@contextmanager
+def connections_from_the_metadata_db() -> Iterator[None]:
+    """Find connections in Airflow's metadata DB too, as ``airflow connections get`` does.
+
+    Outside a task, Airflow's task SDK looks connections up in environment variables and the configured
+    secrets backend only; a command run where the metadata DB is reachable may use it.
+    """
+    before = os.environ.get(PROCESS_CONTEXT)
+    os.environ[PROCESS_CONTEXT] = before or "server"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROCESS_CONTEXT, None)
+
+
 def run_preview(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     """The ``preview`` subcommand: print the preview; 0 when the query and every previewed row are fine."""
     out = out or sys.stdout
@@ -263,7 +282,8 @@ def run_preview(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     )
     sql = args.sql if args.sql is not None else args.sql_file.read_text()
     try:
-        preview = preview_query(render_sql(sql, args.last_sync_time), settings, args.mysql_conn_id, args.limit)
+        with connections_from_the_metadata_db():
+            preview = preview_query(render_sql(sql, args.last_sync_time), settings, args.mysql_conn_id, args.limit)
     except QueryError as error:
         preview = Preview(verdict=str(error))
     print_preview(preview, settings, out)

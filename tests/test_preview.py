@@ -224,3 +224,23 @@ def test_more_than_100_rows_is_refused(capsys):
 
     assert exited.value.code == 2
     assert "--limit must be between 1 and 100, not 101" in capsys.readouterr().err
+
+
+def test_a_connection_kept_in_the_metadata_db_is_found(capsys, users, airflow_db):
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    conn_id = "mysql_in_the_db"
+    fields = json.loads(os.environ["AIRFLOW_CONN_MYSQL_DEFAULT"])
+    fields.pop("extra", None)
+    with create_session() as session:
+        session.add(Connection(conn_id=conn_id, **fields))
+    try:
+        status, out = preview(capsys, "--sql", "SELECT id FROM users WHERE seq = 1", "--mysql-conn-id", conn_id)
+    finally:
+        with create_session() as session:
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+
+    assert status == 0
+    assert "row 1: person id=1 (identify)" in out
+    assert "_AIRFLOW_PROCESS_CONTEXT" not in os.environ

@@ -73,8 +73,9 @@ def render_page(tasks: Sequence[SyncTaskRuns], *, runs: int, mount: str, airflow
 def task_section(item: SyncTaskRuns, mount: str, airflow_root: str) -> str:
     """One sync task: a heading and the table of its runs."""
     task = item.task
+    dag_url = f"{airflow_root}/dags/{quote(task.dag_id, safe='')}"
     heading = (
-        f"<h2 id='{escape(task.dag_id)}.{escape(task.task_id)}'>{escape(task.dag_id)} / {escape(task.task_id)} "
+        f"<h2><a href='{escape(dag_url)}' target='_top'>{escape(task.dag_id)}</a> / {escape(task.task_id)} "
         f"<small>{escape(task.operator)}</small></h2>"
     )
     if not item.runs:
