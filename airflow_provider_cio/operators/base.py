@@ -67,9 +67,18 @@ def default_error_report_path(dag_id: str, task_id: str, run_id: str) -> str:
 class BaseSyncOperator(BaseOperator):
     """Runs a query on MySQL and syncs its rows into a Customer.io workspace (base of the sync operators).
 
-    Run one sync per workspace at a time: give every sync task of a workspace the same pool with one
-    slot (``cio-retl create-pool``). A task that names a pool that does not exist waits in ``scheduled``
-    forever, and only the scheduler's log says why: create the pool before the DAG's first run.
+    Run one sync per workspace at a time. Give every sync task of a workspace the same one-slot pool,
+    ``pool=workspace_pool("customerio_default")`` (from ``airflow_provider_cio.pools``), and give the
+    DAG ``max_active_runs=1, catchup=False``.
+
+    .. warning::
+        Create the pool before the DAG's first run: ``cio-retl create-pool --conn-id customerio_default``.
+        A task that names a pool that does not exist is never started. It waits in ``scheduled``
+        forever, nothing fails, and only the scheduler's log says why ("Tasks using non-existent pool
+        ... will not be scheduled"). The task cannot detect this itself, because it never runs.
+        ``dag.test()`` ignores pools, so tests do not catch it either.
+
+    ``last_sync_time`` is the start of the last DagRun in which this task succeeded (docs/scheduling.md).
 
     :param sql: the SELECT query, or a path ending in ``.sql`` (templated). ``{{ last_sync_time }}`` is
         the start of the last successful sync in Unix seconds (0 before the first).
