@@ -37,7 +37,13 @@ class RelationshipOperator(BaseSyncOperator):
             sql="SELECT person_id AS id, company_id AS object_id, removed AS deleted, role "
             "FROM memberships WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }} ORDER BY person_id",
             identify_by="id",
+            pool=workspace_pool("customerio_default"),
         )
+
+    .. warning::
+        Create the workspace's one-slot pool before the DAG's first run (``cio-retl create-pool``): a
+        task naming a pool that does not exist waits in ``scheduled`` forever and nothing fails
+        (docs/scheduling.md).
 
     The parameters are those of :class:`~airflow_provider_cio.operators.base.BaseSyncOperator`:
     ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,

@@ -32,6 +32,11 @@ class MySQLReverseETLOperator(BaseSyncOperator):
             pool=workspace_pool("customerio_default"),
         )
 
+    .. warning::
+        Create the workspace's one-slot pool before the DAG's first run (``cio-retl create-pool``): a
+        task naming a pool that does not exist waits in ``scheduled`` forever and nothing fails
+        (docs/scheduling.md).
+
     :param import_type: ``people`` or ``objects`` (one sync cannot import both).
     :param on_suppressed: rows about suppressed people: ``succeed`` (left out, counted, the sync
         succeeds) or ``fail`` (each reported as "person is suppressed", the sync fails). Seeing them
