@@ -177,19 +177,21 @@ def run_job(
     segment: SegmentTarget | None = None,
     hook: CustomerIOHook | None = None,
     conn_id: str = "customerio_default",
+    progress: Any = None,
     **settings: Any,
 ) -> JobRun:
     """Run a SyncJob on ``sql`` (MySQL connection ``mysql_default``) into the workspace of ``conn_id``.
 
     :param converters: give the MySQL driver the sync's text converters, as the operator does; False
         reads the driver's usual Python objects (what any other DB-API driver hands over).
+    :param progress: called with the sync's progress after every block of rows.
     :param settings: ``SyncSettings`` fields; ``import_type`` defaults to people, the activity log is
         read once (no settle wait) unless ``activity_settle_seconds`` says otherwise.
     """
     settings.setdefault("import_type", "people")
     settings.setdefault("activity_settle_seconds", 0)
     hook = hook or CustomerIOHook(conn_id)
-    job = SyncJob(SyncSettings(**settings), hook, segment=segment)
+    job = SyncJob(SyncSettings(**settings), hook, segment=segment, progress=progress, progress_interval=0)
     stream = MySQLQueryStream("mysql_default")
     finished = False
     try:

@@ -233,6 +233,25 @@ def test_a_select_that_writes_through_a_function_fails_in_the_read_only_transact
     assert workspace.people() == []
 
 
+def test_the_query_streams_from_a_server_side_cursor_in_a_read_only_transaction(mysql_db, workspace) -> None:
+    mysql_db.execute("CREATE TABLE users (id INT PRIMARY KEY, bio TEXT)")
+    mysql_db.insert("users", [{"id": n, "bio": "b" * 900} for n in range(1, 20_001)])
+    sql = "SELECT id, bio FROM users /* streamed */"
+    seen: list[tuple[int, list[tuple]]] = []
+
+    def look_at_the_server(progress) -> None:
+        if not seen:
+            query = "SELECT COMMAND, INFO FROM information_schema.PROCESSLIST WHERE INFO LIKE '%streamed */'"
+            seen.append((progress.rows_read, mysql_db.query(query)))
+
+    job = run_job(sql, fetch_size=500, progress=look_at_the_server)
+
+    assert job.report.rows_sent == 20_000
+    rows_read, running = seen[0]
+    assert rows_read == 500
+    assert running == [("Query", sql)], "the server is still sending rows: they are streamed, not buffered"
+
+
 def test_a_trailing_semicolon_is_fine(mysql_db, workspace) -> None:
     fill(mysql_db)
     assert run_job("SELECT id, Plan FROM users ;\n").report.rows_sent == 2
