@@ -50,6 +50,17 @@ def test_invalid_email_identifiers_are_reported_under_the_value_given(mysql_db, 
     assert [p["email"] for p in workspace.people()] == ["ada@example.com"]
 
 
+def test_an_email_identifier_over_1000_bytes_is_too_large(mysql_db, workspace) -> None:
+    long_email = "a" * 64 + "@" + ".".join(["d" * 60] * 16) + ".example"
+    users_table(mysql_db, [(None, long_email, "pro"), (None, "ada@example.com", "pro")])
+    job = run_job("SELECT email, plan FROM users ORDER BY n", identify_by="email")
+
+    assert [(e.row_number, e.error_type, e.message) for e in job.errors] == [
+        (1, "too_large", "the email column is over 1000 bytes")
+    ]
+    assert [p["email"] for p in workspace.people()] == ["ada@example.com"]
+
+
 def test_missing_and_blank_identifiers_fail_only_their_rows(mysql_db, workspace) -> None:
     users_table(mysql_db, [("1", None, "a"), (None, None, "b"), ("", None, "c"), ("4", None, "d"), ("5\n", None, "e")])
     job = run_job("SELECT id, plan FROM users ORDER BY n")

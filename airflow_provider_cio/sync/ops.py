@@ -144,6 +144,8 @@ def email_text(value: Any, column: str = "email") -> str:
         raise RowRefused(MISSING_IDENTIFIER, f"the {column} column is empty")
     if not isinstance(value, str):
         raise RowRefused(INVALID_EMAIL, f"the {column} column does not hold text")
+    if len(value) > MAX_ATTRIBUTE_VALUE_BYTES // 4 and string_too_long(value):
+        raise RowRefused(TOO_LARGE, f"the {column} column is over {MAX_ATTRIBUTE_VALUE_BYTES} bytes")
     if not is_valid_email(value):
         raise RowRefused(INVALID_EMAIL, f"the {column} column is not a valid email address (RFC 5322)")
     return value
