@@ -14,11 +14,12 @@ class SyncReport:
 
     :param rows_read: rows the query returned (at most the row limit).
     :param rows_sent: rows the workspace accepted and applied.
-    :param rows_failed: rows that failed, each listed in the error report.
+    :param rows_failed: rows that failed, each listed in the error report (suppressed people are not
+        counted here, even under ``on_suppressed="fail"``, which lists them in the report too).
     :param rows_suppressed: rows about suppressed people (not applied).
     :param rows_not_sent: rows never sent because the sync stopped early.
     :param last_sync_time: the value ``{{ last_sync_time }}`` had in the query.
-    :param error_report: URI of the error CSV, or None when no row failed.
+    :param error_report: URI of the error CSV, or None when it would be empty.
     :param errors_by_type: failed rows per error type.
     :param would_send: for a dry run, what would have been sent: rows, ops and batches.
     :param error: what stopped the sync early, if anything (no secrets, no row data).
