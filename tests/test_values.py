@@ -189,6 +189,26 @@ def test_null_and_empty_strings_follow_empty_values(mysql_db, workspace, empty_v
     assert attributes["2"] == {"plan": "free", "nickname": "bee", "seats": "1", "joined": "1704067200"}
 
 
+def test_an_empty_identifier_attribute_is_left_out_even_under_delete(mysql_db, workspace) -> None:
+    """Identifiers cannot be removed by an identify call: sending ``email: null`` would only be refused later
+    as a failed attribute change, so an empty ``email`` (people by id) or ``id`` (people by email) is left out."""
+    mysql_db.execute(
+        "CREATE TABLE users (id VARCHAR(10), email VARCHAR(50), plan VARCHAR(10))",
+        "INSERT INTO users VALUES ('1', 'ada@example.com', 'pro')",
+    )
+    run_job("SELECT * FROM users")
+    mysql_db.execute("UPDATE users SET email = NULL, plan = NULL")
+    job = run_job("SELECT * FROM users", empty_values="delete")
+    assert job.errors == [] and job.report.rows_sent == 1
+    assert workspace.people() == [
+        {"cio_id": workspace.people()[0]["cio_id"], "id": "1", "email": "ada@example.com", "attributes": {}}
+    ]
+
+    mysql_db.execute("UPDATE users SET email = 'ada@example.com', id = ''")
+    job = run_job("SELECT email, id FROM users", identify_by="email", empty_values="delete")
+    assert job.errors == [] and workspace.person(email="ada@example.com")["id"] == "1"
+
+
 def test_null_under_delete_through_the_operator(mysql_db, workspace, sync_dag) -> None:
     mysql_db.execute(
         "CREATE TABLE users (id INT, plan VARCHAR(10), seats INT)", "INSERT INTO users VALUES (1, 'pro', 5)"

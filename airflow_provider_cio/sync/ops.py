@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from airflow_provider_cio.sync.columns import AttributeColumn, ColumnPlan
+from airflow_provider_cio.sync.columns import PERSON_IDENTIFIERS, AttributeColumn, ColumnPlan
 from airflow_provider_cio.sync.emails import is_valid_email
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES, MAX_IDENTIFIER_BYTES, MAX_OP_BYTES
 from airflow_provider_cio.sync.outcomes import (
@@ -178,7 +178,9 @@ class PeopleOps:
     """One ``identify`` op per row of a people query.
 
     :param plan: the query's column plan (``import_type="people"``).
-    :param empty_values: ``ignore`` leaves NULL and empty attributes out; ``delete`` removes them.
+    :param empty_values: ``ignore`` leaves NULL and empty attributes out; ``delete`` removes them. An
+        empty ``email`` (or ``id``) attribute is left out either way: an identify call cannot remove an
+        identifier, the workspace would refuse it as a failed attribute change.
     """
 
     unique_keys = True
@@ -189,6 +191,9 @@ class PeopleOps:
         self.columns = plan.attributes
         self.delete_empty = empty_values == "delete"
         self.email_index = next((c.index for c in plan.attributes if c.name == "email"), None)
+        self.kept_identifiers = (
+            tuple(c.name for c in plan.attributes if c.name in PERSON_IDENTIFIERS) if self.delete_empty else ()
+        )
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
         """An op or a row error for each row."""
@@ -204,6 +209,9 @@ class PeopleOps:
                     if self.email_index is not None and row[self.email_index]:
                         email_text(row[self.email_index])
                 attributes = attribute_values(row, self.columns, self.delete_empty)
+                for name in self.kept_identifiers:
+                    if name in attributes and attributes[name] is None:
+                        del attributes[name]
                 body = encode(
                     {
                         "type": "person",
