@@ -36,7 +36,7 @@ from typing import Any, TextIO
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "dags_examples"
 SQL = EXAMPLES / "sql"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the provider, also from a checkout that is not pip-installed
 
 CHANGES = (
     ("Ada moves to the team plan", "UPDATE users SET plan = 'team' WHERE id = 1"),
@@ -111,6 +111,7 @@ class MySQLStarter:
         self._thread = threading.Thread(target=self._start, name="mysql-start", daemon=True)
 
     def start(self) -> None:
+        """Start (or reach) the server in the background."""
         self._thread.start()
 
     def _start(self) -> None:
@@ -134,11 +135,13 @@ class MySQLStarter:
         return self.server
 
     def describe(self) -> str:
+        """Which server the demo uses, for the terminal."""
         if os.environ.get("MYSQL_URL"):
             return f"MySQL at {self.server.host}:{self.server.port} (MYSQL_URL)"
         return f"a private MySQL-compatible server on 127.0.0.1:{self.server.port}"
 
     def stop(self) -> None:
+        """Stop the private server and delete its files (a server named by ``MYSQL_URL`` keeps running)."""
         self._thread.join()
         if self._temporary is not None:
             self._temporary.stop()
@@ -192,7 +195,7 @@ def load_dags() -> dict[str, Any]:
 
     bag = DagBag(dag_folder=str(EXAMPLES))
     if bag.import_errors:
-        raise SystemExit(f"the example DAGs do not import: {bag.import_errors}")
+        raise RuntimeError(f"the example DAGs do not import: {bag.import_errors}")
     for dag in bag.dags.values():
         for task in dag.tasks:
             # A real workspace applies writes within seconds, hence the wait for its activity log
@@ -226,6 +229,7 @@ def when(seconds: int) -> str:
 
 
 def show_round(say: Any, title: str, runs: list[TaskRun]) -> None:
+    """One line per sync task: its state, rows read, sent and failed, and the last_sync_time it used."""
     say(f"\n{title}")
     say(f"  {'DAG.task':<40} {'state':<8} {'read':>5} {'sent':>5} {'failed':>6}  last_sync_time")
     for run in runs:
@@ -239,6 +243,7 @@ def show_round(say: Any, title: str, runs: list[TaskRun]) -> None:
 
 
 def show_workspace(say: Any, workspace: Any) -> None:
+    """Everything the workspace holds: people, companies, relationships, manual segments."""
     people = sorted(workspace.people(), key=lambda person: (int(person["id"] or 1_000_000), person["email"]))
     objects = sorted(workspace.objects(), key=lambda item: item["object_id"])
     relationships = sorted(workspace.relationships(), key=lambda link: (int(link["person"]["id"]), link["object_id"]))
@@ -264,6 +269,7 @@ def show_workspace(say: Any, workspace: Any) -> None:
 
 
 def main() -> int:
+    """Run the demo; 0 when every sync of both rounds succeeded."""
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="cio-demo-"))
     terminal = Terminal(work / "airflow.log")
