@@ -94,7 +94,7 @@ def test_an_object_type_id_that_is_not_a_positive_integer_is_a_row_error(mysql_d
     assert run.state == "failed"
     assert set(objects_by_key(workspace)) == {("1", "acme"), ("1", "initech")}
     [line] = run.csv_rows
-    assert (line["row_number"], line["error_type"]) == ("2", "invalid_identifier")
+    assert (line["row_number"], line["identifier"], line["error_type"]) == ("2", "company:globex", "invalid_identifier")
     assert "object_type_id must be a positive integer" in line["message"]
 
 

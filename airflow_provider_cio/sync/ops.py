@@ -254,6 +254,7 @@ class ObjectOps:
             object_type = self.default_type
             try:
                 if self.type_index is not None and row[self.type_index] not in (None, ""):
+                    object_type = shown(row[self.type_index])  # as given, should the row be refused
                     object_type = object_type_text(row[self.type_index])
                 object_id = identifier_text(raw, "object_id")
                 attributes = attribute_values(row, self.columns, self.delete_empty)
