@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -189,10 +189,22 @@ class BaseSyncOperator(BaseOperator):
 
     # last_sync_time -------------------------------------------------------------------------------
 
-    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
-        """Resolve ``last_sync_time`` into the context, then render the templated fields."""
-        context["last_sync_time"] = self.resolve_last_sync_time(context)  # type: ignore[typeddict-unknown-key]
-        super().render_template_fields(context, jinja_env)
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
+        """Resolve ``last_sync_time`` into the context (once), then render the templated fields.
+
+        Airflow renders a plain task and each instance of a mapped (``.expand()``) task through this
+        method; ``render_template_fields`` is not called for mapped tasks.
+        """
+        if "last_sync_time" not in context:
+            context["last_sync_time"] = self.resolve_last_sync_time(context)  # type: ignore[typeddict-unknown-key]
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
 
     def resolve_last_sync_time(self, context: Context) -> int:
         """The start of this task's last successful sync (minus the look-back), or 0.
