@@ -77,6 +77,11 @@ SAME_SECOND_STRICT = people_dag(
 LATE_NO_LOOKBACK = people_dag("schedule_late_no_lookback")
 LATE_LOOKBACK = people_dag("schedule_late_lookback", lookback_seconds=60)
 
+with DAG("schedule_mapped", schedule="@hourly", start_date=START, catchup=False, max_active_runs=1) as MAPPED:
+    MySQLReverseETLOperator.partial(task_id="sync_people", identify_by="id", activity_settle_seconds=0).expand(
+        sql=[PEOPLE_SQL, PEOPLE_SQL.replace("FROM people", "FROM customers")]
+    )
+
 
 def trigger_manual_run(dag: DAG) -> DagRunOutcome:
     """Trigger a manual run without a logical date, start it as the scheduler does, run its tasks here."""
@@ -117,6 +122,21 @@ def trigger_manual_run(dag: DAG) -> DagRunOutcome:
             start_date=run.start_date,
             task_states={ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)},
         )
+
+
+def mapped_reports(outcome: DagRunOutcome, task_id: str) -> list[dict[str, Any]]:
+    """The report of each instance of a mapped task, by map index."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(XComModel)
+            .filter_by(dag_id=outcome.dag_id, run_id=outcome.run_id, task_id=task_id, key="return_value")
+            .order_by(XComModel.map_index)
+            .all()
+        )
+        return [XComModel.deserialize_value(row) for row in rows]
 
 
 def mysql_time(moment: datetime) -> str:
@@ -410,3 +430,25 @@ def test_a_late_committing_row_is_sent_with_a_look_back_and_lost_without(
     assert report["rows_read"] == 2  # the late row, and grace's row of 30 s before the first sync, again
     assert workspace.person(id="3")["attributes"] == {"plan": "free"}
     assert workspace_people(workspace) == people.expected()
+
+
+def test_each_instance_of_a_mapped_sync_keeps_its_own_last_sync_time(
+    people: PeopleTable, workspace: WorkspaceEmulator, clock: datetime
+) -> None:
+    people.db.execute(PEOPLE_TABLE.replace("TABLE people", "TABLE customers"))
+    first, second = clock + timedelta(hours=1), clock + timedelta(hours=2)
+    people.add(clock, 1, email="ada@example.com", plan="free")
+    people.db.insert(
+        "customers", [{"id": 2, "email": "grace@example.com", "plan": "free", "updated_at": mysql_time(clock)}]
+    )
+    outcome = run_dag(MAPPED, first)
+    assert [report["rows_sent"] for report in mapped_reports(outcome, "sync_people")] == [1, 1]
+
+    people.change(first + timedelta(minutes=10), 1, plan="pro")
+    outcome = run_dag(MAPPED, second)
+    reports = mapped_reports(outcome, "sync_people")
+    assert [(report["last_sync_time"], report["rows_read"]) for report in reports] == [
+        (unix(first), 1),
+        (unix(first), 0),
+    ]
+    assert workspace.person(id="1")["attributes"]["plan"] == "pro"
