@@ -1,6 +1,7 @@
 # The project's commands. Each one sets up what it needs first (system packages, virtualenv).
 PYTHON ?= python3
 VENV := .venv
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 

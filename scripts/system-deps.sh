@@ -4,6 +4,7 @@
 #   pkg-config + MySQL client headers  to build mysqlclient
 #   a MariaDB (or MySQL) server         the tests and the demo start a private one
 #   python3-venv, python3-dev, gcc      the virtualenv and the mysqlclient build
+#   chromium                            the browser tests of the Airflow UI page
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
@@ -18,6 +19,8 @@ if [ -z "${CIO_TEST_MYSQL_URL:-}" ] && ! command -v mariadbd >/dev/null 2>&1 && 
   missing+=(mariadb-server)
 fi
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+# the UI tests drive Debian's Chromium with Playwright (Playwright's own browser download is disabled)
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
   missing+=(python3-venv)
 fi
