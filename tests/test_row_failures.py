@@ -230,13 +230,15 @@ def test_suppressed_people_are_counted_or_failed_as_on_suppressed_says(
         assert "1 rows are about suppressed people (on_suppressed='fail')" in run.log
 
 
-def test_conflicts_and_suppressed_people_together(mysql_db, workspace, sync_dag) -> None:
+@pytest.mark.parametrize("on_suppressed", ["succeed", "fail"])
+def test_conflicts_and_suppressed_people_together(mysql_db, workspace, sync_dag, on_suppressed) -> None:
     conflict_and_suppression_setup(mysql_db)
     workspace.suppress(email="gone@example.com")
-    run = sync_dag(sql="SELECT id, email, plan FROM users ORDER BY n", on_suppressed="fail").run()
+    run = sync_dag(sql="SELECT id, email, plan FROM users ORDER BY n", on_suppressed=on_suppressed).run()
 
-    assert run.state == "failed"
-    assert run.errors() == [(2, "2", "failed_attribute_change"), (3, "20", "suppressed")]
+    assert run.state == "failed", "the identifier conflict fails the sync either way"
+    conflict = (2, "2", "failed_attribute_change")
+    assert run.errors() == ([conflict] if on_suppressed == "succeed" else [conflict, (3, "20", "suppressed")])
     assert run.report["rows_read"] == 4 and run.report["rows_sent"] == 2
     assert run.report["rows_failed"] == 1 and run.report["rows_suppressed"] == 1
 
