@@ -5,7 +5,8 @@ so TLS and every other setting work as they do for any Airflow MySQL task. The s
 
 - sets the session time zone to UTC (``TIMESTAMP`` values arrive in UTC) and a long
   ``net_write_timeout`` (a slow consumer must not make the server drop a long stream);
-- runs ``START TRANSACTION READ ONLY``, so a query that writes fails (error 1792) and changes nothing;
+- runs ``START TRANSACTION READ ONLY``, so a query that writes fails (error 1792) and changes nothing,
+  with multiple statements turned off on the server (``SELECT ...; DROP ...`` cannot run);
 - uses an unbuffered, server-side cursor: rows are fetched in blocks, never all at once;
 - on :meth:`cancel` kills the running query from a second connection, so stopping early does not
   wait for the server to finish sending rows nobody will read.
@@ -47,6 +48,7 @@ class MySQLQueryStream:
         self.connection = self.hook.get_conn()
         if converters and isinstance(getattr(self.connection, "converter", None), dict):
             self.connection.converter.update(converters)
+        refuse_multiple_statements(self.connection)
         self.cursor = unbuffered_cursor(self.connection)
         self._thread_id = connection_thread_id(self.connection)
         for statement in (
@@ -92,6 +94,20 @@ class MySQLQueryStream:
                 self.connection.close()
             finally:
                 self.connection = self.cursor = None
+
+
+MULTI_STATEMENTS_OFF = 1
+"""``MYSQL_OPTION_MULTI_STATEMENTS_OFF`` of the MySQL C API."""
+
+
+def refuse_multiple_statements(connection: Any) -> None:
+    """Make the server refuse ``SELECT ...; DROP ...`` in one call (mysqlclient allows it by default).
+
+    ``check_select`` already refuses such SQL; this is the second line of defence, on the server.
+    """
+    set_option = getattr(connection, "set_server_option", None)
+    if callable(set_option):
+        set_option(MULTI_STATEMENTS_OFF)
 
 
 def unbuffered_cursor(connection: Any) -> Any:
