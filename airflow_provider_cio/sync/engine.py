@@ -129,17 +129,18 @@ class SyncEngine:
         self.result = SyncResult()
         self._stop = threading.Event()
         self._lanes: list[Lane] = []
+        self._held_rows = 0
 
     def run(self, cursor: Any) -> SyncResult:
         """Read every row of an executed cursor and send it; return when every batch has an answer."""
         started = time.monotonic()
         self._lanes = [Lane(self, i) for i in range(self.concurrency)]
         try:
-            held = self._stream(cursor, started)
+            self._stream(cursor, started)
             if self._stop.is_set():
-                self.record_unsent(sum(op.row_count for op in held))
+                self.record_unsent(self._held_rows)
             else:
-                self._resolve_held(held)
+                self._resolve_held()
         except BaseException as error:
             self.fail(error)
             raise
@@ -171,8 +172,7 @@ class SyncEngine:
         self.errors.close()
         self.identifiers.close()
 
-    def _stream(self, cursor: Any, started: float) -> list[Op]:
-        held: list[Op] = []
+    def _stream(self, cursor: Any, started: float) -> None:
         result = self.result
         next_progress = started + self.progress_interval
         while not self._stop.is_set():
@@ -185,15 +185,14 @@ class SyncEngine:
                 break
             first_row = result.rows_read + 1
             result.rows_read += len(rows)
-            self._dispatch(self.builder.build(rows, first_row), held)
+            self._dispatch(self.builder.build(rows, first_row))
             if self.progress is not None and time.monotonic() >= next_progress:
                 next_progress = time.monotonic() + self.progress_interval
                 self.progress(SyncProgress(result.rows_read, result.rows_accepted, time.monotonic() - started))
         if not self._stop.is_set():
-            self._dispatch(self.builder.finish(), held)
-        return held
+            self._dispatch(self.builder.finish())
 
-    def _dispatch(self, built: Any, held: list[Op]) -> None:
+    def _dispatch(self, built: Any) -> None:
         """Route ops to lanes (holding back possible duplicates) and record row errors."""
         unique = self.builder.unique_keys
         identifiers = self.identifiers
@@ -206,20 +205,22 @@ class SyncEngine:
                 continue
             if unique:
                 if identifiers.might_have(item.key):
-                    held.append(item)
+                    identifiers.hold((item.body, item.first_row, item.row_count, item.identifier, item.key))
+                    self._held_rows += item.row_count
                     continue
                 identifiers.record(item.key, item.first_row)
             lanes[hash(item.key) % count].add(item)
         if row_errors:
             self.errors.add(row_errors)
 
-    def _resolve_held(self, held: list[Op]) -> None:
+    def _resolve_held(self) -> None:
         """Send the held-back ops whose key is new after all; refuse the real duplicates."""
-        if not held:
+        if not self._held_rows:
             return
-        first_rows = self.identifiers.first_rows(op.key for op in held)
+        first_rows = self.identifiers.first_rows(item[-1] for item in self.identifiers.held())
         duplicates = []
-        for op in held:
+        for item in self.identifiers.held():
+            op = Op(*item)
             first = first_rows.get(op.key)
             if first is None:
                 first_rows[op.key] = op.first_row

@@ -4,24 +4,25 @@ A sync must not send two rows for the same person or object (the query has a bug
 refused), must later find the row of an identifier named in the activity log, and must list the people
 it synced for a segment. Keeping every identifier in a Python set would grow with the rows, so:
 
-- a Bloom filter of fixed size (32 MiB) answers "certainly new" for almost every row at once;
+- a Bloom filter of fixed size (16 MiB) answers "certainly new" for almost every row at once;
 - every identifier sent is appended to a spill file on disk, with its row number;
-- the rare "maybe seen" rows are held back; at the end one pass over the spill file tells real
-  duplicates (refused) from false alarms (sent then, late; their order relative to other people's
-  rows does not matter, as each person has one row).
+- the rare "maybe seen" rows are held back, in a second spill file; at the end one pass over the
+  first file tells real duplicates (refused) from false alarms (sent then, late; their order relative
+  to other people's rows does not matter, as each person has one row).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import tempfile
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
-BLOOM_BITS = 1 << 28
+BLOOM_BITS = 1 << 27
 BLOOM_MASK = BLOOM_BITS - 1
 
 
@@ -35,24 +36,41 @@ class IdentifierRegistry:
         self._bits = bytearray(BLOOM_BITS // 8)
         fd, self.path = tempfile.mkstemp(prefix="cio-identifiers-", suffix=".jsonl", dir=directory)
         self._spill: IO[bytes] = os.fdopen(fd, "w+b")
+        self._held: IO[bytes] = tempfile.TemporaryFile(prefix="cio-held-", dir=directory)  # noqa: SIM115 - closed by close()
+        self.held_count = 0
         self._pending: list[tuple[int, str]] = []
         self.count = 0
 
     def might_have(self, key: str) -> bool:
         """Record ``key`` in the filter; True when it may have been recorded before.
 
-        Two probes into 2**28 bits (32 MiB): at a million identifiers about 50 false alarms, at the
-        10,000,000-row limit about 0.5%; each costs only a late send.
+        Three probes into 2**27 bits: at a million identifiers about 11 false alarms, at the
+        10,000,000-row limit under 1%; each costs only a late send.
         """
         h = hash(key)
-        first, second = h & BLOOM_MASK, (h >> 28) & BLOOM_MASK
+        first, step = h & BLOOM_MASK, (h >> 27) | 1
+        second, third = (first + step) & BLOOM_MASK, (first + 2 * step) & BLOOM_MASK
         bits = self._bits
         byte1, bit1 = first >> 3, 1 << (first & 7)
         byte2, bit2 = second >> 3, 1 << (second & 7)
-        seen = bits[byte1] & bit1 and bits[byte2] & bit2
+        byte3, bit3 = third >> 3, 1 << (third & 7)
+        seen = bits[byte1] & bit1 and bits[byte2] & bit2 and bits[byte3] & bit3
         bits[byte1] |= bit1
         bits[byte2] |= bit2
+        bits[byte3] |= bit3
         return bool(seen)
+
+    def hold(self, item: tuple[Any, ...]) -> None:
+        """Keep a "maybe seen" row's op aside, on disk, until :meth:`held` gives it back."""
+        pickle.dump(item, self._held)
+        self.held_count += 1
+
+    def held(self) -> Iterator[tuple[Any, ...]]:
+        """The items given to :meth:`hold`, in the same order."""
+        self._held.flush()
+        self._held.seek(0)
+        for _ in range(self.held_count):
+            yield pickle.load(self._held)
 
     def record(self, key: str, row_number: int) -> None:
         """Note that row ``row_number`` sent ``key``."""
@@ -86,7 +104,8 @@ class IdentifierRegistry:
                 yield from orjson.loads(line)
 
     def close(self) -> None:
-        """Delete the spill file."""
+        """Delete the spill files."""
+        self._held.close()
         self._spill.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)

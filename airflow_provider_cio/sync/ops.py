@@ -112,7 +112,7 @@ def converted(column: AttributeColumn, value: Any) -> Any:
 def identifier_text(value: Any, column: str) -> str:
     """An ``id`` or ``object_id`` value as the string the workspace keys on.
 
-    :raises RowRefused: empty, binary, over 150 bytes, or holding control characters.
+    :raises RowRefused: empty or only spaces, binary, over 150 bytes, or holding control characters.
     """
     kind = type(value)
     if kind is str:
@@ -134,7 +134,13 @@ def identifier_text(value: Any, column: str) -> str:
     if len(text) * 4 > MAX_IDENTIFIER_BYTES and len(text.encode()) > MAX_IDENTIFIER_BYTES:
         raise RowRefused(TOO_LARGE, f"the {column} is over {MAX_IDENTIFIER_BYTES} bytes")
     if not CONTROL_CHARACTERS.isdisjoint(text):
-        raise RowRefused(INVALID_IDENTIFIER, f"the {column} contains control characters")
+        raise RowRefused(
+            INVALID_IDENTIFIER,
+            f"the {column} contains control characters (a tab, a line break, ...); remove them in the query, "
+            f"e.g. REGEXP_REPLACE({column}, '[[:cntrl:]]', '')",
+        )
+    if text.isspace():
+        raise RowRefused(MISSING_IDENTIFIER, f"the {column} column holds only spaces; leave such rows out, or trim it")
     return text
 
 
@@ -163,7 +169,7 @@ def encode(op: dict[str, Any]) -> bytes:
         raise RowRefused(
             TOO_LARGE, f"the row makes an op of {len(body)} bytes; the limit is {MAX_OP_BYTES}: select fewer columns"
         )
-    return body
+    return bytes(memoryview(body))  # orjson's bytes keep a 4 KiB buffer: a right-sized copy is 10x smaller
 
 
 def shown(value: Any) -> str:
