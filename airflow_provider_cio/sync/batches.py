@@ -18,16 +18,6 @@ class Batch:
         self.size = ENVELOPE_BYTES
         self.rows = 0
 
-    def fits(self, op: Op) -> bool:
-        """Whether the op still fits (a comma separates it from the one before)."""
-        return self.size + len(op.body) + (1 if self.ops else 0) <= MAX_BATCH_BYTES
-
-    def add(self, op: Op) -> None:
-        """Append an op (check :meth:`fits` first)."""
-        self.size += len(op.body) + (1 if self.ops else 0)
-        self.ops.append(op)
-        self.rows += op.row_count
-
 
 class BatchBuilder:
     """Fills batches in op order; hands each one out when the next op no longer fits."""
@@ -36,11 +26,19 @@ class BatchBuilder:
         self._open = Batch()
 
     def add(self, op: Op) -> Batch | None:
-        """Add an op; return the batch it closed, if any."""
+        """Add an op; return the batch it closed, if any (a comma separates an op from the one before)."""
+        batch = self._open
         full = None
-        if not self._open.fits(op):
-            full, self._open = self._open, Batch()
-        self._open.add(op)
+        size = len(op.body)
+        if batch.ops:
+            if batch.size + size + 1 > MAX_BATCH_BYTES:
+                full, batch = batch, Batch()
+                self._open = batch
+            else:
+                size += 1
+        batch.ops.append(op)
+        batch.size += size
+        batch.rows += op.row_count
         return full
 
     def flush(self) -> Batch | None:

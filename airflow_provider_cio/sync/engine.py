@@ -203,12 +203,10 @@ class SyncEngine:
             if type(item) is not Op:
                 row_errors.append(item)
                 continue
-            if unique:
-                if identifiers.might_have(item.key):
-                    identifiers.hold((item.body, item.first_row, item.row_count, item.identifier, item.key))
-                    self._held_rows += item.row_count
-                    continue
-                identifiers.record(item.key, item.first_row)
+            if unique and not identifiers.claim(item.key, item.first_row):
+                identifiers.hold((item.body, item.first_row, item.row_count, item.identifier, item.key))
+                self._held_rows += item.row_count
+                continue
             lanes[hash(item.key) % count].add(item)
         if row_errors:
             self.errors.add(row_errors)

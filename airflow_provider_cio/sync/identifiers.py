@@ -41,8 +41,11 @@ class IdentifierRegistry:
         self._pending: list[tuple[int, str]] = []
         self.count = 0
 
-    def might_have(self, key: str) -> bool:
-        """Record ``key`` in the filter; True when it may have been recorded before.
+    def claim(self, key: str, row_number: int) -> bool:
+        """Record that row ``row_number`` sends ``key``, unless the key may have been sent before.
+
+        :return: True when the key is certainly new (and now recorded); False when it may have been
+            recorded before: the caller holds the row back (:meth:`hold`) until the end of the sync.
 
         Three probes into 2**27 bits: at a million identifiers about 11 false alarms, at the
         10,000,000-row limit under 1%; each costs only a late send.
@@ -54,11 +57,13 @@ class IdentifierRegistry:
         byte1, bit1 = first >> 3, 1 << (first & 7)
         byte2, bit2 = second >> 3, 1 << (second & 7)
         byte3, bit3 = third >> 3, 1 << (third & 7)
-        seen = bits[byte1] & bit1 and bits[byte2] & bit2 and bits[byte3] & bit3
+        if bits[byte1] & bit1 and bits[byte2] & bit2 and bits[byte3] & bit3:
+            return False
         bits[byte1] |= bit1
         bits[byte2] |= bit2
         bits[byte3] |= bit3
-        return bool(seen)
+        self.record(key, row_number)
+        return True
 
     def hold(self, item: tuple[Any, ...]) -> None:
         """Keep a "maybe seen" row's op aside, on disk, until :meth:`held` gives it back."""

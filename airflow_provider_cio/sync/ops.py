@@ -7,9 +7,10 @@ cannot be represented, an op over 32,000 bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Literal, Protocol
 
 import orjson
@@ -30,6 +31,9 @@ from airflow_provider_cio.sync.outcomes import (
 from airflow_provider_cio.sync.values import string_too_long
 
 EmptyValues = Literal["ignore", "delete"]
+NONE_TYPE = type(None)
+PLAIN_STRING_CHARACTERS = MAX_ATTRIBUTE_VALUE_BYTES // 4
+"""Strings up to this many characters cannot exceed the value limit, whatever their UTF-8 length."""
 CONTROL_CHARACTERS = frozenset(chr(c) for c in [*range(0x20), 0x7F])
 
 
@@ -107,6 +111,79 @@ def converted(column: AttributeColumn, value: Any) -> Any:
         return column.convert(value)
     except RowRefused as refused:
         raise RowRefused(refused.error_type, f"column {column.name!r} {refused.message}") from None
+
+
+class AttributeReader:
+    """Reads the attributes of rows, a block at a time, on a fast path when a block is plain.
+
+    A block is plain when every attribute column holds only integers and NULL, or only strings of at
+    most 250 characters and NULL: no converter to run and no size to check, so a row's attributes are
+    one ``dict(zip(names, values))``. The other blocks go value by value (:func:`attribute_values`).
+    Both give the same attributes.
+
+    :param columns: the attribute columns.
+    :param delete_empty: NULL and ``''`` are sent as null (``delete``) or left out (``ignore``).
+    :param never_null: attributes left out rather than sent as null (identifiers cannot be removed).
+    """
+
+    def __init__(self, columns: Sequence[AttributeColumn], delete_empty: bool, never_null: Sequence[str] = ()) -> None:
+        self.columns = tuple(columns)
+        self.names = tuple(column.name for column in columns)
+        self.delete_empty = delete_empty
+        self.never_null = frozenset(never_null)
+        self.values_of = row_getter([column.index for column in columns])
+        self.getters = [(itemgetter(column.index), column.parse_text) for column in columns]
+
+    def reader_for(self, rows: Sequence[Sequence[Any]]) -> Callable[[Sequence[Any]], dict[str, Any]]:
+        """How to read the attributes of each row of this block."""
+        return self.plain if self.is_plain(rows) else self.checked
+
+    def is_plain(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """Whether every attribute value of the block is an integer, a short string or NULL."""
+        for getter, parse_text in self.getters:
+            if parse_text:
+                return False
+            values = list(map(getter, rows))
+            kinds = set(map(type, values))
+            kinds.discard(NONE_TYPE)
+            if kinds == {str}:
+                if max(map(len, filter(None, values)), default=0) > PLAIN_STRING_CHARACTERS:
+                    return False
+            elif kinds and kinds != {int}:
+                return False
+        return True
+
+    def plain(self, row: Sequence[Any]) -> dict[str, Any]:
+        """The attributes of a row of a plain block."""
+        values = self.values_of(row)
+        if None not in values and "" not in values:
+            return dict(zip(self.names, values, strict=True))
+        if not self.delete_empty:
+            pairs = zip(self.names, values, strict=True)
+            return {name: value for name, value in pairs if value is not None and value != ""}
+        return {
+            name: None if value == "" else value
+            for name, value in zip(self.names, values, strict=True)
+            if not (name in self.never_null and (value is None or value == ""))
+        }
+
+    def checked(self, row: Sequence[Any]) -> dict[str, Any]:
+        """The attributes of any row, value by value (raises :class:`RowRefused`)."""
+        attributes = attribute_values(row, self.columns, self.delete_empty)
+        for name in self.never_null:
+            if name in attributes and attributes[name] is None:
+                del attributes[name]
+        return attributes
+
+
+def row_getter(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A function that picks the values at ``indexes`` out of a row, as a tuple."""
+    if len(indexes) == 1:
+        index = indexes[0]
+        return lambda row: (row[index],)
+    if not indexes:
+        return lambda row: ()
+    return itemgetter(*indexes)
 
 
 def identifier_text(value: Any, column: str) -> str:
@@ -194,36 +271,32 @@ class PeopleOps:
     def __init__(self, plan: ColumnPlan, empty_values: EmptyValues = "ignore") -> None:
         self.identify_by = plan.identify_by
         self.identifier_index = plan.identifier_index
-        self.columns = plan.attributes
-        self.delete_empty = empty_values == "delete"
         self.email_index = next((c.index for c in plan.attributes if c.name == "email"), None)
-        self.kept_identifiers = (
-            tuple(c.name for c in plan.attributes if c.name in PERSON_IDENTIFIERS) if self.delete_empty else ()
-        )
+        identifiers = [c.name for c in plan.attributes if c.name in PERSON_IDENTIFIERS]
+        self.attributes = AttributeReader(plan.attributes, empty_values == "delete", identifiers)
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
         """An op or a row error for each row."""
-        by_email = self.identify_by == "email"
+        attributes_of = self.attributes.reader_for(rows)
+        identify_by = self.identify_by
+        by_email = identify_by == "email"
+        identifier_index, email_index = self.identifier_index, self.email_index
         for row_number, row in enumerate(rows, first_row):
-            raw = row[self.identifier_index]
+            raw = row[identifier_index]
             try:
                 if by_email:
                     identifier = email_text(raw)
                     key = identifier.lower()
                 else:
-                    identifier = key = identifier_text(raw, "id")
-                    if self.email_index is not None and row[self.email_index]:
-                        email_text(row[self.email_index])
-                attributes = attribute_values(row, self.columns, self.delete_empty)
-                for name in self.kept_identifiers:
-                    if name in attributes and attributes[name] is None:
-                        del attributes[name]
+                    identifier = key = str(raw) if type(raw) is int else identifier_text(raw, "id")
+                    if email_index is not None and row[email_index]:
+                        email_text(row[email_index])
                 body = encode(
                     {
                         "type": "person",
-                        "identifiers": {self.identify_by: identifier},
+                        "identifiers": {identify_by: identifier},
                         "action": "identify",
-                        "attributes": attributes,
+                        "attributes": attributes_of(row),
                     }
                 )
             except RowRefused as refused:
@@ -250,11 +323,11 @@ class ObjectOps:
         self.default_type = object_type_text(object_type_id)
         self.object_id_index = plan.identifier_index
         self.type_index = plan.object_type_index
-        self.columns = plan.attributes
-        self.delete_empty = empty_values == "delete"
+        self.attributes = AttributeReader(plan.attributes, empty_values == "delete")
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
         """An op or a row error for each row."""
+        attributes_of = self.attributes.reader_for(rows)
         for row_number, row in enumerate(rows, first_row):
             raw = row[self.object_id_index]
             object_type = self.default_type
@@ -263,13 +336,12 @@ class ObjectOps:
                     object_type = shown(row[self.type_index])  # as given, should the row be refused
                     object_type = object_type_text(row[self.type_index])
                 object_id = identifier_text(raw, "object_id")
-                attributes = attribute_values(row, self.columns, self.delete_empty)
                 body = encode(
                     {
                         "type": "object",
                         "identifiers": {"object_type_id": object_type, "object_id": object_id},
                         "action": "identify",
-                        "attributes": attributes,
+                        "attributes": attributes_of(row),
                     }
                 )
             except RowRefused as refused:

@@ -56,11 +56,14 @@ MYSQL_BIT = 16
 MYSQL_JSON = 245
 MYSQL_NEWDECIMAL = 246
 MYSQL_GEOMETRY = 255
-DAY_CACHE_SIZE = 100_000
+MAX_JSON_DEPTH = 254
+"""The deepest nesting of arrays and objects a nested value may have (the JSON encoder's limit)."""
 
 ONE_SECOND = dt.timedelta(seconds=1)
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_NAIVE = EPOCH.replace(tzinfo=None)
+parse_datetime = dt.datetime.fromisoformat
 
 
 class InvalidDate:
@@ -87,7 +90,6 @@ class ValueRules:
 
     def __init__(self, timezone: str = "UTC") -> None:
         self.timezone = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
-        self._day_seconds: dict[str, int | None] = {}
         self._by_type: dict[type, Converter] = {
             InvalidDate: refuse_invalid_date,
             bool: keep,
@@ -112,57 +114,27 @@ class ValueRules:
 
         With them ``DATETIME``/``TIMESTAMP``/``DATE`` arrive as Unix seconds and ``DECIMAL``, ``TIME``
         and ``YEAR`` as the exact text MySQL sent, so the hot path only sees integers and strings and no
-        ``datetime`` or ``Decimal`` object is ever built. The result is the same as converting the
-        driver's default objects (:meth:`by_python_type`), only faster.
+        ``Decimal`` object is ever built. The result is the same as converting the driver's default
+        objects (:meth:`by_python_type`), only faster.
         """
+        naive = utc_text_seconds if self.timezone is UTC else self.zoned_text_seconds
         return {
-            MYSQL_DATETIME: self.datetime_text_seconds,
-            MYSQL_TIMESTAMP: self.timestamp_text_seconds,
-            MYSQL_DATE: self.datetime_text_seconds,
-            MYSQL_NEWDATE: self.datetime_text_seconds,
+            MYSQL_DATETIME: naive,
+            MYSQL_TIMESTAMP: utc_text_seconds,
+            MYSQL_DATE: naive,
+            MYSQL_NEWDATE: naive,
             MYSQL_DECIMAL: text,
             MYSQL_NEWDECIMAL: text,
             MYSQL_TIME: text,
             MYSQL_YEAR: text,
         }
 
-    def datetime_text_seconds(self, value: str | bytes) -> int | InvalidDate:
-        """``YYYY-MM-DD[ HH:MM:SS[.ffffff]]`` as Unix seconds, rounded down; zero dates as :class:`InvalidDate`."""
-        value = text(value)
-        if self.timezone is not UTC:
-            try:
-                return self.datetime_seconds(dt.datetime.fromisoformat(value))
-            except ValueError:
-                return InvalidDate(value)
-        return self._utc_text_seconds(value)
-
-    def timestamp_text_seconds(self, value: str | bytes) -> int | InvalidDate:
-        """A ``TIMESTAMP`` as Unix seconds: always read in UTC, the session time zone of the sync's query.
-
-        ``TIMESTAMP`` is a point in time (MySQL stores it in UTC and shows it in the session's time zone),
-        so ``timezone``, which says how to read naive ``DATETIME`` values, does not apply to it.
-        """
-        return self._utc_text_seconds(text(value))
-
-    def _utc_text_seconds(self, value: str) -> int | InvalidDate:
-        day = self._midnight_seconds(value[:10])
-        if day is None:
-            return InvalidDate(value)
-        if len(value) < 19:
-            return day
-        return day + int(value[11:13]) * 3600 + int(value[14:16]) * 60 + int(value[17:19])
-
-    def _midnight_seconds(self, day: str) -> int | None:
-        seconds = self._day_seconds.get(day, -1)
-        if seconds == -1:
-            try:
-                seconds = (dt.date.fromisoformat(day) - EPOCH.date()).days * 86_400
-            except ValueError:
-                seconds = None
-            if len(self._day_seconds) >= DAY_CACHE_SIZE:
-                self._day_seconds.clear()
-            self._day_seconds[day] = seconds
-        return seconds
+    def zoned_text_seconds(self, value: str | bytes) -> int | InvalidDate:
+        """A naive ``DATETIME``/``DATE`` text read in the sync's time zone, as Unix seconds."""
+        try:
+            return self.datetime_seconds(parse_datetime(text(value)[:19]))
+        except ValueError:
+            return InvalidDate(text(value))
 
     def for_column(self, type_code: Any, is_json: bool) -> Converter:
         """The converter for a column, from its DB-API ``type_code`` and whether it holds JSON.
@@ -199,13 +171,26 @@ class ValueRules:
         """Unix seconds, rounded down; naive values are read in the sync's time zone."""
         if value.tzinfo is None:
             if self.timezone is UTC:
-                return (value - EPOCH.replace(tzinfo=None)) // ONE_SECOND
+                return (value - EPOCH_NAIVE) // ONE_SECOND
             value = value.replace(tzinfo=self.timezone)
         return (value - EPOCH) // ONE_SECOND
 
     def date_seconds(self, value: dt.date) -> int:
         """Unix seconds of the date's midnight in the sync's time zone."""
         return self.datetime_seconds(dt.datetime(value.year, value.month, value.day))
+
+
+def utc_text_seconds(value: str | bytes) -> int | InvalidDate:
+    """``YYYY-MM-DD[ HH:MM:SS[.ffffff]]`` read in UTC, as Unix seconds rounded down; zero dates as :class:`InvalidDate`.
+
+    A ``TIMESTAMP`` is always read this way: it is a point in time, and the sync's session time zone is UTC.
+    """
+    try:
+        return (parse_datetime(value[:19]) - EPOCH_NAIVE) // ONE_SECOND  # fractions of a second round down
+    except ValueError:
+        return InvalidDate(text(value))
+    except TypeError:
+        return utc_text_seconds(text(value))
 
 
 def text(value: str | bytes) -> str:
@@ -273,7 +258,11 @@ def json_value(value: Any) -> Any:
         try:
             value = orjson.loads(value)
         except orjson.JSONDecodeError:
-            raise RowRefused(INVALID_VALUE, "is a JSON column but holds invalid JSON") from None
+            raise RowRefused(
+                INVALID_VALUE,
+                "is a JSON column but holds invalid JSON; fix the value, or leave the column out of json_columns "
+                "to send it as text",
+            ) from None
     return nested_value(value) if isinstance(value, (dict, list)) else value
 
 
@@ -281,7 +270,13 @@ def nested_value(value: dict[str, Any] | list[Any]) -> dict[str, Any] | list[Any
     """A nested value, if its compact JSON fits the attribute value limit."""
     try:
         size = len(orjson.dumps(value))
-    except TypeError:
+    except TypeError as error:
+        if "recursion" in str(error).lower():
+            raise RowRefused(
+                INVALID_VALUE,
+                f"holds JSON nested more than {MAX_JSON_DEPTH} levels deep, which cannot be sent; select a flatter "
+                "part of it, e.g. with JSON_EXTRACT",
+            ) from None
         raise RowRefused(INVALID_VALUE, "holds a nested value that cannot be written as JSON") from None
     if size > MAX_ATTRIBUTE_VALUE_BYTES:
         raise RowRefused(TOO_LARGE, f"is {size} bytes of JSON; the limit is {MAX_ATTRIBUTE_VALUE_BYTES}")

@@ -1,0 +1,72 @@
+"""The engine's two less travelled paths give what the main path gives.
+
+- Attributes: a block of plain values (integers, short strings, NULL) is read with one ``dict(zip())``
+  per row; any other block value by value. Both must give the same attributes.
+- Duplicates: the Bloom filter may raise a false alarm; the row is then held back, on disk, and sent at
+  the end. Forcing every row down that path must still deliver every row once, and refuse real
+  duplicates only.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sync_helpers import run_job
+
+from airflow_provider_cio.sync.columns import AttributeColumn
+from airflow_provider_cio.sync.identifiers import IdentifierRegistry
+from airflow_provider_cio.sync.ops import AttributeReader
+from airflow_provider_cio.sync.values import ValueRules
+from airflow_provider_cio.testing import WorkspaceEmulator
+
+NAMES = ("email", "plan", "seats", "note")
+ROWS = [
+    ("a@example.com", "pro", 3, "x"),
+    ("b@example.com", None, 0, ""),
+    (None, "", None, None),
+    ("", "team", -7, "ü" * 250),
+]
+
+
+def reader(delete_empty: bool) -> AttributeReader:
+    convert = ValueRules().by_python_type
+    columns = [AttributeColumn(name, index, convert) for index, name in enumerate(NAMES)]
+    return AttributeReader(columns, delete_empty, never_null=["email"])
+
+
+@pytest.mark.parametrize("delete_empty", [False, True])
+def test_plain_blocks_are_read_as_value_by_value_reading_reads_them(delete_empty: bool) -> None:
+    attributes = reader(delete_empty)
+    assert attributes.is_plain(ROWS)
+    assert [attributes.plain(row) for row in ROWS] == [attributes.checked(row) for row in ROWS]
+    expected_third = {"plan": None, "seats": None, "note": None} if delete_empty else {}
+    assert attributes.plain(ROWS[2]) == expected_third
+
+
+@pytest.mark.parametrize(
+    "odd_row",
+    [
+        ("c@example.com", "pro", 1, "x" * 251),
+        ("c@example.com", "pro", 1.5, "x"),
+        ("c@example.com", "pro", "1", "x"),
+        ("c@example.com", b"pro", 1, "x"),
+    ],
+    ids=["long string", "float", "mixed int and text", "binary"],
+)
+def test_a_block_with_any_other_value_is_read_value_by_value(odd_row: tuple) -> None:
+    assert not reader(False).is_plain([*ROWS, odd_row])
+
+
+def test_rows_held_back_by_a_false_alarm_are_all_sent_once_and_only_real_duplicates_fail(
+    mysql_db, workspace: WorkspaceEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mysql_db.execute("CREATE TABLE people (id INT, plan VARCHAR(10))")
+    mysql_db.insert("people", [{"id": i, "plan": f"p{i}"} for i in range(1, 301)] + [{"id": 7, "plan": "again"}])
+    monkeypatch.setattr(IdentifierRegistry, "claim", lambda self, key, row_number: False)  # every row: "maybe seen"
+
+    run = run_job("SELECT id, plan FROM people ORDER BY id, plan = 'again'")
+
+    assert run.report.rows_read == 301
+    assert run.report.rows_sent == 300
+    assert [(e.row_number, e.error_type) for e in run.errors] == [(8, "duplicate_identifier")]
+    people = {p["id"]: p["attributes"]["plan"] for p in workspace.people()}
+    assert people == {str(i): f"p{i}" for i in range(1, 301)}
