@@ -36,7 +36,9 @@ def reader(delete_empty: bool) -> AttributeReader:
 @pytest.mark.parametrize("delete_empty", [False, True])
 def test_plain_blocks_are_read_as_value_by_value_reading_reads_them(delete_empty: bool) -> None:
     attributes = reader(delete_empty)
-    assert attributes.is_plain(ROWS)
+    assert attributes.block_kind(ROWS) == "plain"
+    assert attributes.block_kind(ROWS[:1]) == "full"
+    assert attributes.full(ROWS[0]) == attributes.plain(ROWS[0]) == attributes.checked(ROWS[0])
     assert [attributes.plain(row) for row in ROWS] == [attributes.checked(row) for row in ROWS]
     expected_third = {"plan": None, "seats": None, "note": None} if delete_empty else {}
     assert attributes.plain(ROWS[2]) == expected_third
@@ -53,7 +55,7 @@ def test_plain_blocks_are_read_as_value_by_value_reading_reads_them(delete_empty
     ids=["long string", "float", "mixed int and text", "binary"],
 )
 def test_a_block_with_any_other_value_is_read_value_by_value(odd_row: tuple) -> None:
-    assert not reader(False).is_plain([*ROWS, odd_row])
+    assert reader(False).block_kind([*ROWS, odd_row]) == "checked"
 
 
 def test_rows_held_back_by_a_false_alarm_are_all_sent_once_and_only_real_duplicates_fail(

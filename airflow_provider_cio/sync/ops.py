@@ -32,6 +32,7 @@ from airflow_provider_cio.sync.values import string_too_long
 
 EmptyValues = Literal["ignore", "delete"]
 NONE_TYPE = type(None)
+FULL, PLAIN, CHECKED = "full", "plain", "checked"
 PLAIN_STRING_CHARACTERS = MAX_ATTRIBUTE_VALUE_BYTES // 4
 """Strings up to this many characters cannot exceed the value limit, whatever their UTF-8 length."""
 CONTROL_CHARACTERS = frozenset(chr(c) for c in [*range(0x20), 0x7F])
@@ -136,22 +137,33 @@ class AttributeReader:
 
     def reader_for(self, rows: Sequence[Sequence[Any]]) -> Callable[[Sequence[Any]], dict[str, Any]]:
         """How to read the attributes of each row of this block."""
-        return self.plain if self.is_plain(rows) else self.checked
+        kind = self.block_kind(rows)
+        if kind is FULL:
+            return self.full
+        return self.plain if kind is PLAIN else self.checked
 
-    def is_plain(self, rows: Sequence[Sequence[Any]]) -> bool:
-        """Whether every attribute value of the block is an integer, a short string or NULL."""
+    def block_kind(self, rows: Sequence[Sequence[Any]]) -> str:
+        """``full``: plain and no empty value; ``plain``: integers, short strings and NULL; else ``checked``."""
+        empties = False
         for getter, parse_text in self.getters:
             if parse_text:
-                return False
+                return CHECKED
             values = list(map(getter, rows))
             kinds = set(map(type, values))
-            kinds.discard(NONE_TYPE)
+            if NONE_TYPE in kinds:
+                empties = True
+                kinds.discard(NONE_TYPE)
             if kinds == {str}:
-                if max(map(len, filter(None, values)), default=0) > PLAIN_STRING_CHARACTERS:
-                    return False
+                if max(map(len, values if not empties else filter(None, values)), default=0) > PLAIN_STRING_CHARACTERS:
+                    return CHECKED
+                empties = empties or "" in values
             elif kinds and kinds != {int}:
-                return False
-        return True
+                return CHECKED
+        return PLAIN if empties else FULL
+
+    def full(self, row: Sequence[Any]) -> dict[str, Any]:
+        """The attributes of a row of a block without empty values: one ``dict(zip())``."""
+        return dict(zip(self.names, self.values_of(row), strict=True))
 
     def plain(self, row: Sequence[Any]) -> dict[str, Any]:
         """The attributes of a row of a plain block."""
@@ -221,6 +233,11 @@ def identifier_text(value: Any, column: str) -> str:
     return text
 
 
+def plainly_valid_email(value: Any) -> bool:
+    """Whether a value is a short string holding a valid address (the common case, checked fast)."""
+    return type(value) is str and len(value) <= PLAIN_STRING_CHARACTERS and is_valid_email(value)
+
+
 def email_text(value: Any, column: str = "email") -> str:
     """An email identifier or attribute, checked against RFC 5322."""
     if value is None or value == "":
@@ -247,6 +264,29 @@ def encode(op: dict[str, Any]) -> bytes:
             TOO_LARGE, f"the row makes an op of {len(body)} bytes; the limit is {MAX_OP_BYTES}: select fewer columns"
         )
     return bytes(memoryview(body))  # orjson's bytes keep a 4 KiB buffer: a right-sized copy is 10x smaller
+
+
+PERSON_HEAD = b'{"type":"person","identifiers":'
+OBJECT_HEAD = b'{"type":"object","identifiers":'
+IDENTIFY_MIDDLE = b',"action":"identify","attributes":'
+
+
+def identify_body(head: bytes, identifiers: dict[str, str], attributes: dict[str, Any]) -> bytes:
+    """An ``identify`` op as compact JSON, refused when it is over the 32,000-byte op limit.
+
+    The same bytes as :func:`encode` of ``{"type": ..., "identifiers": ..., "action": "identify",
+    "attributes": ...}``, joined from parts: no nested dict to build, and a right-sized result.
+    """
+    try:
+        body = b"".join((head, orjson.dumps(identifiers), IDENTIFY_MIDDLE, orjson.dumps(attributes), b"}"))
+    except TypeError:
+        message = "a value cannot be written as JSON (invalid text or a number out of range)"
+        raise RowRefused(INVALID_VALUE, message) from None
+    if len(body) > MAX_OP_BYTES:
+        raise RowRefused(
+            TOO_LARGE, f"the row makes an op of {len(body)} bytes; the limit is {MAX_OP_BYTES}: select fewer columns"
+        )
+    return body
 
 
 def shown(value: Any) -> str:
@@ -289,16 +329,11 @@ class PeopleOps:
                     key = identifier.lower()
                 else:
                     identifier = key = str(raw) if type(raw) is int else identifier_text(raw, "id")
-                    if email_index is not None and row[email_index]:
-                        email_text(row[email_index])
-                body = encode(
-                    {
-                        "type": "person",
-                        "identifiers": {identify_by: identifier},
-                        "action": "identify",
-                        "attributes": attributes_of(row),
-                    }
-                )
+                    if email_index is not None:
+                        email = row[email_index]
+                        if email and not plainly_valid_email(email):
+                            email_text(email)  # refuses the row, saying why (or accepts a long valid address)
+                body = identify_body(PERSON_HEAD, {identify_by: identifier}, attributes_of(row))
             except RowRefused as refused:
                 yield RowError(row_number, shown(raw), refused.error_type, refused.message)
                 continue
@@ -336,14 +371,8 @@ class ObjectOps:
                     object_type = shown(row[self.type_index])  # as given, should the row be refused
                     object_type = object_type_text(row[self.type_index])
                 object_id = identifier_text(raw, "object_id")
-                body = encode(
-                    {
-                        "type": "object",
-                        "identifiers": {"object_type_id": object_type, "object_id": object_id},
-                        "action": "identify",
-                        "attributes": attributes_of(row),
-                    }
-                )
+                identifiers = {"object_type_id": object_type, "object_id": object_id}
+                body = identify_body(OBJECT_HEAD, identifiers, attributes_of(row))
             except RowRefused as refused:
                 yield RowError(row_number, f"{object_type}:{shown(raw)}", refused.error_type, refused.message)
                 continue
