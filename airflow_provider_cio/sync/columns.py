@@ -7,7 +7,8 @@ The rules are Customer.io's query rules:
 - relationships need ``object_id`` and the person identifier chosen by ``identify_by``; an optional
   ``deleted`` column removes relationships; the other columns are relationship attributes;
 - column names are attribute names exactly as written (``Email`` is not ``email``: use ``AS email``);
-- no column name twice, at most 300 attribute columns, attribute names at most 150 bytes.
+- every column named, no column name twice, at most 300 attribute columns, attribute names at most 150
+  bytes.
 
 ``SELECT *`` is fine when the table has the identifier columns.
 """
@@ -86,10 +87,14 @@ def plan_columns(
     :raises QueryError: the columns break a rule; the message says how to fix the query.
     """
     if not description:
-        raise QueryError("the statement returned no result set; the sync needs a SELECT query")
+        raise QueryError(
+            "the statement returned no result set (SELECT ... INTO a variable or a file returns none); the sync "
+            "needs a SELECT that returns its rows"
+        )
     if identify_by not in PERSON_IDENTIFIERS:
         raise QueryError(f"identify_by must be 'id' or 'email', not {identify_by!r}")
     names = tuple(str(column[0]) for column in description)
+    check_named(names)
     check_unique(names)
     index = {name: i for i, name in enumerate(names)}
     json_set = set(json_columns)
@@ -137,6 +142,16 @@ def plan_columns(
         deleted_index=roles.get("deleted"),
         ignored=tuple(ignored.values()),
     )
+
+
+def check_named(names: Sequence[str]) -> None:
+    """Every column has a name: an attribute cannot be called ``''`` (``SELECT '' FROM t``, ``AS ``````)."""
+    unnamed = [str(position) for position, name in enumerate(names, 1) if not name.strip()]
+    if unnamed:
+        raise QueryError(
+            f"column {', '.join(unnamed)} of the query has no name, and the column name is the attribute name; "
+            "name it with AS (SELECT id, <expression> AS plan ...)"
+        )
 
 
 def check_unique(names: Sequence[str]) -> None:
