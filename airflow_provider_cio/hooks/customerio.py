@@ -17,6 +17,7 @@ Example, as an environment variable::
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -118,7 +119,8 @@ def extra_value(extra: dict[str, Any], name: str) -> Any:
 def parse_connection(conn: Any) -> WorkspaceSettings:
     """Turn an Airflow connection of type ``customerio`` into :class:`WorkspaceSettings`.
 
-    :raises CustomerIOError: when the Site ID or Track API key is missing or the region is unknown.
+    :raises CustomerIOError: when the Site ID or Track API key is missing, the region is unknown or the
+        ``ca_bundle`` file does not exist.
     """
     extra = conn.extra_dejson or {}
     if not conn.login or not conn.password:
@@ -131,6 +133,12 @@ def parse_connection(conn: Any) -> WorkspaceSettings:
     track_url, app_url = REGION_HOSTS[region]
     if conn.host:
         track_url = app_url = base_url(conn.host, conn.port, conn.schema)
+    ca_bundle = extra_value(extra, "ca_bundle")
+    if ca_bundle and not os.path.exists(ca_bundle):
+        raise CustomerIOError(
+            f"connection {conn.conn_id!r}: the extra ca_bundle names {ca_bundle!r}, which does not exist on this "
+            "worker; give the path of a PEM file holding the CA certificate(s) to trust"
+        )
     return WorkspaceSettings(
         conn_id=conn.conn_id,
         site_id=conn.login,
@@ -138,7 +146,7 @@ def parse_connection(conn: Any) -> WorkspaceSettings:
         track_url=track_url,
         app_url=app_url,
         app_api_key=extra_value(extra, "app_api_key") or "",
-        verify=extra_value(extra, "ca_bundle") or True,
+        verify=ca_bundle or True,
     )
 
 
