@@ -5,7 +5,8 @@ The rules are Customer.io's query rules:
 - people need the identifier column chosen by ``identify_by`` (``id`` or ``email``);
 - objects need ``object_id``; an ``object_type_id`` column, when present, gives each row's type;
 - relationships need ``object_id`` and the person identifier chosen by ``identify_by``; an optional
-  ``deleted`` column removes relationships; the other columns are relationship attributes;
+  boolean ``deleted`` column removes relationships (a date or time column is refused); the other columns
+  are relationship attributes;
 - column names are attribute names exactly as written (``Email`` is not ``email``: use ``AS email``);
 - every column named, no column name twice, at most 300 attribute columns, attribute names at most 150
   bytes.
@@ -21,11 +22,29 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_COLUMNS, MAX_ATTRIBUTE_NAME_BYTES
-from airflow_provider_cio.sync.values import MYSQL_JSON, Converter, ValueRules
+from airflow_provider_cio.sync.values import (
+    MYSQL_DATE,
+    MYSQL_DATETIME,
+    MYSQL_JSON,
+    MYSQL_NEWDATE,
+    MYSQL_TIME,
+    MYSQL_TIMESTAMP,
+    MYSQL_YEAR,
+    Converter,
+    ValueRules,
+)
 
 ImportType = Literal["people", "objects", "relationships"]
 IdentifyBy = Literal["id", "email"]
 PERSON_IDENTIFIERS = ("id", "email")
+MYSQL_TEMPORAL_TYPES = {
+    MYSQL_DATE: "DATE",
+    MYSQL_NEWDATE: "DATE",
+    MYSQL_DATETIME: "DATETIME",
+    MYSQL_TIMESTAMP: "TIMESTAMP",
+    MYSQL_TIME: "TIME",
+    MYSQL_YEAR: "YEAR",
+}
 
 
 class QueryError(ValueError):
@@ -114,6 +133,7 @@ def plan_columns(
         roles["object_id"] = require(index, "object_id", names, "relationships")
         if "deleted" in index:
             roles["deleted"] = index["deleted"]
+            check_deleted_type(description[index["deleted"]][1])
         other = "email" if identify_by == "id" else "id"
         if other in index:
             ignored[index[other]] = (
@@ -151,6 +171,15 @@ def check_named(names: Sequence[str]) -> None:
         raise QueryError(
             f"column {', '.join(unnamed)} of the query has no name, and the column name is the attribute name; "
             "name it with AS (SELECT id, <expression> AS plan ...)"
+        )
+
+
+def check_deleted_type(type_code: Any) -> None:
+    """A relationship query's ``deleted`` column is a boolean; a date or time never is (every row would fail)."""
+    if type_code in MYSQL_TEMPORAL_TYPES:
+        raise QueryError(
+            f"the deleted column is a {MYSQL_TEMPORAL_TYPES[type_code]}, and deleted must be a boolean (true removes "
+            "the relationship); select whether it is set instead, e.g. (removed_at IS NOT NULL) AS deleted"
         )
 
 
