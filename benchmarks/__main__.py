@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         emulator.reset()
         naive_rows, naive_seconds = naive_client(server, "bench_n", emulator, sample)
         print(f"(c) official client, identify() per row: {naive_rows:,} rows in {naive_seconds:.2f} s", flush=True)
+        server.execute("DROP DATABASE bench_n")
         big = None
         if not args.no_3n:
             emulator.reset()
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
             big = our_sync(server, "bench_3n", query, emulator, args.concurrency, None)
             _check(big, 3 * args.rows, emulator)
             print(f"(b) at 3 x N: {big['rows_sent']:,} rows in {big['seconds']:.2f} s", flush=True)
+            server.execute("DROP DATABASE bench_3n")
 
     floor_rate = floor_rows / floor_seconds
     sync_rate = sync["rows_sent"] / sync["seconds"]
