@@ -278,6 +278,17 @@ class BaseSyncOperator(BaseOperator):
         if self._stream is not None:
             self._stream.cancel()
 
+    def _log_stopped(self, error: BaseException) -> None:
+        """Say in the task log how far the sync got when Airflow stopped it (it pushes no report then)."""
+        engine = self._job.engine if self._job is not None else None
+        self.log.warning(
+            "The sync was stopped (%s) after %d rows read and %d sent; no report is pushed and last_sync_time "
+            "is not advanced: the next run sends these rows again",
+            type(error).__name__,
+            engine.result.rows_read if engine is not None else 0,
+            engine.result.rows_accepted if engine is not None else 0,
+        )
+
     def _publish(self, context: Context, report: SyncReport) -> dict[str, Any]:
         self.log.info("%s", report.summary())
         data = report.to_xcom()
