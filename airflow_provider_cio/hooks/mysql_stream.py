@@ -9,21 +9,31 @@ so TLS and every other setting work as they do for any Airflow MySQL task. The s
   with multiple statements turned off on the server (``SELECT ...; DROP ...`` cannot run);
 - uses an unbuffered, server-side cursor: rows are fetched in blocks, never all at once;
 - on :meth:`cancel` kills the running query from a second connection, so stopping early does not
-  wait for the server to finish sending rows nobody will read.
+  wait for the server to finish sending rows nobody will read;
+- makes every call that waits on the server in a thread of its own, while the caller waits where a signal
+  can interrupt it: a driver call blocked in C runs no Python signal handler until the server answers,
+  so the task's ``execution_timeout`` (SIGALRM) and a kill (SIGTERM, ``on_kill``) could not act during a
+  long query. Interrupted, the caller kills the query (:meth:`close`), which ends the call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from airflow_provider_cio.sync.statements import check_select
 
+SETTLE_SECONDS = 10.0
+"""How long :meth:`MySQLQueryStream.close` waits for an interrupted call to end after killing its query
+(then its connection)."""
+
 
 class MySQLQueryStream:
-    """Executes one SELECT and exposes its unbuffered cursor.
+    """Executes one SELECT and exposes its unbuffered cursor (as a :class:`StreamCursor`).
 
     :param mysql_conn_id: the Airflow MySQL connection.
     :param net_write_timeout: seconds the server waits for the sync to take more rows.
@@ -36,8 +46,9 @@ class MySQLQueryStream:
         self.connection: Any = None
         self.cursor: Any = None
         self._thread_id: int | None = None
+        self._pending: threading.Thread | None = None
 
-    def execute(self, sql: str, converters: dict[int, Callable[[str], Any]] | None = None) -> Any:
+    def execute(self, sql: str, converters: dict[int, Callable[[str], Any]] | None = None) -> StreamCursor:
         """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows.
 
         :param converters: per MySQL type code, how to turn the text the server sends into a value
@@ -45,7 +56,7 @@ class MySQLQueryStream:
             their usual Python objects, which the sync converts by type.
         """
         check_select(sql)
-        self.connection = self.hook.get_conn()
+        self.connection = self.call(self.hook.get_conn)
         if converters and isinstance(getattr(self.connection, "converter", None), dict):
             self.connection.converter.update(converters)
         refuse_multiple_statements(self.connection)
@@ -55,34 +66,47 @@ class MySQLQueryStream:
             "SET SESSION time_zone = '+00:00'",
             f"SET SESSION net_write_timeout = {int(self.net_write_timeout)}",
             "START TRANSACTION READ ONLY",
+            sql,
         ):
-            self.cursor.execute(statement)
-        self.cursor.execute(sql)
-        return self.cursor
+            self.call(self.cursor.execute, statement)
+        return StreamCursor(self)
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking driver call in a thread of its own; wait for it where signals can interrupt.
+
+        If the wait is interrupted, the call goes on until :meth:`close` kills its query.
+        """
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:  # handed to the waiting caller
+                future.set_exception(error)
+
+        self._pending = threading.Thread(target=run, name="cio-mysql-call", daemon=True)
+        self._pending.start()
+        result = future.result()
+        self._pending = None
+        return result
 
     def cancel(self) -> None:
         """Kill the running query from a second connection (``KILL QUERY``)."""
-        if self._thread_id is None:
-            return
-        killer = self.hook.get_conn()
-        try:
-            cursor = killer.cursor()
-            cursor.execute(f"KILL QUERY {int(self._thread_id)}")
-        except Exception:  # the query may have ended already; the connection is closed next anyway
-            pass
-        finally:
-            killer.close()
+        self._kill("QUERY")
 
     def close(self, *, finished: bool) -> None:
         """End the transaction and close the connection.
 
         :param finished: whether every row was read; if not, the query is killed first so closing does
-            not read the rest of the result.
+            not read the rest of the result (nor wait for a query still running).
         """
         if self.connection is None:
+            self._thread_id = None
             return
         if not finished:
             self.cancel()
+        if not self._settled():
+            return  # the interrupted call still holds the connection; it is closed when the process ends
         try:
             if finished:
                 self.cursor.close()
@@ -93,7 +117,57 @@ class MySQLQueryStream:
             try:
                 self.connection.close()
             finally:
-                self.connection = self.cursor = None
+                self.connection = self.cursor = self._thread_id = None
+
+    def _settled(self) -> bool:
+        """Whether no interrupted call is still running (killing its query, then its connection, if needed)."""
+        pending = self._pending
+        if pending is None:
+            return True
+        pending.join(SETTLE_SECONDS)
+        if pending.is_alive():
+            self._kill("CONNECTION")
+            pending.join(SETTLE_SECONDS)
+        if pending.is_alive():
+            return False
+        self._pending = None
+        return True
+
+    def _kill(self, what: str) -> None:
+        """``KILL QUERY`` or ``KILL CONNECTION`` of this stream's connection, from a second connection."""
+        if self._thread_id is None:
+            return
+        try:
+            killer = self.hook.get_conn()
+        except Exception:  # the server cannot be reached: the query, if any, went with the connection
+            return
+        try:
+            killer.cursor().execute(f"KILL {what} {int(self._thread_id)}")
+        except Exception:  # the query or the connection may have ended already
+            pass
+        finally:
+            killer.close()
+
+
+class StreamCursor:
+    """The stream's cursor as the sync reads it (``description``, ``fetchmany``, ``fetchall``), each fetch
+    made with :meth:`MySQLQueryStream.call` so that a timeout or a kill can interrupt it."""
+
+    def __init__(self, stream: MySQLQueryStream) -> None:
+        self.stream = stream
+
+    @property
+    def description(self) -> Sequence[Sequence[Any]]:
+        """The DB-API description of the query's columns."""
+        return self.stream.cursor.description
+
+    def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
+        """The next ``size`` rows at most (none at the end)."""
+        return self.stream.call(self.stream.cursor.fetchmany, size)
+
+    def fetchall(self) -> Sequence[Sequence[Any]]:
+        """Every remaining row."""
+        return self.stream.call(self.stream.cursor.fetchall)
 
 
 MULTI_STATEMENTS_OFF = 1
