@@ -40,7 +40,11 @@ log = logging.getLogger(__name__)
 
 
 class Workspace(Protocol):
-    """Where batches go: ``CustomerIOHook`` in production, :class:`DryRunWorkspace` for a dry run."""
+    """Where batches go: ``CustomerIOHook`` in production, :class:`DryRunWorkspace` for a dry run.
+
+    A workspace may also have ``cancel()``, called when the sync is interrupted (the task's timeout, a
+    kill) so that no request waits out its retries.
+    """
 
     def send_batch(self, ops: Sequence[bytes]) -> list[OpError]:
         """Send encoded ops in one request; return the refused ones."""
@@ -141,12 +145,14 @@ class SyncEngine:
                 self.record_unsent(self._held_rows)
             else:
                 self._resolve_held()
+            self._close_lanes()
         except BaseException as error:
             self.fail(error)
+            if not isinstance(error, Exception):  # interrupted (a timeout, a kill): stop retrying at once
+                self._cancel_workspace()
+            self._close_lanes()
             raise
         finally:
-            for lane in self._lanes:
-                lane.close()
             self.identifiers.flush()
             self.result.duration_seconds = time.monotonic() - started
         return self.result
@@ -154,6 +160,20 @@ class SyncEngine:
     def cancel(self) -> None:
         """Stop reading and sending as soon as possible (from another thread)."""
         self._stop.set()
+
+    def _close_lanes(self) -> None:
+        """Send the lanes' last batches (none once the sync has stopped) and wait for their senders to end.
+
+        Also the way out of an interrupted sync: no request leaves after this returns.
+        """
+        for lane in self._lanes:
+            lane.close()
+
+    def _cancel_workspace(self) -> None:
+        """Stop the workspace's retry waits, when it can (``CustomerIOHook.cancel``)."""
+        cancel = getattr(self.workspace, "cancel", None)
+        if callable(cancel):
+            cancel()
 
     def fail(self, error: BaseException) -> None:
         """Stop the sync because of ``error`` (the first error is the one kept)."""
