@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_cio.hooks.customerio import CustomerIOHook
+from airflow_provider_cio.hooks.customerio import CustomerIOHook, RetryPolicy
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
 from airflow_provider_cio.operators.links import ErrorReportLink
 from airflow_provider_cio.sync.columns import QueryError
@@ -100,6 +100,10 @@ class BaseSyncOperator(BaseOperator):
     :param max_rows: the most rows one sync sends (at most 10,000,000); a query returning more fails
         after sending that many.
     :param request_timeout: seconds to wait for each workspace response before retrying.
+    :param request_attempts: attempts per workspace request, the first included. A 408, 429, 5xx answer,
+        a timeout or a dropped connection is retried with exponential backoff, never sooner than the
+        answer's ``Retry-After``, for at most 300 s per request; when every attempt failed the sync stops,
+        reports what it sent, and the task fails (with Airflow's ``retries``, if any).
     :param progress_interval: seconds between progress lines in the task log.
     """
 
@@ -128,6 +132,7 @@ class BaseSyncOperator(BaseOperator):
         fetch_size: int = 5000,
         max_rows: int = MAX_ROWS,
         request_timeout: float = 60.0,
+        request_attempts: int = RetryPolicy.max_attempts,
         progress_interval: float = 10.0,
         **kwargs: Any,
     ) -> None:
@@ -140,8 +145,8 @@ class BaseSyncOperator(BaseOperator):
             raise ValueError(f"max_rows must be between 1 and {MAX_ROWS:,}, not {max_rows}")
         if lookback_seconds < 0:
             raise ValueError(f"lookback_seconds must be 0 or more, not {lookback_seconds}")
-        if concurrency < 1 or fetch_size < 1:
-            raise ValueError("concurrency and fetch_size must be at least 1")
+        if concurrency < 1 or fetch_size < 1 or request_attempts < 1:
+            raise ValueError("concurrency, fetch_size and request_attempts must be at least 1")
         self.sql = sql
         self.mysql_conn_id = mysql_conn_id
         self.customerio_conn_id = customerio_conn_id
@@ -157,6 +162,7 @@ class BaseSyncOperator(BaseOperator):
         self.fetch_size = fetch_size
         self.max_rows = max_rows
         self.request_timeout = request_timeout
+        self.request_attempts = request_attempts
         self.progress_interval = progress_interval
         self._job: SyncJob | None = None
         self._stream: MySQLQueryStream | None = None
@@ -165,7 +171,10 @@ class BaseSyncOperator(BaseOperator):
     def hook(self) -> CustomerIOHook:
         """The workspace hook."""
         return CustomerIOHook(
-            self.customerio_conn_id, timeout=self.request_timeout, max_connections=max(2, self.concurrency)
+            self.customerio_conn_id,
+            timeout=self.request_timeout,
+            retry=RetryPolicy(max_attempts=self.request_attempts),
+            max_connections=max(2, self.concurrency),
         )
 
     def settings(self) -> SyncSettings:
