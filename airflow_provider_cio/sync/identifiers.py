@@ -24,6 +24,8 @@ import orjson
 
 BLOOM_BITS = 1 << 27
 BLOOM_MASK = BLOOM_BITS - 1
+SPILL_EVERY = 10_000
+"""Identifiers kept in memory before they are appended to the spill file."""
 
 
 class IdentifierRegistry:
@@ -39,7 +41,6 @@ class IdentifierRegistry:
         self._held: IO[bytes] = tempfile.TemporaryFile(prefix="cio-held-", dir=directory)  # noqa: SIM115 - closed by close()
         self.held_count = 0
         self._pending: list[tuple[int, str]] = []
-        self.count = 0
 
     def claim(self, key: str, row_number: int) -> bool:
         """Record that row ``row_number`` sends ``key``, unless the key may have been sent before.
@@ -62,7 +63,10 @@ class IdentifierRegistry:
         bits[byte1] |= bit1
         bits[byte2] |= bit2
         bits[byte3] |= bit3
-        self.record(key, row_number)
+        pending = self._pending
+        pending.append((row_number, key))
+        if len(pending) >= SPILL_EVERY:
+            self.flush()
         return True
 
     def hold(self, item: tuple[Any, ...]) -> None:
@@ -80,8 +84,7 @@ class IdentifierRegistry:
     def record(self, key: str, row_number: int) -> None:
         """Note that row ``row_number`` sent ``key``."""
         self._pending.append((row_number, key))
-        self.count += 1
-        if len(self._pending) >= 10_000:
+        if len(self._pending) >= SPILL_EVERY:
             self.flush()
 
     def flush(self) -> None:

@@ -163,19 +163,19 @@ class AttributeReader:
 
     def full(self, row: Sequence[Any]) -> dict[str, Any]:
         """The attributes of a row of a block without empty values: one ``dict(zip())``."""
-        return dict(zip(self.names, self.values_of(row), strict=True))
+        return dict(zip(self.names, self.values_of(row), strict=False))
 
     def plain(self, row: Sequence[Any]) -> dict[str, Any]:
         """The attributes of a row of a plain block."""
         values = self.values_of(row)
         if None not in values and "" not in values:
-            return dict(zip(self.names, values, strict=True))
+            return dict(zip(self.names, values, strict=False))
         if not self.delete_empty:
-            pairs = zip(self.names, values, strict=True)
+            pairs = zip(self.names, values, strict=False)
             return {name: value for name, value in pairs if value is not None and value != ""}
         return {
             name: None if value == "" else value
-            for name, value in zip(self.names, values, strict=True)
+            for name, value in zip(self.names, values, strict=False)
             if not (name in self.never_null and (value is None or value == ""))
         }
 
@@ -188,13 +188,12 @@ class AttributeReader:
         return attributes
 
 
-def row_getter(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    """A function that picks the values at ``indexes`` out of a row, as a tuple."""
-    if len(indexes) == 1:
-        index = indexes[0]
-        return lambda row: (row[index],)
+def row_getter(indexes: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """A function that picks the values at ``indexes`` out of a row (a slice when they are contiguous)."""
     if not indexes:
         return lambda row: ()
+    if list(indexes) == list(range(indexes[0], indexes[-1] + 1)):
+        return itemgetter(slice(indexes[0], indexes[-1] + 1))
     return itemgetter(*indexes)
 
 
@@ -317,7 +316,10 @@ class PeopleOps:
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
         """An op or a row error for each row."""
-        attributes_of = self.attributes.reader_for(rows)
+        reader = self.attributes
+        kind = reader.block_kind(rows)
+        full, names, values_of = kind is FULL, reader.names, reader.values_of
+        attributes_of = reader.plain if kind is PLAIN else reader.checked
         identify_by = self.identify_by
         by_email = identify_by == "email"
         identifier_index, email_index = self.identifier_index, self.email_index
@@ -333,7 +335,8 @@ class PeopleOps:
                         email = row[email_index]
                         if email and not plainly_valid_email(email):
                             email_text(email)  # refuses the row, saying why (or accepts a long valid address)
-                body = identify_body(PERSON_HEAD, {identify_by: identifier}, attributes_of(row))
+                attributes = dict(zip(names, values_of(row), strict=False)) if full else attributes_of(row)
+                body = identify_body(PERSON_HEAD, {identify_by: identifier}, attributes)
             except RowRefused as refused:
                 yield RowError(row_number, shown(raw), refused.error_type, refused.message)
                 continue
