@@ -80,13 +80,7 @@ class Database:
 
     def query(self, sql: str) -> list[tuple]:
         """Rows of a query."""
-        conn = self.server.connect(self.name)
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(sql)
-                return list(cursor.fetchall())
-        finally:
-            conn.close()
+        return self.server.query(sql, self.name)
 
 
 @pytest.fixture

@@ -124,13 +124,7 @@ class Matrix:
         self.server.execute(*statements, database=self.database)
 
     def query(self, sql: str) -> list[tuple]:
-        conn = self.server.connect(self.database)
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(sql)
-                return list(cursor.fetchall())
-        finally:
-            conn.close()
+        return self.server.query(sql, self.database)
 
     def fill(self, table: str, columns: str, rows: list[dict[str, Any]]) -> None:
         """Create ``table`` and insert one row per dict, numbered ``n`` from 1, in a session whose sql_mode

@@ -32,6 +32,8 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from requests.adapters import HTTPAdapter
 
+from airflow_provider_cio.sync.outcomes import OpError
+
 REGION_HOSTS = {
     "us": ("https://track.customer.io", "https://api.customer.io"),
     "eu": ("https://track-eu.customer.io", "https://api-eu.customer.io"),
@@ -96,16 +98,6 @@ class RetryPolicy:
         """Seconds to wait before attempt ``attempt + 1``: jittered exponential, never below Retry-After."""
         jittered = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
         return max(jittered, retry_after or 0.0)
-
-
-@dataclass(frozen=True)
-class OpError:
-    """Why the workspace refused one op of a batch (``index`` is its position in the batch)."""
-
-    index: int
-    reason: str
-    field: str
-    message: str
 
 
 def extra_value(extra: dict[str, Any], name: str) -> Any:

@@ -82,6 +82,16 @@ class MySQLServer:
         finally:
             conn.close()
 
+    def query(self, sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
+        """The rows of a query, as tuples."""
+        conn = self.connect(database)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql)
+                return list(cursor.fetchall())
+        finally:
+            conn.close()
+
     def create_database(self, name: str) -> str:
         """Create (or empty and re-create) a database and return its name."""
         self.execute(f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
