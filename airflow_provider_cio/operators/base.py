@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_cio.hooks.customerio import CustomerIOHook, RetryPolicy
+from airflow_provider_cio.hooks.customerio import (
+    CustomerIOError,
+    CustomerIOHook,
+    CustomerIOUnavailableError,
+    RetryPolicy,
+)
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
 from airflow_provider_cio.operators.links import ErrorReportLink
 from airflow_provider_cio.sync.columns import QueryError
@@ -309,7 +314,8 @@ class BaseSyncOperator(BaseOperator):
             return data
         context["ti"].xcom_push(key="return_value", value=data)
         message = report.failure_message()
-        if report.error and not (report.rows_failed or report.row_limit_reached):
+        failure = self._job.failure if self._job is not None else None
+        if report.error and not (report.rows_failed or report.row_limit_reached) and retry_may_help(failure):
             raise AirflowException(message)
         raise AirflowFailException(message)
 
@@ -339,6 +345,20 @@ class BaseSyncOperator(BaseOperator):
             "would be sent" if self.dry_run else "sent",
             progress.rows_per_second,
         )
+
+
+def retry_may_help(error: BaseException | None) -> bool:
+    """Whether running the task again may succeed: a service was unavailable rather than refusing us.
+
+    Refused credentials, a failed TLS verification, a request the workspace refuses and MySQL errors
+    about the query fail the task without retries; an unreachable or overloaded workspace or MySQL
+    server, and anything unexpected, leave Airflow's ``retries`` to act.
+    """
+    if isinstance(error, CustomerIOError):
+        return isinstance(error, CustomerIOUnavailableError)
+    if error is not None and is_mysql_error(error):
+        return is_connection_error(error)
+    return True
 
 
 def is_mysql_error(error: BaseException) -> bool:
