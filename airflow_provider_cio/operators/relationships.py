@@ -49,7 +49,7 @@ class RelationshipOperator(BaseSyncOperator):
     ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,
     ``object_type_id``, ``empty_values`` (NULL relationship attributes), ``json_columns``,
     ``timezone``, ``lookback_seconds``, ``error_report_path`` (templated), ``dry_run``,
-    ``concurrency``, ``fetch_size``, ``max_rows``, ``request_timeout``, ``progress_interval``.
+    ``concurrency``, ``fetch_size``, ``max_rows``, ``request_timeout``, ``request_attempts``, ``progress_interval``.
     See docs/relationships.md.
     """
 

@@ -51,7 +51,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,
     ``object_type_id``, ``empty_values``, ``json_columns``, ``timezone``, ``lookback_seconds``,
     ``error_report_path`` (templated), ``dry_run``, ``concurrency``, ``fetch_size``, ``max_rows``,
-    ``request_timeout``, ``progress_interval``.
+    ``request_timeout``, ``request_attempts``, ``progress_interval``.
     """
 
     template_fields: Sequence[str] = (*BaseSyncOperator.template_fields, "segment_name")
