@@ -1,6 +1,6 @@
 """Measure the emulator's throughput on ``POST /api/v2/batch`` (not a test: run it by hand).
 
-    python tests/emulator/measure_throughput.py [--batches 100] [--threads 3]
+    python -m benchmarks.emulator_throughput [--batches 100] [--threads 3]
 
 The emulator runs in a child process (``in_subprocess=True``), so its CPU is not this process's.
 This process sends ~500 kB batches of person ``identify`` ops with 10 attributes each, serialized
