@@ -250,24 +250,28 @@ def email_text(value: Any, column: str = "email") -> str:
     return value
 
 
+UNWRITABLE = "a value cannot be written as JSON (invalid text or a number out of range)"
+PERSON_HEAD = b'{"type":"person","identifiers":'
+OBJECT_HEAD = b'{"type":"object","identifiers":'
+IDENTIFY_MIDDLE = b',"action":"identify","attributes":'
+
+
+def within_op_limit(body: bytes) -> bytes:
+    """An encoded op, refused when it is over the 32,000-byte op limit."""
+    if len(body) > MAX_OP_BYTES:
+        raise RowRefused(
+            TOO_LARGE, f"the row makes an op of {len(body)} bytes; the limit is {MAX_OP_BYTES}: select fewer columns"
+        )
+    return body
+
+
 def encode(op: dict[str, Any]) -> bytes:
     """An op as compact JSON, refused when it is over the 32,000-byte op limit."""
     try:
         body = orjson.dumps(op)
     except TypeError:
-        raise RowRefused(
-            INVALID_VALUE, "a value cannot be written as JSON (invalid text or a number out of range)"
-        ) from None
-    if len(body) > MAX_OP_BYTES:
-        raise RowRefused(
-            TOO_LARGE, f"the row makes an op of {len(body)} bytes; the limit is {MAX_OP_BYTES}: select fewer columns"
-        )
-    return bytes(memoryview(body))  # orjson's bytes keep a 4 KiB buffer: a right-sized copy is 10x smaller
-
-
-PERSON_HEAD = b'{"type":"person","identifiers":'
-OBJECT_HEAD = b'{"type":"object","identifiers":'
-IDENTIFY_MIDDLE = b',"action":"identify","attributes":'
+        raise RowRefused(INVALID_VALUE, UNWRITABLE) from None
+    return bytes(memoryview(within_op_limit(body)))  # orjson's bytes keep a 4 KiB buffer: right-sized is 10x smaller
 
 
 def identify_body(head: bytes, identifiers: dict[str, str], attributes: dict[str, Any]) -> bytes:
@@ -279,13 +283,8 @@ def identify_body(head: bytes, identifiers: dict[str, str], attributes: dict[str
     try:
         body = b"".join((head, orjson.dumps(identifiers), IDENTIFY_MIDDLE, orjson.dumps(attributes), b"}"))
     except TypeError:
-        message = "a value cannot be written as JSON (invalid text or a number out of range)"
-        raise RowRefused(INVALID_VALUE, message) from None
-    if len(body) > MAX_OP_BYTES:
-        raise RowRefused(
-            TOO_LARGE, f"the row makes an op of {len(body)} bytes; the limit is {MAX_OP_BYTES}: select fewer columns"
-        )
-    return body
+        raise RowRefused(INVALID_VALUE, UNWRITABLE) from None
+    return within_op_limit(body)
 
 
 def shown(value: Any) -> str:

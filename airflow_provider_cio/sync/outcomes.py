@@ -14,7 +14,6 @@ INVALID_VALUE = "invalid_value"
 DUPLICATE_IDENTIFIER = "duplicate_identifier"
 FAILED_ATTRIBUTE_CHANGE = "failed_attribute_change"
 SUPPRESSED = "suppressed"
-NOT_SENT = "not_sent"
 
 
 @dataclass(frozen=True)
