@@ -78,14 +78,13 @@ def create_dags(count: int) -> list[tuple[str, str]]:
 
 def create_runs(dags: list[tuple[str, str]], runs: int) -> None:
     """``runs`` DagRuns over the DAGs, each with its task instance and report XCom, in bulk inserts."""
-    from sqlalchemy import insert, select
-
     from airflow.models.dag_version import DagVersion
     from airflow.models.dagrun import DagRun
     from airflow.models.pool import Pool
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from sqlalchemy import insert, select
 
     per_dag = max(runs // len(dags), 1)
     with create_session() as session:
@@ -165,9 +164,8 @@ def create_runs(dags: list[tuple[str, str]], runs: int) -> None:
 
 def timed(client: Any, url: str, headers: dict[str, str], repeat: int) -> dict[str, Any]:
     """Median and worst server time of ``repeat`` GETs, and the SQL statements of one."""
-    from sqlalchemy import event
-
     from airflow import settings
+    from sqlalchemy import event
 
     statements = []
 
@@ -202,11 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="cio-ui-bench-"))
     configure(home)
 
-    from fastapi.testclient import TestClient
-
     from airflow.api_fastapi.app import create_app, get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from airflow.utils import db
+    from fastapi.testclient import TestClient
 
     from airflow_provider_cio.plugins.catalog import catalog
 
@@ -232,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         "overview_first_load_s": round(cold_s, 3),
         "serialized_dags_parsed_first_load": catalog.parsed,
         "overview": timed(client, "/cio-syncs/", headers, args.repeat),
-        "overview_filtered": timed(client, "/cio-syncs/?status=attention&connection=workspace_eu", headers, args.repeat),
+        "overview_filtered": timed(
+            client, "/cio-syncs/?status=attention&connection=workspace_eu", headers, args.repeat
+        ),
         "sync_page": timed(client, "/cio-syncs/sync?dag_id=sync_0007&task_id=sync", headers, args.repeat),
         "json_one_dag": timed(client, "/cio-syncs/api/syncs?dag_id=sync_0007", headers, args.repeat),
         "serialized_dags_parsed_after": catalog.parsed,

@@ -37,6 +37,8 @@ from airflow_provider_cio.plugins.views import (
 DEFAULT_RUNS = 10
 DEFAULT_PAGE_RUNS = 50
 MAX_RUNS = 500
+DEFAULT_ROWS = 200
+MAX_ROWS = 10_000
 
 app = FastAPI(title="Customer.io syncs", description="Sync runs of airflow-provider-cio and their error reports")
 bearer = HTTPBearer(auto_error=False)
@@ -69,6 +71,7 @@ def overview_page(
     dag: Annotated[str, Query(max_length=250, description="part of a DAG id")] = "",
     status_filter: Annotated[str, Query(alias="status", description="a status: " + ", ".join(STATUS_FILTERS))] = "",
     connection: Annotated[str, Query(max_length=250, description="a workspace connection id")] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="the most rows shown")] = DEFAULT_ROWS,
 ) -> HTMLResponse:
     """One row per sync task, those that need attention first, filtered by DAG, status and connection."""
     from airflow.utils.session import create_session
@@ -77,9 +80,10 @@ def overview_page(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"status must be one of {sorted(STATUS_FILTERS)}")
     filters = Filters(dag.strip(), status_filter, connection)
     with create_session() as session:
-        view = overview(session, user, filters)
+        view = overview(session, user, filters, limit)
     mount, airflow_root = mounts(request)
-    return HTMLResponse(render_overview(view, filters, mount=mount, airflow_root=airflow_root), headers=NO_STORE)
+    page = render_overview(view, filters, limit=limit, mount=mount, airflow_root=airflow_root)
+    return HTMLResponse(page, headers=NO_STORE)
 
 
 @app.get("/sync", response_class=HTMLResponse, summary="One sync: settings, charts and runs")

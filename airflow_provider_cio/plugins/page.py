@@ -35,19 +35,17 @@ def environment() -> Environment:
     return env
 
 
-def render_overview(view: Overview, filters: Filters, *, mount: str, airflow_root: str) -> str:
-    """The overview page."""
-    return (
-        environment()
-        .get_template("overview.html")
-        .render(
-            view=view,
-            filters=filters,
-            status_filters=STATUS_FILTERS,
-            mount=mount,
-            airflow_root=airflow_root,
-            now=datetime.now(timezone.utc),
-        )
+def render_overview(view: Overview, filters: Filters, *, limit: int, mount: str, airflow_root: str) -> str:
+    """The overview page (at most ``limit`` rows)."""
+    every = urlencode({"dag": filters.dag, "status": filters.status, "connection": filters.connection, "limit": 10_000})
+    template = environment().get_template("overview.html")
+    return template.render(
+        view=view,
+        filters=filters,
+        show_all=f"{mount}/?{every}",
+        status_filters=STATUS_FILTERS,
+        mount=mount,
+        airflow_root=airflow_root,
     )
 
 

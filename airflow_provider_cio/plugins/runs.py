@@ -9,6 +9,7 @@ newest DagRun first, cut to the last ``depth`` runs by a window function, with t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,50 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 REPORT_FIELDS = ("rows_read", "rows_sent", "rows_failed", "last_sync_time", "status")
+SUMMARY_FIELDS = (
+    *REPORT_FIELDS,
+    "rows_removed",
+    "duration_seconds",
+    "error",
+    "import_type",
+    "dry_run",
+    "customerio_conn_id",
+)
+"""What the overview needs of a report (kept by ``ReportCache``)."""
+CACHE_ENTRIES = 100_000
+
+
+class ReportCache:
+    """The overview's fields of reports already read, keyed by the XCom's identity and write time.
+
+    A report is written once per try; a retried task writes a new one (a new timestamp), so an entry is
+    never stale. Decoding reports is most of an overview's cost: with the cache, a load decodes only the
+    reports written since the last one. Bounded to ``CACHE_ENTRIES`` (oldest first out).
+    """
+
+    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+        self._entries = entries
+        self._reports: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[bool, dict[str, Any] | None]:
+        """(found, report)."""
+        with self._lock:
+            if key in self._reports:
+                return True, self._reports[key]
+        return False, None
+
+    def put(self, key: tuple[Any, ...], report: dict[str, Any] | None) -> None:
+        """Keep a report's overview fields (None: the XCom is no report)."""
+        slim = {name: report[name] for name in SUMMARY_FIELDS if name in report} if report else None
+        with self._lock:
+            self._reports[key] = slim
+            while len(self._reports) > self._entries:
+                del self._reports[next(iter(self._reports))]
+
+
+report_cache = ReportCache()
+"""The API server's cache of report fields (one per process)."""
 
 
 @dataclass
@@ -67,12 +112,13 @@ def is_report(value: Any) -> bool:
 
 
 def runs_of(
-    session: Session, tasks: Sequence[SyncTask], depth: int, reports: int
+    session: Session, tasks: Sequence[SyncTask], depth: int, reports: int, cache: ReportCache | None = None
 ) -> dict[tuple[str, str], list[SyncRun]]:
     """The last ``depth`` task instances of each sync task, newest DagRun first, by (dag_id, task_id).
 
     :param depth: task instances per sync task.
     :param reports: of those, how many newest carry their report (the others have ``report=None``).
+    :param cache: read reports through this cache; the runs then carry only ``SUMMARY_FIELDS``.
     """
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
@@ -111,8 +157,9 @@ def runs_of(
         .where(which)
         .subquery()
     )
+    wanted = XComModel.timestamp if cache is not None else XComModel.value
     rows = session.execute(
-        select(latest, XComModel.value)
+        select(latest, wanted)
         .outerjoin(
             XComModel,
             (XComModel.dag_run_id == latest.c.dag_run_id)
@@ -124,6 +171,7 @@ def runs_of(
         .where(latest.c.position <= depth)
         .order_by(latest.c.dag_id, latest.c.task_id, latest.c.position)
     ).all()
+    found: dict[tuple[Any, ...], SyncRun] = {}
     for row in rows:
         run = SyncRun(
             row.dag_id,
@@ -134,11 +182,39 @@ def runs_of(
             row.start_date,
             row.end_date,
         )
-        if row.value is not None:
-            value = XComModel.deserialize_value(row)
-            run.report = value if is_report(value) else None
         result[(row.dag_id, row.task_id)].append(run)
+        if cache is None:
+            if row.value is not None:
+                value = XComModel.deserialize_value(row)
+                run.report = value if is_report(value) else None
+        elif row.timestamp is not None:
+            key = (row.dag_run_id, row.task_id, row.map_index, row.timestamp)
+            hit, run.report = cache.get(key)
+            if not hit:
+                found[key] = run
+    if cache is not None and found:
+        read_into_cache(session, cache, found)
     return result
+
+
+def read_into_cache(session: Session, cache: ReportCache, runs: dict[tuple[Any, ...], SyncRun]) -> None:
+    """Read the reports the cache lacks, keep their overview fields, and give them to their runs."""
+    from airflow.models.xcom import XComModel
+
+    keys = sorted(runs, key=lambda key: key[:3])
+    for start in range(0, len(keys), 500):
+        chunk = {key[:3]: key for key in keys[start : start + 500]}
+        rows = session.execute(
+            select(XComModel.dag_run_id, XComModel.task_id, XComModel.map_index, XComModel.value).where(
+                XComModel.key == "return_value",
+                tuple_(XComModel.dag_run_id, XComModel.task_id, XComModel.map_index).in_(list(chunk)),
+            )
+        ).all()
+        for row in rows:
+            key = chunk[(row.dag_run_id, row.task_id, row.map_index)]
+            value = XComModel.deserialize_value(row)
+            cache.put(key, value if is_report(value) else None)
+            runs[key].report = cache.get(key)[1]
 
 
 def read_report(session: Session, dag_id: str, task_id: str, run_id: str, map_index: int) -> dict[str, Any] | None:

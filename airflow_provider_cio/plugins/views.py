@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from airflow_provider_cio.plugins.catalog import SyncTask, catalog
 from airflow_provider_cio.plugins.health import RATE_RUNS, TREND_RUNS, SyncSummary, summarise
-from airflow_provider_cio.plugins.runs import runs_of
+from airflow_provider_cio.plugins.runs import ReportCache, report_cache, runs_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -61,6 +61,8 @@ class Overview:
     syncs: list[SyncSummary]
     total: int
     attention: int
+    matched: int = 0
+    """Syncs that pass the filters (``syncs`` holds the first ``limit`` of them)."""
     connections: list[str] = field(default_factory=list)
     dag_ids: list[str] = field(default_factory=list)
 
@@ -99,14 +101,19 @@ def visible_sync_tasks(session: Session, user: Any, dag_ids: set[str] | None = N
     return catalog.sync_tasks(session, readable - stale)
 
 
-def summaries(session: Session, tasks: Sequence[SyncTask], depth: int, reports: int) -> list[SyncSummary]:
-    """Each sync task's summary: its last ``depth`` runs, schedule, pause state and problems."""
+def summaries(
+    session: Session, tasks: Sequence[SyncTask], depth: int, reports: int, cache: ReportCache | None = None
+) -> list[SyncSummary]:
+    """Each sync task's summary: its last ``depth`` runs, schedule, pause state and problems.
+
+    :param cache: read reports through this cache (the runs then carry only the overview's fields).
+    """
     from airflow.models.dag import DagModel
     from airflow.models.pool import Pool
 
     if not tasks:
         return []
-    runs = runs_of(session, tasks, depth, reports)
+    runs = runs_of(session, tasks, depth, reports, cache)
     dag_ids = sorted({task.dag_id for task in tasks})
     schedule: dict[str, tuple[bool, datetime | None]] = {}
     for start in range(0, len(dag_ids), 500):
@@ -124,16 +131,20 @@ def summaries(session: Session, tasks: Sequence[SyncTask], depth: int, reports: 
     return result
 
 
-def overview(session: Session, user: Any, filters: Filters) -> Overview:
-    """The overview for a user: every visible sync passing the filters, those that need attention first."""
-    every = summaries(session, visible_sync_tasks(session, user), RATE_RUNS, TREND_RUNS)
+def overview(session: Session, user: Any, filters: Filters, limit: int = 200) -> Overview:
+    """The overview for a user: the visible syncs passing the filters, those that need attention first.
+
+    :param limit: the most rows shown (the counts and the filters' choices cover every sync).
+    """
+    every = summaries(session, visible_sync_tasks(session, user), RATE_RUNS, TREND_RUNS, report_cache)
     kept = sorted(
         (summary for summary in every if filters.keep(summary)),
         key=lambda s: (s.severity, s.task.dag_id, s.task.task_id),
     )
     return Overview(
-        kept,
+        kept[:limit],
         total=len(every),
+        matched=len(kept),
         attention=sum(bool(summary.problems) for summary in every),
         connections=sorted({summary.connection for summary in every}),
         dag_ids=sorted({summary.task.dag_id for summary in every}),
