@@ -30,6 +30,8 @@ MIN_HISTORY = 3
 """Runs before the last one needed to call it slower than usual."""
 DONE_STATES = {"success", "failed", "skipped", "upstream_failed", "removed"}
 POOL_PREFIX = "customerio_"
+NOT_RECORDED = "not recorded"
+"""The connection of a sync whose DAG names none the page can read (not serialized, default pool)."""
 
 SEVERITY = {"pool_missing": 0, "failed": 1, "skipped": 2, "slow": 3, "ok": 4, "no_runs": 5}
 
@@ -95,7 +97,7 @@ class SyncSummary:
                 return value
         if self.task.pool.startswith(POOL_PREFIX):
             return self.task.pool.removeprefix(POOL_PREFIX)
-        return "unknown"
+        return NOT_RECORDED
 
     @property
     def import_type(self) -> str:
@@ -133,6 +135,20 @@ def summarise(
     return summary
 
 
+def failure_of(run: SyncRun | None) -> str:
+    """Why a run failed, in one line: what stopped it, or how many rows failed and why."""
+    report = (run.report if run else None) or {}
+    if report.get("error"):
+        return str(report["error"])[:300]
+    kinds = report.get("errors_by_type") or {}
+    if report.get("rows_failed"):
+        detail = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+        rows = report["rows_failed"]
+        text = f"{rows:,} row{'s' if rows != 1 else ''} failed" + (f" ({detail})" if detail else "")
+        return text + "; see the error report."
+    return "The task failed before it reported; see its log."
+
+
 def problems_of(summary: SyncSummary, pools: set[str]) -> list[Problem]:
     """What needs attention, worst first."""
     task, found = summary.task, []
@@ -152,8 +168,7 @@ def problems_of(summary: SyncSummary, pools: set[str]) -> list[Problem]:
             )
         )
     if summary.last_state in {"failed", "upstream_failed"}:
-        error = (summary.last.report or {}).get("error") if summary.last else None
-        found.append(Problem("failed", "Last run failed", str(error)[:300] if error else "See the run list."))
+        found.append(Problem("failed", "Last run failed", failure_of(summary.last)))
     recent = summary.runs[:RECENT]
     skipped = sum(run.state == "skipped" for run in recent)
     if skipped >= SKIPPED_MANY:

@@ -134,6 +134,8 @@ def duration(seconds: float | None) -> str:
     """Seconds as ``12.3 s``, ``4m 05s`` or ``2h 03m``."""
     if seconds is None:
         return ""
+    if seconds < 10:
+        return f"{seconds:.2f} s"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(int(seconds), 60)

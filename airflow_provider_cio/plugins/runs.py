@@ -31,6 +31,9 @@ SUMMARY_FIELDS = (
     "import_type",
     "dry_run",
     "customerio_conn_id",
+    "errors_by_type",
+    "sync_mode",
+    "on_removed",
 )
 """What the overview needs of a report (kept by ``ReportCache``)."""
 CACHE_ENTRIES = 100_000

@@ -119,7 +119,8 @@ def test_the_overview_shows_every_sync_those_that_need_attention_first(
     assert frame.locator("tr[data-dag-id=cio_ui_people] svg.spark.rows").get_attribute("data-values") == "4 6 1"
     tampered = by_id["cio_ui_tampered/sync"]
     assert (tampered["Last run"].split()[0], tampered["Sent"], tampered["Failed"]) == ("failed", "5", "1")
-    assert "Last run failed" in tampered["Attention"]
+    why = "1 row failed (1 invalid_email); see the error report."
+    assert tampered["Attention"].splitlines() == ["Last run failed", why]
     assert by_id["cio_ui_never_run/sync"]["Last run"] == "no runs"
 
 
