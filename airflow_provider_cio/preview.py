@@ -97,8 +97,8 @@ def preview_query(sql: str, settings: SyncSettings, mysql_conn_id: str, limit: i
     """
     from airflow.sdk.exceptions import AirflowNotFoundException
 
+    from airflow_provider_cio.hooks.mysql_errors import is_mysql_error, mysql_message
     from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
-    from airflow_provider_cio.operators.base import is_mysql_error, mysql_message
 
     limit = max(1, min(int(limit), MAX_PREVIEW_ROWS))
     preview = Preview()

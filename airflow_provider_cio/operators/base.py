@@ -25,12 +25,14 @@ from airflow_provider_cio.hooks.customerio import (
     CustomerIOUnavailableError,
     RetryPolicy,
 )
+from airflow_provider_cio.hooks.mysql_errors import is_connection_error, is_mysql_error, mysql_message
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
 from airflow_provider_cio.operators.links import ErrorReportLink
-from airflow_provider_cio.sync.columns import QueryError
+from airflow_provider_cio.sync.columns import IdentifyBy, ImportType, QueryError
 from airflow_provider_cio.sync.engine import SyncProgress
 from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings
 from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.ops import EmptyValues
 from airflow_provider_cio.sync.report import SyncReport
 
 if TYPE_CHECKING:
@@ -40,14 +42,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 WATERMARK_KEY = "cio_sync_watermark"
-EMPTY_VALUES = ("ignore", "delete")
-IDENTIFY_BY = ("id", "email")
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
-    """A clear error at DAG parse time for a parameter outside its choices."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
 
 
 def watermark_key(map_index: int | None) -> str:
@@ -117,7 +111,9 @@ class BaseSyncOperator(BaseOperator):
     template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql"}
     ui_color = "#ffcc5c"
     operator_extra_links = (ErrorReportLink(),)
-    import_type: ClassVar[str] = ""
+    import_type: ImportType = "people"
+    # The public parameter shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
+    dry_run: bool  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -125,9 +121,9 @@ class BaseSyncOperator(BaseOperator):
         sql: str,
         mysql_conn_id: str = "mysql_default",
         customerio_conn_id: str = CustomerIOHook.default_conn_name,
-        identify_by: str = "id",
+        identify_by: IdentifyBy = "id",
         object_type_id: str = "1",
-        empty_values: str = "ignore",
+        empty_values: EmptyValues = "ignore",
         json_columns: Sequence[str] = (),
         timezone: str = "UTC",
         lookback_seconds: int = 0,
@@ -142,16 +138,10 @@ class BaseSyncOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_choice("identify_by", identify_by, IDENTIFY_BY)
-        check_choice("empty_values", empty_values, EMPTY_VALUES)
-        if not str(object_type_id).isdigit() or int(object_type_id) < 1:
-            raise ValueError(f"object_type_id must be a positive integer such as '1', not {object_type_id!r}")
-        if not 1 <= max_rows <= MAX_ROWS:
-            raise ValueError(f"max_rows must be between 1 and {MAX_ROWS:,}, not {max_rows}")
         if lookback_seconds < 0:
             raise ValueError(f"lookback_seconds must be 0 or more, not {lookback_seconds}")
-        if concurrency < 1 or fetch_size < 1 or request_attempts < 1:
-            raise ValueError("concurrency, fetch_size and request_attempts must be at least 1")
+        if request_attempts < 1:
+            raise ValueError(f"request_attempts must be at least 1, not {request_attempts}")
         self.sql = sql
         self.mysql_conn_id = mysql_conn_id
         self.customerio_conn_id = customerio_conn_id
@@ -171,6 +161,7 @@ class BaseSyncOperator(BaseOperator):
         self.progress_interval = progress_interval
         self._job: SyncJob | None = None
         self._stream: MySQLQueryStream | None = None
+        BaseSyncOperator.settings(self)  # checks the shared settings at DAG parse time (ValueError)
 
     @cached_property
     def hook(self) -> CustomerIOHook:
@@ -185,10 +176,10 @@ class BaseSyncOperator(BaseOperator):
     def settings(self) -> SyncSettings:
         """The sync settings of this task (the subclasses add theirs)."""
         return SyncSettings(
-            import_type=self.import_type,  # type: ignore[arg-type]
-            identify_by=self.identify_by,  # type: ignore[arg-type]
+            import_type=self.import_type,
+            identify_by=self.identify_by,
             object_type_id=self.object_type_id,
-            empty_values=self.empty_values,  # type: ignore[arg-type]
+            empty_values=self.empty_values,
             json_columns=self.json_columns,
             timezone=self.timezone,
             concurrency=self.concurrency,
@@ -310,6 +301,7 @@ class BaseSyncOperator(BaseOperator):
             if not self.dry_run:
                 ti = context["ti"]
                 start = context["dag_run"].start_date
+                assert start is not None, "a running DagRun has started"
                 ti.xcom_push(key=watermark_key(ti.map_index), value=int(start.timestamp()))
             return data
         context["ti"].xcom_push(key="return_value", value=data)
@@ -359,67 +351,3 @@ def retry_may_help(error: BaseException | None) -> bool:
     if error is not None and is_mysql_error(error):
         return is_connection_error(error)
     return True
-
-
-def is_mysql_error(error: BaseException) -> bool:
-    """Whether an exception comes from the MySQL driver (mysqlclient or mysql-connector)."""
-    module = type(error).__module__ or ""
-    return module.startswith(("MySQLdb", "_mysql", "mysql.connector", "_mysql_connector"))
-
-
-CONNECTION_ERRORS = frozenset({2002, 2003, 2005, 2006, 2013, 2055, 1040, 1053, 1317})
-"""Server gone, lost, unreachable, too many connections, shutdown, query interrupted: worth a retry."""
-
-
-def mysql_error_code(error: BaseException) -> int | None:
-    """The MySQL error number of a driver exception (mysqlclient or mysql-connector)."""
-    code = getattr(error, "errno", None)
-    if code is None and error.args and isinstance(error.args[0], int):
-        code = error.args[0]
-    return code
-
-
-def is_connection_error(error: BaseException) -> bool:
-    """Whether the MySQL error is about the connection rather than the query."""
-    return mysql_error_code(error) in CONNECTION_ERRORS
-
-
-MYSQL_HINTS = {
-    1064: "Fix the SQL syntax where MySQL points ('near ...'); `cio-retl preview` runs a query without syncing it",
-    1054: "Fix the query: it names a column the table does not have",
-    1146: "Fix the query: it names a table the connection's database does not have",
-    1305: "Fix the query: it calls a function the database does not have",
-    1142: "Grant the connection's MySQL user SELECT on what the query reads",
-    1143: "Grant the connection's MySQL user SELECT on what the query reads",
-    1044: "Grant the connection's MySQL user access to the database, or fix the connection's schema",
-    1049: "Fix the connection's schema: the server has no database of that name",
-    1045: (
-        "Check the connection's login and password; a user created with REQUIRE SSL or REQUIRE X509 also needs "
-        "the connection's ssl extra (ca, and cert and key for X509)"
-    ),
-    2026: (
-        "Check the connection's ssl extra: ca must be the CA that signed the server's certificate, and cert and "
-        "key a client certificate the server accepts"
-    ),
-}
-"""What to do about the MySQL errors a sync's query or connection meets most."""
-
-
-def mysql_message(error: BaseException, conn_id: str) -> str:
-    """A driver error as a sentence naming the MySQL connection, with what to do about the common ones.
-
-    The driver's text never includes passwords.
-    """
-    code = mysql_error_code(error)
-    detail = getattr(error, "msg", None) or (error.args[1] if len(error.args) > 1 else str(error))
-    if code == 1792:
-        return (
-            f"the query tried to write (MySQL connection {conn_id!r}, error 1792: {detail}); the sync runs "
-            "queries in a read-only transaction and changed nothing. Use a plain SELECT: no FOR UPDATE, no "
-            "function that writes (NEXTVAL, a stored function that modifies data)"
-        )
-    number = f" {code}" if code else ""
-    hint = MYSQL_HINTS.get(code) if code else None
-    return f"MySQL connection {conn_id!r} failed ({type(error).__name__}{number}): {detail}" + (
-        f". {hint}" if hint else ""
-    )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from airflow_provider_cio.operators.base import BaseSyncOperator
+from airflow_provider_cio.sync.columns import ImportType
 
 
 class RelationshipOperator(BaseSyncOperator):
@@ -53,4 +52,4 @@ class RelationshipOperator(BaseSyncOperator):
     See docs/relationships.md.
     """
 
-    import_type: ClassVar[str] = "relationships"
+    import_type: ImportType = "relationships"

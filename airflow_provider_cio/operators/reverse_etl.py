@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, Literal, get_args
 
-from airflow_provider_cio.operators.base import BaseSyncOperator, check_choice
-from airflow_provider_cio.sync.job import SegmentTarget, SyncSettings
+from airflow_provider_cio.operators.base import BaseSyncOperator
+from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
 
-IMPORT_TYPES = ("people", "objects")
-ON_SUPPRESSED = ("succeed", "fail")
+RecordType = Literal["people", "objects"]
 
 
 class MySQLReverseETLOperator(BaseSyncOperator):
@@ -55,13 +54,12 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     """
 
     template_fields: Sequence[str] = (*BaseSyncOperator.template_fields, "segment_name")
-    import_type: ClassVar[str] = "people"
 
     def __init__(
         self,
         *,
-        import_type: str = "people",
-        on_suppressed: str = "succeed",
+        import_type: RecordType = "people",
+        on_suppressed: OnSuppressed = "succeed",
         segment_id: int | None = None,
         segment_name: str | None = None,
         activity_settle_seconds: float = 5.0,
@@ -69,8 +67,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_choice("import_type", import_type, IMPORT_TYPES)
-        check_choice("on_suppressed", on_suppressed, ON_SUPPRESSED)
+        check_choice("import_type", import_type, get_args(RecordType))  # relationships: RelationshipOperator
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")
         if (segment_id is not None or segment_name) and import_type != "people":
@@ -81,12 +78,13 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         self.segment_name = segment_name
         self.activity_settle_seconds = activity_settle_seconds
         self.activity_timeout = activity_timeout
+        self.settings()  # checks on_suppressed at DAG parse time (ValueError)
 
     def settings(self) -> SyncSettings:
         """The base settings plus the suppression and activity-log choices."""
         return replace(
             super().settings(),
-            on_suppressed=self.on_suppressed,  # type: ignore[arg-type]
+            on_suppressed=self.on_suppressed,
             activity_settle_seconds=self.activity_settle_seconds,
             activity_timeout=self.activity_timeout,
         )
