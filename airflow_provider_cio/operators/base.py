@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_cio.assets import announce_sync, check_outlets, records_name, workspace_outlets
 from airflow_provider_cio.hooks.customerio import (
     CustomerIOError,
     CustomerIOHook,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     import jinja2
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 WATERMARK_KEY = "cio_sync_watermark"
@@ -161,6 +163,7 @@ class BaseSyncOperator(BaseOperator):
         self.progress_interval = progress_interval
         self._job: SyncJob | None = None
         self._stream: MySQLQueryStream | None = None
+        self._report: dict[str, Any] | None = None
         BaseSyncOperator.settings(self)  # checks the shared settings at DAG parse time (ValueError)
 
     @cached_property
@@ -225,6 +228,26 @@ class BaseSyncOperator(BaseOperator):
         latest = latest_watermark(pulled if isinstance(pulled, list) else [pulled], run_start)
         return max(0, latest - self.lookback_seconds) if latest else 0
 
+    # lineage --------------------------------------------------------------------------------------
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """OpenLineage: the query's MySQL tables in, the workspace's records out (operators/lineage.py)."""
+        from airflow_provider_cio.operators.lineage import sync_lineage
+
+        return sync_lineage(self, None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage at the end: the lineage with the sync's counts (rows sent, failed, by error type)."""
+        from airflow_provider_cio.operators.lineage import sync_lineage
+
+        return sync_lineage(self, self._report)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage for a failed sync: the counts of its report, when it got as far as one."""
+        from airflow_provider_cio.operators.lineage import sync_lineage
+
+        return sync_lineage(self, self._report)
+
     # execute --------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -238,6 +261,12 @@ class BaseSyncOperator(BaseOperator):
             last_sync_time,
             " (dry run: nothing is sent)" if self.dry_run else "",
         )
+        outlets = workspace_outlets(self.outlets)
+        if outlets:  # an outlet naming another workspace or other records fails before anything is sent
+            try:
+                check_outlets(outlets, self.hook.settings, records_name(self.import_type, self.object_type_id))
+            except ValueError as error:
+                raise AirflowFailException(str(error)) from None
         self._job = SyncJob(
             self.settings(),
             self.hook,
@@ -296,8 +325,9 @@ class BaseSyncOperator(BaseOperator):
 
     def _publish(self, context: Context, report: SyncReport) -> dict[str, Any]:
         self.log.info("%s", report.summary())
-        data = report.to_xcom()
+        data = self._report = report.to_xcom()
         if not report.failed:
+            announce_sync(context, self.outlets, data, self.import_type, self.dry_run)
             if not self.dry_run:
                 ti = context["ti"]
                 start = context["dag_run"].start_date
@@ -313,7 +343,8 @@ class BaseSyncOperator(BaseOperator):
 
     def _fail_before_sending(self, context: Context, last_sync_time: int, message: str, *, retry: bool) -> None:
         report = SyncReport(import_type=self.import_type, last_sync_time=last_sync_time, error=message)
-        context["ti"].xcom_push(key="return_value", value=report.to_xcom())
+        self._report = report.to_xcom()
+        context["ti"].xcom_push(key="return_value", value=self._report)
         raise (AirflowException if retry else AirflowFailException)(f"{message}. Nothing was sent.")
 
     def _write_error_report(self, context: Context) -> str:
