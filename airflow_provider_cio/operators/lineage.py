@@ -82,16 +82,10 @@ def mysql_lineage(sql: str, mysql_conn_id: str) -> OperatorLineage:
 
     hook = MySqlHook(mysql_conn_id=mysql_conn_id)
     connection = hook.get_connection(mysql_conn_id)
-    parser = SQLParser(
-        dialect=hook.get_openlineage_database_dialect(connection),
-        default_schema=hook.get_openlineage_default_schema(),
-    )
+    # A MySQL "database" is what the parser calls a schema: unqualified tables are in the connection's.
+    parser = SQLParser(dialect=hook.get_openlineage_database_dialect(connection), default_schema=connection.schema)
     return parser.generate_openlineage_metadata_from_sql(
-        sql=sql,
-        hook=hook,
-        database_info=hook.get_openlineage_database_info(connection),
-        database=connection.schema or None,
-        use_connection=False,
+        sql=sql, hook=hook, database_info=hook.get_openlineage_database_info(connection), use_connection=False
     )
 
 
