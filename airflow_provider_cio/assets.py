@@ -72,6 +72,7 @@ def customerio_asset(
     *,
     region: str = "us",
     object_type_id: str = "1",
+    name: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Asset:
     """An Asset for the people, objects of a type, or relationships of a workspace.
@@ -80,11 +81,13 @@ def customerio_asset(
     :param records: ``people``, ``objects`` or ``relationships``.
     :param region: the connection's region, ``us`` (default) or ``eu``.
     :param object_type_id: the object type (``objects`` only; a sync's default ``object_type_id``).
+    :param name: the asset's name, for ``Asset.ref(name=...)`` in other DAG files (default: its URI).
     :param extra: the asset's own extra (not the events').
     """
     from airflow.sdk import Asset
 
-    return Asset(uri=asset_uri(site_id, records, region=region, object_type_id=object_type_id), extra=extra or {})
+    uri = asset_uri(site_id, records, region=region, object_type_id=object_type_id)
+    return Asset(name=name or uri, uri=uri, extra=extra or {})
 
 
 def create_asset(
