@@ -60,6 +60,7 @@ with DAG(
     doc_md=__doc__,
     tags=["customerio", "reverse-etl"],
 ):
+    # [START sync_people]
     MySQLReverseETLOperator(
         task_id="sync_people",
         sql="sql/people_hourly.sql",
@@ -71,4 +72,5 @@ with DAG(
         # Each successful sync announces "people synced", with its counts (after_people_synced.py).
         outlets=[customerio_asset(SITE_ID, "people", name="customerio_people")],
     )
+    # [END sync_people]
 # [END people_hourly]

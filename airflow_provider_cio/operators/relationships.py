@@ -34,7 +34,7 @@ class RelationshipOperator(BaseSyncOperator):
         RelationshipOperator(
             task_id="sync_memberships",
             sql="SELECT person_id AS id, company_id AS object_id, removed AS deleted, role "
-            "FROM memberships WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }} ORDER BY person_id",
+            "FROM memberships WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }}) ORDER BY person_id",
             identify_by="id",
             pool=workspace_pool("customerio_default"),
         )

@@ -25,7 +25,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
 
         MySQLReverseETLOperator(
             task_id="sync_people",
-            sql="SELECT id, email, plan FROM users WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }}",
+            sql="SELECT id, email, plan FROM users WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }})",
             import_type="people",
             identify_by="id",
             pool=workspace_pool("customerio_default"),
