@@ -117,6 +117,14 @@ def test_a_sync_announces_people_synced_with_its_counts_and_queues_the_downstrea
     assert downstream.python_callable(triggering_asset_events={uri: [Event(event)]}) == {"syncs": 1, "rows_sent": 3}
 
 
+def test_the_downstream_dag_runs_on_its_own_too(example_dags: dict[str, Any]) -> None:
+    """Triggered by hand (no asset event), it reports that no sync triggered it."""
+    outcome = run_dag(example_dags["cio_after_people_synced"], START, register=False)
+
+    assert outcome.state == "success"
+    assert outcome.xcom("people_synced") == {"syncs": 0, "rows_sent": 0}
+
+
 class Event:
     """An asset event as a task receives it in ``triggering_asset_events`` (its ``extra``)."""
 
