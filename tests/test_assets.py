@@ -8,6 +8,7 @@ scheduler's queue of asset-triggered runs are read from Airflow's metadata datab
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,12 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def example_dags() -> dict[str, Any]:
-    """The example DAGs, parsed from their folder and serialised (the downstream DAG's schedule included)."""
+def example_dags() -> Iterator[dict[str, Any]]:
+    """The example DAGs, parsed from their folder and serialised (the downstream DAG's schedule included).
+
+    Their runs are removed afterwards: a watermark left behind would be the next test module's
+    ``last_sync_time`` for the same example DAG.
+    """
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLES))
@@ -39,7 +44,20 @@ def example_dags() -> dict[str, Any]:
                 task.activity_settle_seconds = 0
         register_dag(dag)
     unpause("cio_after_people_synced")  # new DAGs start paused; a paused DAG is not queued by its assets
-    return bag.dags
+    yield bag.dags
+    forget_runs(list(bag.dags))
+
+
+def forget_runs(dag_ids: list[str]) -> None:
+    """Delete the runs of these DAGs, with their task instances and XComs."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for model in (XComModel, TaskInstance, DagRun):
+            session.query(model).filter(model.dag_id.in_(dag_ids)).delete(synchronize_session=False)
 
 
 def unpause(dag_id: str) -> None:
