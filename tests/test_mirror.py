@@ -344,3 +344,24 @@ def test_snapshots_live_under_the_configured_base_and_move_only_on_success(
     (second,) = [path for path in snapshot_files(base) if path != first]
     assert report["snapshot"] == f"snapshots/{second.name}"
     assert not list(base.glob("cio_snapshots/**/checkpoints/*/*.part"))
+
+
+def test_manual_runs_read_and_move_the_snapshot_like_scheduled_ones(
+    mysql_db: Any, workspace: WorkspaceEmulator
+) -> None:
+    from test_schedule import trigger_manual_run
+
+    create_people(mysql_db, 10)
+    dag = people_dag()
+    assert run(dag)[1]["rows_sent"] == 10
+
+    mysql_db.execute("UPDATE people SET plan = 'pro' WHERE id IN (1, 2)")
+    manual = trigger_manual_run(dag)
+    report = manual.xcom("sync")
+    assert (manual.state, report["rows_sent"], report["rows_unchanged"]) == ("success", 2, 8)
+
+    mysql_db.execute("UPDATE people SET plan = 'team' WHERE id = 3")
+    outcome = run_dag(dag, datetime.now(UTC) + timedelta(hours=1))  # a scheduled run after the manual one
+    report = outcome.xcom("sync")
+    assert (outcome.state, report["rows_sent"], report["rows_unchanged"]) == ("success", 1, 9)
+    assert held(workspace) == source(mysql_db)
