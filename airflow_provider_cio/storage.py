@@ -16,6 +16,7 @@ only. Below the base:
 from __future__ import annotations
 
 import os
+import shutil
 
 from airflow.sdk import ObjectStoragePath
 
@@ -57,6 +58,11 @@ def snapshot_folder(dag_id: str, task_id: str, map_index: int | None, base: str 
     return folder if map_index is None or map_index < 0 else f"{folder}/{map_index}"
 
 
+def is_local(path: ObjectStoragePath) -> bool:
+    """Whether a path is on this machine's file system (``file://``)."""
+    return path.protocol in ("file", "local", "")
+
+
 class ObjectStore:
     """The mirror snapshots' files under one ``ObjectStoragePath`` folder (``file://``, ``s3://``, ...).
 
@@ -78,6 +84,9 @@ class ObjectStore:
         path = ObjectStoragePath(self.uri(name))
         if not path.exists():
             return False
+        if is_local(path):
+            shutil.copyfile(path.path, local)
+            return True
         with path.open("rb") as source, open(local, "wb") as target:
             while chunk := source.read(1 << 20):
                 target.write(chunk)
@@ -87,7 +96,7 @@ class ObjectStore:
         """Copy a local file into the folder under ``name``, atomically."""
         path = ObjectStoragePath(self.uri(name))
         path.parent.mkdir(parents=True, exist_ok=True)
-        local_target = path.protocol in ("file", "local", "")
+        local_target = is_local(path)
         target = path.parent / f".{path.name}.tmp" if local_target else path
         with open(local, "rb") as source, target.open("wb") as out:
             while chunk := source.read(1 << 20):

@@ -21,7 +21,7 @@ from airflow_provider_cio.sync.columns import ColumnPlan, IdentifyBy, ImportType
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncProgress
 from airflow_provider_cio.sync.errors import ErrorLog
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror import MirrorOptions, MirrorRun, OnRemoved, SyncMode
+from airflow_provider_cio.sync.mirror import MirrorOptions, MirrorRun, OnRemoved, SyncMode, raw_converters
 from airflow_provider_cio.sync.ops import EmptyValues, ObjectOps, OpBuilder, PeopleOps
 from airflow_provider_cio.sync.outcomes import FAILED_ATTRIBUTE_CHANGE, SUPPRESSED
 from airflow_provider_cio.sync.reconcile import settled_activities, trace_to_rows
@@ -125,6 +125,7 @@ class SyncJob:
         self.settings = settings
         self.mirror_options = mirror
         self.mirror: MirrorRun | None = None
+        self._lazy_conversion = settings.sync_mode == "mirror" and mirror is not None
         self.workspace = workspace
         self.segment = segment
         self.progress = progress
@@ -144,7 +145,12 @@ class SyncJob:
         return self.engine.errors
 
     def text_converters(self) -> dict[int, Callable[[str], Any]]:
-        """Converters for the MySQL driver to apply as it reads (see ``ValueRules.text_converters``)."""
+        """Converters for the MySQL driver to apply as it reads (see ``ValueRules.text_converters``).
+
+        A mirror sync asks for the raw values instead and converts only the rows it sends.
+        """
+        if self._lazy_conversion:
+            return raw_converters(self.values.text_converters())
         return self.values.text_converters()
 
     def plan_for(self, description: Any) -> ColumnPlan:
@@ -170,7 +176,8 @@ class SyncJob:
         builder = builder_for(self.plan, settings)
         if self.mirror_options is not None and settings.sync_mode == "mirror":
             self.mirror = self._start_mirror(cursor.description)
-            builder = self.mirror.wrap(builder, self.plan, settings.object_type_id)
+            lazy = self.values.text_converters() if self._lazy_conversion else None
+            builder = self.mirror.wrap(builder, self.plan, settings.object_type_id, lazy, cursor.description)
         self.engine = SyncEngine(
             builder,
             workspace,

@@ -23,6 +23,7 @@ at most the rows not confirmed when the last part was written.
 from __future__ import annotations
 
 import logging
+import marshal
 import os
 import re
 import threading
@@ -30,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from itertools import repeat
 from typing import Any, Literal
 
 import numpy as np
@@ -59,6 +60,8 @@ OnRemoved = Literal["ignore", "delete", "suppress"]
 SEPARATOR = "\x1f"
 NOT_FOUND = "not_found"
 SNAPSHOT_VERSION = 1
+CHECKPOINT_ROWS = 50_000
+"""Accepted rows that make a checkpoint part before its interval has passed (memory stays small)."""
 MAX_REMOVED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,23 @@ def key_reader(plan: ColumnPlan, object_type_id: str) -> Callable[[Sequence[Sequ
     return lambda rows: [f"{person_key(row[person])}{SEPARATOR}{object_key(row, row[object_id])}" for row in rows]
 
 
+def key_columns(plan: ColumnPlan) -> tuple[int, ...]:
+    """The indexes of the columns a row's key is read from."""
+    columns = [plan.identifier_index, plan.object_type_index]
+    if plan.import_type == "relationships":
+        columns.append(plan.object_id_index)
+    return tuple(index for index in columns if index is not None)
+
+
+def raw_converters(converters: dict[int, Callable[[Any], Any]]) -> dict[int, Any]:
+    """Driver converters that leave the values of these types as the bytes the server sent.
+
+    Mirror mode hashes rows as read and converts only the rows it sends: most rows of a mirror run
+    are unchanged, and these conversions (dates, decimals) cost more than the rest of the read.
+    """
+    return dict.fromkeys(converters)
+
+
 def removal_op(import_type: str, identify_by: str, on_removed: str, key: str) -> bytes:
     """The op that removes a row's key from the workspace."""
     if import_type == "people":
@@ -162,9 +182,23 @@ def key_hash(key: str) -> int:
     return xxh3_64_intdigest(key.encode())
 
 
-def row_hash(dumps: Callable[[Any], bytes], row: Any) -> int:
-    """The value hash of a row: odd, so that it is never a tombstone or dirty mark."""
-    return xxh3_64_intdigest(dumps(row)) | 1
+def row_hash(row: Any) -> int:
+    """The value hash of a row holding values of any type (see :func:`row_hashes`)."""
+    return xxh3_64_intdigest(orjson.dumps(row, default=str)) | 1
+
+
+def row_hashes(rows: Sequence[Any]) -> np.ndarray:
+    """The value hash of each row: odd, so that it is never a tombstone or dirty mark.
+
+    Rows of ``bytes``, ``str``, ``int``, ``float`` and ``None`` (what mysqlclient gives) are hashed through
+    ``marshal`` format 0 (no references, no interning: the same bytes for equal values in any process);
+    a block holding other types (``Decimal``, ``datetime`` from another driver) through JSON.
+    """
+    try:
+        blobs = list(map(marshal.dumps, rows, repeat(0)))
+    except ValueError:
+        return np.fromiter(map(row_hash, rows), U64, len(rows))
+    return np.fromiter(map(xxh3_64_intdigest, blobs), U64, len(rows)) | np.uint64(1)
 
 
 class MirrorRun:
@@ -305,9 +339,26 @@ class MirrorRun:
 
     # the change filter ------------------------------------------------------------------------------
 
-    def wrap(self, builder: OpBuilder, plan: ColumnPlan, object_type_id: str) -> MirrorBuilder:
-        """The op builder that leaves unchanged rows out."""
-        return MirrorBuilder(builder, self, key_reader(plan, object_type_id))
+    def wrap(
+        self,
+        builder: OpBuilder,
+        plan: ColumnPlan,
+        object_type_id: str,
+        converters: dict[int, Callable[[Any], Any]] | None = None,
+        description: Sequence[Sequence[Any]] = (),
+    ) -> MirrorBuilder:
+        """The op builder that leaves unchanged rows out.
+
+        :param converters: the value converters the driver was told not to apply (see
+            :func:`raw_converters`): applied here to the changed rows only, by type code.
+        :param description: the cursor's description (which column has which type code).
+        """
+        lazy = {}
+        for index, column in enumerate(description):
+            convert = (converters or {}).get(column[1])
+            if convert is not None:
+                lazy[index] = convert
+        return MirrorBuilder(builder, self, key_reader(plan, object_type_id), lazy, key_columns(plan))
 
     def lookup(self, key_hashes: np.ndarray, value_hashes: np.ndarray) -> np.ndarray:
         """Which rows are unchanged; marks the base rows matched by a key as still in the query."""
@@ -359,8 +410,9 @@ class MirrorRun:
     # checkpoints ------------------------------------------------------------------------------------
 
     def maybe_checkpoint(self) -> None:
-        """Write a checkpoint part when the interval has passed (called by the reading thread)."""
-        if time.monotonic() >= self._next_checkpoint:
+        """Write a checkpoint part when the interval has passed, or when many rows wait for one (called by
+        the reading thread): the accepted rows wait in memory only until then."""
+        if time.monotonic() >= self._next_checkpoint or len(self._accepted) >= CHECKPOINT_ROWS:
             self.checkpoint()
 
     def checkpoint(self) -> None:
@@ -512,12 +564,20 @@ class MirrorBuilder:
     between two runs the inner builder's held op is finished first.
     """
 
-    def __init__(self, inner: OpBuilder, mirror: MirrorRun, keys_of: Callable[[Sequence[Sequence[Any]]], list[str]]):
+    def __init__(
+        self,
+        inner: OpBuilder,
+        mirror: MirrorRun,
+        keys_of: Callable[[Sequence[Sequence[Any]]], list[str]],
+        lazy: dict[int, Callable[[Any], Any]] | None = None,
+        key_columns: Sequence[int] = (),
+    ) -> None:
         self.inner = inner
         self.mirror = mirror
         self.keys_of = keys_of
         self.unique_keys = inner.unique_keys
-        self._dumps = partial(orjson.dumps, default=str)
+        self.lazy = list((lazy or {}).items())
+        self.lazy_keys = bool(set(lazy or ()) & set(key_columns))
         self._next_row = 1
         split = getattr(inner, "split", None)
         if split is not None:
@@ -528,9 +588,9 @@ class MirrorBuilder:
         mirror = self.mirror
         mirror.maybe_checkpoint()
         count = len(rows)
-        keys = self.keys_of(rows)
+        keys = self.keys_of(list(map(self.converted, rows)) if self.lazy_keys else rows)
         key_hashes = np.fromiter(map(xxh3_64_intdigest, map(str.encode, keys)), U64, count)
-        value_hashes = np.fromiter(map(partial(row_hash, self._dumps), rows), U64, count)
+        value_hashes = row_hashes(rows)
         unchanged = mirror.lookup(key_hashes, value_hashes)
         changed = np.flatnonzero(~unchanged)
         mirror.rows_unchanged += count - len(changed)
@@ -545,8 +605,18 @@ class MirrorBuilder:
                 yield from self._checked(self.inner.finish())
             for index in range(start, end):
                 mirror.expect(first_row + index, key_list[index], value_list[index], keys[index])
-            yield from self._checked(self.inner.build(rows[start:end], first_row + start))
+            changed_rows = rows[start:end] if not self.lazy else list(map(self.converted, rows[start:end]))
+            yield from self._checked(self.inner.build(changed_rows, first_row + start))
             self._next_row = first_row + end
+
+    def converted(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """A row with the values the driver left raw converted, as the driver would have."""
+        values = list(row)
+        for index, convert in self.lazy:
+            value = values[index]
+            if value is not None:
+                values[index] = convert(value)
+        return tuple(values)
 
     def finish(self) -> Iterator[Op | RowError]:
         """The inner builder's held op."""
