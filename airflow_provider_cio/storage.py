@@ -67,7 +67,7 @@ class ObjectStore:
     """The mirror snapshots' files under one ``ObjectStoragePath`` folder (``file://``, ``s3://``, ...).
 
     An upload is atomic: on object stores a PUT creates the object whole or not at all; on ``file://``
-    the file is written under a temporary name and renamed.
+    the file is written under a temporary name, flushed to disk and renamed.
 
     :param folder: the folder URI (see :func:`snapshot_folder`).
     """
@@ -96,13 +96,16 @@ class ObjectStore:
         """Copy a local file into the folder under ``name``, atomically."""
         path = ObjectStoragePath(self.uri(name))
         path.parent.mkdir(parents=True, exist_ok=True)
-        local_target = is_local(path)
-        target = path.parent / f".{path.name}.tmp" if local_target else path
-        with open(local, "rb") as source, target.open("wb") as out:
+        if is_local(path):
+            temporary = f"{path.parent.path}/.{path.name}.tmp"
+            shutil.copyfile(local, temporary)
+            with open(temporary, "rb") as written:
+                os.fsync(written.fileno())  # on disk before it has its name (a machine crash, not only a kill)
+            os.replace(temporary, path.path)
+            return
+        with open(local, "rb") as source, path.open("wb") as out:
             while chunk := source.read(1 << 20):
                 out.write(chunk)
-        if local_target:
-            os.replace(target.path, path.path)
 
     def names(self, prefix: str) -> list[str]:
         """The names of the files in the sub-folder ``prefix`` (relative to the folder), sorted."""

@@ -142,7 +142,8 @@ def show(figures: dict[str, Any]) -> None:
         print(
             f"  {name:12} {run['seconds']:7.2f} s = {run['seconds'] / floor:4.1f} x raw; sent {run['rows_sent']:,}, "
             f"unchanged {run['rows_unchanged']:,}; peak RSS {run['peak_rss_mb']:.0f} MB "
-            f"(after imports {run['baseline_rss_mb']:.0f} MB); snapshot {run['snapshot_bytes'] / max(rows, 1):.1f} B/row"
+            f"(after imports {run['baseline_rss_mb']:.0f} MB); "
+            f"snapshot {run['snapshot_bytes'] / max(rows, 1):.1f} B/row"
         )
 
 

@@ -99,7 +99,7 @@ def test_max_removed_is_a_count_or_a_percentage() -> None:
 
 
 def test_mirror_settings_that_cannot_work_fail_at_parse_time() -> None:
-    with pytest.raises(ValueError, match="remove the .*last_sync_time"):
+    with pytest.raises(ValueError, match=r"remove the .*last_sync_time"):
         MySQLReverseETLOperator(task_id="t", sql="SELECT id FROM p WHERE u >= {{ last_sync_time }}", sync_mode="mirror")
     with pytest.raises(ValueError, match="on_removed must be one of 'ignore', 'delete'"):
         MySQLReverseETLOperator(task_id="t", sql="SELECT 1", import_type="objects", on_removed="suppress")
