@@ -247,18 +247,20 @@ class SyncJob:
         """Rows of the last snapshot that left the query: out of the segment, then ``on_removed``."""
         mirror = self.mirror
         assert mirror is not None and self.engine is not None
-        if self.engine.stopped:
+        if self.engine.stopped or self.engine.result.row_limit_reached:  # rows not read are not removed
             return
-        keys = mirror.removed_keys()
-        if not keys:
+        removed = mirror.removed_count()
+        if not removed:
             return
         if not mirror.acts_on_removals:
-            mirror.forget_removed(keys)
+            for chunk in mirror.removed_keys():
+                mirror.forget_removed(chunk)
             return
-        mirror.check_guard(len(keys))
+        mirror.check_guard(removed)
         if self.settings.dry_run:
-            report.would_remove = len(keys)
+            report.would_remove = removed
             return
+        keys = [key for chunk in mirror.removed_keys() for key in chunk]  # at most max_removed
         if report.segment_id is not None:
             report.people_removed_from_segment = self.workspace.remove_from_segment(
                 report.segment_id, keys, id_type=self.settings.identify_by

@@ -437,24 +437,25 @@ class MirrorRun:
 
     # removals ---------------------------------------------------------------------------------------
 
-    def removed_keys(self) -> list[str]:
-        """The keys of the base that no row of this run matched (call once every row was read)."""
+    def removed_count(self) -> int:
+        """How many keys of the base no row of this run matched (call once every row was read)."""
+        return int(len(self.seen) - np.count_nonzero(self.seen))
+
+    def removed_keys(self, chunk: int = CHECKPOINT_ROWS) -> Iterator[list[str]]:
+        """The keys of the base that no row of this run matched, ``chunk`` at a time."""
         base = self.base
-        if base is None or not base.rows:
-            return []
-        missing = np.flatnonzero(~self.seen)
-        if not len(missing):
-            return []
-        wanted = iter(missing.tolist())
-        target = next(wanted)
-        keys = []
-        for index, key in enumerate(base.keys()):
-            if index == target:
-                keys.append(key)
-                target = next(wanted, -1)
-                if target < 0:
-                    break
-        return keys
+        if base is None or not self.removed_count():
+            return
+        offset, keys = 0, []
+        for block in base.key_blocks():
+            gone = np.flatnonzero(~self.seen[offset : offset + len(block)]).tolist()
+            offset += len(block)
+            keys += [block[i].decode() for i in gone]
+            if len(keys) >= chunk:
+                yield keys
+                keys = []
+        if keys:
+            yield keys
 
     @property
     def acts_on_removals(self) -> bool:
