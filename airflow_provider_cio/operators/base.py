@@ -393,6 +393,7 @@ class BaseSyncOperator(BaseOperator):
             return
         ti = context["ti"]
         start = context["dag_run"].start_date
+        assert start is not None, "a running DagRun has started"
         pointer = {**mirror.new_pointer, "run_start": start.timestamp()}
         ti.xcom_push(key=watermark_key(ti.map_index, SNAPSHOT_KEY), value=pointer)
         try:

@@ -496,9 +496,9 @@ class MirrorRun:
             ops.append(Op(body, number, 1, key, key))
         done = []
         for batch in batches_of(ops):
-            refused = {error.index: error for error in workspace.send_batch([op.body for op in batch.ops])}
+            answers = {error.index: error for error in workspace.send_batch([op.body for op in batch.ops])}
             for index, op in enumerate(batch.ops):
-                error = refused.get(index)
+                error = answers.get(index)
                 if error is None or error.reason == NOT_FOUND:
                     done.append(op.key)
                 else:
