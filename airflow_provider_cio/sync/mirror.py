@@ -284,7 +284,7 @@ class MirrorRun:
                 name = str(pointer["name"])
                 try:
                     if store.download(name, local):
-                        base = Snapshot.verified(local)
+                        base = Snapshot.verified(local, self.directory)
                         self.base_name = os.path.basename(name).removesuffix(".snap")
                     else:
                         self.log.warning("Mirror: the snapshot %s is gone; starting a fresh snapshot", name)
@@ -300,7 +300,7 @@ class MirrorRun:
             merge(base, parts, effective, {**self.header(), "base": self.base_name}, self.directory, dirty_base)
             if base is not None:
                 base.close()
-            base = Snapshot(effective)
+            base = Snapshot(effective, self.directory)
             dirty_base = False
         else:
             self.base_stored = base is not None
@@ -318,7 +318,7 @@ class MirrorRun:
             try:
                 if not store.download(name, local):
                     continue
-                part = Snapshot.verified(local)
+                part = Snapshot.verified(local, self.directory)
             except SnapshotError as error:
                 self.log.info("Mirror: ignoring an incomplete checkpoint part (%s)", error)
                 continue
@@ -429,7 +429,7 @@ class MirrorRun:
             if self.dry_run:
                 return
             local = self._local("part")
-            write_part(local, self.header(), key_hashes, value_hashes, keys)
+            write_part(local, self.header(), value_hashes, keys)
             self._parts_written += 1
             name = f"checkpoints/{self.base_name}/{self.token}-{self._parts_written:06d}.part"
             self.options.store.upload(local, name)

@@ -1,15 +1,17 @@
-"""Mirror snapshots: what a mirror sync last delivered, 16 bytes a row, never loaded into memory whole.
+"""Mirror snapshots: what a mirror sync last delivered, about 12 to 16 bytes a row, never in memory whole.
 
-A snapshot file holds, for every row the workspace accepted, a 64-bit hash of its key (the person, the
-object, or the person-object pair) and a 64-bit hash of its values, both sorted by key hash, then the
-keys themselves (compressed) so that rows that left the query can be removed::
+A snapshot file holds, for every row the workspace accepted, a 64-bit hash of its values, then its key
+(the person, the object, or the person-object pair; needed to remove rows that left the query), all in
+the order of the keys' 64-bit hashes, the keys compressed::
 
     b"CIOSNAP1" | u32 header length | header (JSON) | padding to 8 bytes
-    key hashes (u64 x rows) | value hashes (u64 x rows) | keys (zlib, one per line) | crc32 of all before
+    value hashes (u64 x rows) | keys (zlib, one per line) | crc32 of all before
 
-The arrays are read through ``numpy.memmap`` (the operating system pages in what a lookup touches; the
-reader gives those pages back after each block), the keys streamed. Checkpoint parts have the same
-format, unsorted: the changes a stopped run had delivered.
+The key hashes are not stored: opening a snapshot computes them from the keys into a local file (8
+bytes a row, sorted since the keys are in their order). Both arrays are read through ``numpy.memmap``
+(the operating system pages in what a lookup touches; the reader gives those pages back after each
+block), the keys streamed. Checkpoint parts have the same format, unsorted: the changes a stopped run
+had delivered.
 
 Value hashes are odd; ``TOMBSTONE`` (0) in a change removes a key, ``DIRTY`` (2) keeps the key but never
 matches a row, so the row is sent again.
@@ -29,6 +31,7 @@ from typing import IO, Any, Protocol
 
 import numpy as np
 import orjson
+from xxhash import xxh3_64_intdigest
 
 MAGIC = b"CIOSNAP1"
 TOMBSTONE = 0
@@ -68,10 +71,11 @@ class SnapshotError(ValueError):
 class Snapshot:
     """A snapshot file on local disk: sorted key hashes and value hashes (memory-mapped), and the keys.
 
-    :param path: the local file.
+    :param path: the local file (see :meth:`verified` to check it first).
+    :param directory: where the file of key hashes goes (removed by :meth:`close`).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, directory: str | None = None) -> None:
         self.path = path
         with open(path, "rb") as file:
             if file.read(8) != MAGIC:
@@ -79,17 +83,21 @@ class Snapshot:
             (length,) = struct.unpack("<I", file.read(4))
             self.header: dict[str, Any] = orjson.loads(file.read(length))
         self.rows = int(self.header["rows"])
-        self._arrays_at = aligned(12 + length)
-        self._keys_at = self._arrays_at + 16 * self.rows
+        self._values_at = aligned(12 + length)
+        self._keys_at = self._values_at + 8 * self.rows
         self._keys_bytes = int(self.header["keys_bytes"])
+        self.size = self._keys_at + self._keys_bytes + 4
+        if self.size != os.path.getsize(path):
+            raise SnapshotError(f"{path} is truncated")
+        self._hashes_path: str | None = None
+        self.key_hashes: np.ndarray = np.zeros(0, U64)
+        self.value_hashes: np.ndarray = np.zeros(0, U64)
         if self.rows:
-            self.key_hashes: np.ndarray = np.memmap(path, U64, "r", self._arrays_at, (self.rows,))
-            self.value_hashes: np.ndarray = np.memmap(path, U64, "r", self._arrays_at + 8 * self.rows, (self.rows,))
-        else:
-            self.key_hashes = self.value_hashes = np.zeros(0, U64)
+            self.value_hashes = np.memmap(path, U64, "r", self._values_at, (self.rows,))
+            self.key_hashes = self._hash_keys(directory)
 
     @classmethod
-    def verified(cls, path: str) -> Snapshot:
+    def verified(cls, path: str, directory: str | None = None) -> Snapshot:
         """Open a file after checking its length and checksum (raises :class:`SnapshotError`)."""
         size = os.path.getsize(path)
         if size < 16:
@@ -104,10 +112,19 @@ class Snapshot:
             (stored,) = struct.unpack("<I", file.read(4))
         if crc != stored:
             raise SnapshotError(f"{path} is truncated or damaged (checksum)")
-        snapshot = cls(path)
-        if snapshot._keys_at + snapshot._keys_bytes + 4 != size:
-            raise SnapshotError(f"{path} is truncated")
-        return snapshot
+        return cls(path, directory)
+
+    def _hash_keys(self, directory: str | None) -> np.ndarray:
+        """The keys' hashes, in a local file, memory-mapped."""
+        fd, self._hashes_path = tempfile.mkstemp(prefix="cio-key-hashes-", dir=directory)
+        count = 0
+        with os.fdopen(fd, "wb") as out:
+            for block in self.key_blocks():
+                out.write(np.fromiter(map(xxh3_64_intdigest, block), U64, len(block)).tobytes())
+                count += len(block)
+        if count != self.rows:
+            raise SnapshotError(f"{self.path} holds {count} keys for {self.rows} rows")
+        return np.memmap(self._hashes_path, U64, "r", 0, (self.rows,))
 
     def release(self) -> None:
         """Give the pages of the arrays read so far back to the operating system (they stay cached)."""
@@ -142,12 +159,16 @@ class Snapshot:
             yield [line for line in tail.split(b"\n") if line]
 
     def close(self) -> None:
-        """Unmap the arrays."""
+        """Unmap the arrays, delete the file of key hashes."""
         for array in (self.key_hashes, self.value_hashes):
             handle = getattr(array, "_mmap", None)
             if handle is not None:
                 handle.close()
         self.key_hashes = self.value_hashes = np.zeros(0, U64)
+        if self._hashes_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._hashes_path)
+            self._hashes_path = None
 
 
 class KeyReader:
@@ -177,14 +198,7 @@ def aligned(offset: int) -> int:
     return (offset + 7) & ~7
 
 
-def write_snapshot(
-    path: str,
-    header: dict[str, Any],
-    key_hashes: Sequence[IO[bytes]],
-    value_hashes: Sequence[IO[bytes]],
-    keys: IO[bytes],
-    rows: int,
-) -> None:
+def write_snapshot(path: str, header: dict[str, Any], value_hashes: IO[bytes], keys: IO[bytes], rows: int) -> None:
     """Assemble a snapshot file from its parts (files positioned at their start)."""
     keys.seek(0, os.SEEK_END)
     keys_bytes = keys.tell()
@@ -200,7 +214,7 @@ def write_snapshot(
 
         put(MAGIC + struct.pack("<I", len(head)) + head)
         put(b"\0" * (aligned(12 + len(head)) - 12 - len(head)))
-        for part in (*key_hashes, *value_hashes, keys):
+        for part in (value_hashes, keys):
             part.seek(0)
             while chunk := part.read(1 << 20):
                 put(chunk)
@@ -282,7 +296,6 @@ def merge(
     work = tempfile.mkdtemp(prefix="cio-merge-", dir=directory)
     try:
         with (
-            open(os.path.join(work, "kh"), "w+b") as key_out,
             open(os.path.join(work, "vh"), "w+b") as value_out,
             open(os.path.join(work, "keys"), "w+b") as keys_out,
         ):
@@ -315,27 +328,23 @@ def merge(
                 last[:-1] = sorted_hashes[1:] != sorted_hashes[:-1]
                 keep = order[last]
                 keep = keep[value_hashes[keep] != TOMBSTONE]
-                key_out.write(key_hashes[keep].tobytes())
                 value_out.write(value_hashes[keep].tobytes())
                 if len(keep):
                     keys_out.write(compressor.compress(b"\n".join([keys[i] for i in keep.tolist()]) + b"\n"))
                 rows += len(keep)
             keys_out.write(compressor.flush())
-            write_snapshot(path, header, [key_out], [value_out], keys_out, rows)
+            write_snapshot(path, header, value_out, keys_out, rows)
         return rows
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def write_part(
-    path: str, header: dict[str, Any], key_hashes: np.ndarray, value_hashes: np.ndarray, keys: Sequence[str]
-) -> None:
+def write_part(path: str, header: dict[str, Any], value_hashes: np.ndarray, keys: Sequence[str]) -> None:
     """Write a checkpoint part: rows in the order delivered (not sorted), with the snapshot format."""
-    with tempfile.TemporaryFile() as kh, tempfile.TemporaryFile() as vh, tempfile.TemporaryFile() as keys_file:
-        kh.write(np.asarray(key_hashes, U64).tobytes())
+    with tempfile.TemporaryFile() as vh, tempfile.TemporaryFile() as keys_file:
         vh.write(np.asarray(value_hashes, U64).tobytes())
         keys_file.write(zlib.compress(("\n".join(keys) + "\n").encode() if keys else b"", COMPRESSION))
-        write_snapshot(path, header, [kh], [vh], keys_file, len(key_hashes))
+        write_snapshot(path, header, vh, keys_file, len(keys))
 
 
 def read_part(snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray, list[str]]:
