@@ -285,13 +285,18 @@ def test_a_column_or_settings_change_starts_a_fresh_snapshot(mysql_db: Any, work
     assert run(dag)[1]["rows_unchanged"] == 10
 
     (task,) = dag.tasks
-    task.sql = "SELECT id, email, plan, name FROM people"  # one more column
+    task.sql = "SELECT id, email, plan AS tier FROM people"  # a renamed column: the same values
     report = run(dag)[1]
     assert (report["rows_sent"], report["rows_unchanged"]) == (10, 0)
+    assert all(person["attributes"]["tier"] == "free" for person in workspace.people())
     assert run(dag)[1]["rows_unchanged"] == 10
 
+    task.sql = "SELECT id, email, plan AS tier, name FROM people"  # one more column
+    report = run(dag)[1]
+    assert (report["rows_sent"], report["rows_unchanged"]) == (10, 0)
+
     task.identify_by = "email"  # another identifier: another key for every row
-    task.sql = "SELECT email, plan, name FROM people"
+    task.sql = "SELECT email, plan AS tier, name FROM people"
     mysql_db.execute("DELETE FROM people WHERE id = 1")
     report = run(dag)[1]
     assert (report["status"], report["rows_sent"], report["rows_unchanged"], report["rows_removed"]) == (
@@ -365,3 +370,21 @@ def test_manual_runs_read_and_move_the_snapshot_like_scheduled_ones(
     report = outcome.xcom("sync")
     assert (outcome.state, report["rows_sent"], report["rows_unchanged"]) == ("success", 1, 9)
     assert held(workspace) == source(mysql_db)
+
+
+def test_a_removal_the_workspace_already_made_counts_as_done(mysql_db: Any, workspace: WorkspaceEmulator) -> None:
+    seed_relationship_parties(20, 2)
+    mysql_db.execute("CREATE TABLE memberships (person_id INT, company_id VARCHAR(10))")
+    mysql_db.insert("memberships", [{"person_id": n, "company_id": "c1"} for n in range(1, 21)])
+    sql = "SELECT person_id AS id, company_id AS object_id FROM memberships ORDER BY person_id"
+    with DAG(f"mirror_{next(_dags)}", schedule="@hourly", start_date=START, catchup=False) as dag:
+        RelationshipOperator(task_id="sync", sql=sql, sync_mode="mirror")
+    assert run(dag)[1]["rows_sent"] == 20
+
+    hook = CustomerIOHook()
+    assert hook.send_batch([b'{"type":"person","identifiers":{"id":"5"},"action":"delete"}']) == []
+    hook.close()
+    mysql_db.execute("DELETE FROM memberships WHERE person_id = 5")  # gone on both sides
+    outcome, report = run(dag)
+    assert (outcome.state, report["rows_removed"], report["removals_failed"]) == ("success", 1, 0)
+    assert len(workspace.relationships()) == 19
