@@ -6,6 +6,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+MIRROR_ONLY = ("removals_failed", "people_removed_from_segment", "would_remove", "snapshot")
+"""Report keys that only a mirror sync pushes."""
+
+
 @dataclass
 class SyncReport:
     """The outcome of one sync, pushed to XCom as ``return_value`` (see :meth:`to_xcom`).
@@ -127,6 +131,9 @@ class SyncReport:
         """The report as a JSON-serialisable dict."""
         data = asdict(self)
         data.pop("suppressed_fail")
+        if self.sync_mode != "mirror":  # rows_unchanged and rows_removed stay (0): the count identity
+            for key in MIRROR_ONLY:
+                data.pop(key)
         data["status"] = "failed" if self.failed else "success"
         data["duration_seconds"] = round(self.duration_seconds, 3)
         return data
