@@ -11,6 +11,7 @@ from airflow_provider_cio.sync.job import SegmentTarget, SyncSettings
 
 IMPORT_TYPES = ("people", "objects")
 ON_SUPPRESSED = ("succeed", "fail")
+OBJECTS_ON_REMOVED = ("ignore", "delete")
 
 
 class MySQLReverseETLOperator(BaseSyncOperator):
@@ -64,6 +65,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
 
     template_fields: Sequence[str] = (*BaseSyncOperator.template_fields, "segment_name")
     import_type: ClassVar[str] = "people"
+    on_removed_choices: ClassVar[tuple[str, ...]] = ("ignore", "delete", "suppress")
 
     def __init__(
         self,
@@ -76,10 +78,10 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         activity_timeout: float = 60.0,
         **kwargs: Any,
     ) -> None:
-        if import_type == "people":
-            self.on_removed_choices = ("ignore", "delete", "suppress")
         super().__init__(**kwargs)
         check_choice("import_type", import_type, IMPORT_TYPES)
+        if import_type == "objects":
+            check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
         check_choice("on_suppressed", on_suppressed, ON_SUPPRESSED)
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")

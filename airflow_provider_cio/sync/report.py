@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
 MIRROR_ONLY = ("removals_failed", "people_removed_from_segment", "would_remove", "snapshot")
 """Report keys that only a mirror sync pushes."""
 
