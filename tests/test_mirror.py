@@ -388,3 +388,29 @@ def test_a_removal_the_workspace_already_made_counts_as_done(mysql_db: Any, work
     outcome, report = run(dag)
     assert (outcome.state, report["rows_removed"], report["removals_failed"]) == ("success", 1, 0)
     assert len(workspace.relationships()) == 19
+
+
+def test_each_instance_of_a_mapped_mirror_task_has_its_own_snapshot(
+    mysql_db: Any, workspace: WorkspaceEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_schedule import mapped_reports
+
+    monkeypatch.setenv("AIRFLOW__CUSTOMERIO__STORAGE_BASE", f"file://{tmp_path}")
+    create_people(mysql_db, 10)
+    queries = ["SELECT id, email, plan FROM people WHERE id <= 4", "SELECT id, email, plan FROM people WHERE id > 4"]
+    with DAG(f"mirror_{next(_dags)}", schedule="@hourly", start_date=START, catchup=False) as dag:
+        MySQLReverseETLOperator.partial(
+            task_id="sync", identify_by="id", sync_mode="mirror", activity_settle_seconds=0
+        ).expand(sql=queries)
+
+    first = run_dag(dag, next_date())
+    assert [r["rows_sent"] for r in mapped_reports(first, "sync")] == [4, 6]
+    folders = sorted(p.parent.parent.name for p in tmp_path.glob("cio_snapshots/*/sync/*/snapshots/*.snap"))
+    assert folders == ["0", "1"]
+
+    mysql_db.execute("UPDATE people SET plan = 'pro' WHERE id IN (1, 9, 10)")
+    second = run_dag(dag, next_date())
+    reports = mapped_reports(second, "sync")
+    assert [(r["rows_sent"], r["rows_unchanged"]) for r in reports] == [(1, 3), (2, 4)]
+    plans = {str(person_id): plan for person_id, plan in mysql_db.query("SELECT id, plan FROM people")}
+    assert {person_id: p["attributes"]["plan"] for person_id, p in held(workspace).items()} == plans
