@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from airflow_provider_cio.operators.base import BaseSyncOperator
 from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
+from airflow_provider_cio.sync.mirror import OnRemoved
 
 RecordType = Literal["people", "objects"]
+OBJECTS_ON_REMOVED: tuple[OnRemoved, ...] = ("ignore", "delete")
 
 
 class MySQLReverseETLOperator(BaseSyncOperator):
@@ -37,6 +39,13 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         (docs/scheduling.md).
 
     :param import_type: ``people`` or ``objects`` (one sync cannot import both).
+    :param sync_mode: ``upsert`` (default) or ``mirror``: send only what changed since the last
+        successful run, and handle rows that left the query as ``on_removed`` says (docs/mirror.md).
+    :param on_removed: mirror mode: people who left the query are ``ignore``-d (default), ``delete``-d
+        (the profile is deleted) or ``suppress``-ed (deleted and its identifiers blocked); objects are
+        ``ignore``-d (default) or ``delete``-d. People always leave ``segment_id``/``segment_name``.
+    :param max_removed: mirror mode: the most rows one run may remove, a count or ``"N%"`` of the last
+        snapshot (default ``"10%"``); a run over it removes nothing and fails, saying how to allow it.
     :param on_suppressed: rows about suppressed people: ``succeed`` (left out, counted, the sync
         succeeds) or ``fail`` (each reported as "person is suppressed", the sync fails). Seeing them
         needs the connection's App API key.
@@ -50,10 +59,12 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,
     ``object_type_id``, ``empty_values``, ``json_columns``, ``timezone``, ``lookback_seconds``,
     ``error_report_path`` (templated), ``dry_run``, ``concurrency``, ``fetch_size``, ``max_rows``,
-    ``request_timeout``, ``request_attempts``, ``progress_interval``.
+    ``request_timeout``, ``request_attempts``, ``progress_interval``, ``snapshot_base``,
+    ``checkpoint_interval``. ``empty_values`` defaults to ``delete`` in mirror mode.
     """
 
     template_fields: Sequence[str] = (*BaseSyncOperator.template_fields, "segment_name")
+    on_removed_choices: ClassVar[tuple[OnRemoved, ...]] = ("ignore", "delete", "suppress")
 
     def __init__(
         self,
@@ -68,6 +79,8 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     ) -> None:
         super().__init__(**kwargs)
         check_choice("import_type", import_type, get_args(RecordType))  # relationships: RelationshipOperator
+        if import_type == "objects":
+            check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")
         if (segment_id is not None or segment_name) and import_type != "people":
