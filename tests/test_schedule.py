@@ -25,7 +25,7 @@ from airflow.sdk import DAG, task
 
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.testing import WorkspaceEmulator
-from airflow_provider_cio.testing.dagruns import DagRunOutcome, register_dag, run_dag
+from airflow_provider_cio.testing.dagruns import DagRunOutcome, read_xcom, register_dag, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -125,18 +125,18 @@ def trigger_manual_run(dag: DAG) -> DagRunOutcome:
 
 
 def mapped_reports(outcome: DagRunOutcome, task_id: str) -> list[dict[str, Any]]:
-    """The report of each instance of a mapped task, by map index."""
+    """The report of each instance of a mapped task, by map index (each one's counts checked)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = (
-            session.query(XComModel)
+        indexes = (
+            session.query(XComModel.map_index)
             .filter_by(dag_id=outcome.dag_id, run_id=outcome.run_id, task_id=task_id, key="return_value")
             .order_by(XComModel.map_index)
             .all()
         )
-        return [XComModel.deserialize_value(row) for row in rows]
+    return [read_xcom(outcome.dag_id, outcome.run_id, task_id, map_index=index) for (index,) in indexes]
 
 
 def mysql_time(moment: datetime) -> str:

@@ -31,7 +31,7 @@ from airflow_provider_cio.operators.base import mysql_message
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.testing import WorkspaceEmulator
-from airflow_provider_cio.testing.dagruns import run_dag
+from airflow_provider_cio.testing.dagruns import check_counts, is_sync_report, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -177,13 +177,17 @@ def every_logger_at_debug(
 
 
 def xcoms_of(dag_id: str, run_id: str) -> list[tuple[str, str, Any]]:
-    """Every XCom of a DagRun: ``(task_id, key, value)``."""
+    """Every XCom of a DagRun: ``(task_id, key, value)`` (the counts of each sync report checked)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
         rows = session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == run_id).all()
-        return [(row.task_id, row.key, XComModel.deserialize_value(row)) for row in rows]
+        xcoms = [(row.task_id, row.key, XComModel.deserialize_value(row)) for row in rows]
+    for _, _, value in xcoms:
+        if is_sync_report(value):
+            check_counts(value)
+    return xcoms
 
 
 def files_under(directory: Path) -> dict[str, str]:
