@@ -14,11 +14,15 @@ import os
 import re
 import signal
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from airflow_provider_cio.hooks import mysql_stream
+from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
 from airflow_provider_cio.testing import WorkspaceEmulator
 from airflow_provider_cio.testing.dagruns import run_dag
 
@@ -42,6 +46,23 @@ KILLED_DAG_ID = "faults_task_killed"
 QUERY_TIMEOUT_DAG_ID = "faults_execution_timeout_in_query"
 QUERY_SECONDS = 60
 SLOW_QUERY = PEOPLE_SQL + f" AND id = (SELECT 1 FROM DUAL WHERE SLEEP({QUERY_SECONDS}) = 0)"
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """Wait until ``condition()`` returns something true, and return it."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.02)
+    return value
+
+
+def server_sessions(db: Any) -> dict[int, tuple[str, str | None]]:
+    """The server's process list: ``connection id -> (user, statement running or None)``."""
+    return {
+        int(row[0]): (row[1], row[2]) for row in db.query("SELECT ID, USER, INFO FROM information_schema.PROCESSLIST")
+    }
 
 
 def sync_threads() -> list[str]:
@@ -128,9 +149,52 @@ def test_execution_timeout_while_the_last_batches_are_sent_stops_the_sync(
     assert workspace.requests_log() == sent
 
 
-def test_execution_timeout_while_mysql_runs_the_query_kills_the_query(
-    mysql_db: Any, workspace: WorkspaceEmulator, clock: datetime, capfd: pytest.CaptureFixture[str]
+def test_cancel_kills_the_query_and_keeps_the_session_as_a_select_only_user(
+    mysql_db: Any, select_only_user: str, clock: datetime
 ) -> None:
+    """``KILL QUERY`` from a second connection of the same user, which needs no privilege beyond SELECT, ends
+    the running query at once and leaves its session connected (a ``KILL CONNECTION`` would end both)."""
+    create_people(mysql_db, 10, clock)
+    stream = MySQLQueryStream("mysql_default")
+    ended: dict[str, BaseException | None] = {}
+
+    def run_the_query() -> None:
+        try:
+            stream.execute(SLOW_QUERY.replace("{{ last_sync_time }}", "0"))
+            ended["error"] = None
+        except BaseException as error:
+            ended["error"] = error
+
+    reader = threading.Thread(target=run_the_query, daemon=True)
+    reader.start()
+    try:
+        [session] = wait_for(lambda: sync_queries(mysql_db), "the query to run on the server")
+        assert server_sessions(mysql_db)[session][0] == select_only_user
+
+        stream.cancel()
+
+        reader.join(QUERY_SECONDS / 2)
+        assert not reader.is_alive(), f"the query still runs {QUERY_SECONDS / 2:.0f} s after KILL QUERY"
+        assert server_sessions(mysql_db)[session] == (select_only_user, None), "the session is kept, idle"
+        error = ended["error"]
+        assert error is not None and error.args[0] == 1317, error  # ER_QUERY_INTERRUPTED
+    finally:
+        stream.close(finished=False)
+        reader.join(QUERY_SECONDS)
+    assert session not in server_sessions(mysql_db), "closed afterwards"
+
+
+def test_execution_timeout_while_mysql_runs_the_query_kills_the_query(
+    mysql_db: Any,
+    select_only_user: str,
+    workspace: WorkspaceEmulator,
+    clock: datetime,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As a SELECT-only user. The stream would fall back on ``KILL CONNECTION`` after ``SETTLE_SECONDS``;
+    here that comes after the query would have ended by itself, so only ``KILL QUERY`` ends the task in time."""
+    monkeypatch.setattr(mysql_stream, "SETTLE_SECONDS", 2.0 * QUERY_SECONDS)
     create_people(mysql_db, 10, clock)
     dag = people_dag(QUERY_TIMEOUT_DAG_ID, sql=SLOW_QUERY, execution_timeout=timedelta(seconds=2))
 
