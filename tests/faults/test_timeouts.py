@@ -65,6 +65,20 @@ def server_sessions(db: Any) -> dict[int, tuple[str, str | None]]:
     }
 
 
+TIMEOUT_SET = timedelta(minutes=10)
+"""The ``execution_timeout`` of the tests that time out mid-sync: :func:`time_out_when` makes it fire."""
+
+
+def time_out_when(condition: Callable[[], bool]) -> Watcher:
+    """Make the running task's ``execution_timeout`` fire as soon as ``condition`` holds.
+
+    Airflow's timeout is a SIGALRM (from a timer) whose handler raises ``AirflowTaskTimeout``: the signal is
+    sent here at a known point of the sync instead of after a number of seconds that a loaded machine may
+    or may not reach first. The task needs an ``execution_timeout`` (so that the handler is installed).
+    """
+    return Watcher(condition, lambda: os.kill(os.getpid(), signal.SIGALRM))
+
+
 def sync_threads() -> list[str]:
     """Threads of a sync still alive in this process (lanes sending batches, the MySQL reader)."""
     return [thread.name for thread in threading.enumerate() if thread.name.startswith(("cio-sync-", "cio-mysql-"))]
@@ -104,11 +118,13 @@ def test_execution_timeout_while_sending_stops_the_sync_and_the_next_run_sends_e
 ) -> None:
     create_people(mysql_db, 15_000, clock, padding=600)
     workspace.faults(latency_ms=1000)
-    dag = people_dag(TIMEOUT_DAG_ID, concurrency=2, execution_timeout=timedelta(seconds=3))
+    dag = people_dag(TIMEOUT_DAG_ID, concurrency=2, execution_timeout=TIMEOUT_SET)
 
     capfd.readouterr()
-    outcome = run_dag(dag, clock + timedelta(hours=1))
+    with time_out_when(lambda: ops_accepted(workspace) > 0) as timeout:  # reading and sending
+        outcome = run_dag(dag, clock + timedelta(hours=1))
 
+    assert timeout.fired.is_set()
     assert (outcome.state, outcome.task_states["sync"]) == ("failed", "failed")
     log = "".join(capfd.readouterr())
     assert "AirflowTaskTimeout: Timeout" in log
@@ -134,12 +150,15 @@ def test_execution_timeout_while_sending_stops_the_sync_and_the_next_run_sends_e
 def test_execution_timeout_while_the_last_batches_are_sent_stops_the_sync(
     mysql_db: Any, workspace: WorkspaceEmulator, clock: datetime
 ) -> None:
-    create_people(mysql_db, 5_000, clock, padding=600)  # read at once; ten batches left to send
+    create_people(mysql_db, 5_000, clock, padding=600)  # ten batches
     workspace.faults(latency_ms=1000)
-    dag = people_dag(DRAIN_TIMEOUT_DAG_ID, concurrency=2, execution_timeout=timedelta(seconds=2))
+    dag = people_dag(DRAIN_TIMEOUT_DAG_ID, concurrency=2, execution_timeout=TIMEOUT_SET)
 
-    outcome = run_dag(dag, clock + timedelta(hours=1))
+    # Once a batch has been answered the query has run; once it has left the process list, every row is read.
+    with time_out_when(lambda: ops_accepted(workspace) > 0 and not sync_queries(mysql_db)) as timeout:
+        outcome = run_dag(dag, clock + timedelta(hours=1))
 
+    assert timeout.fired.is_set()
     assert (outcome.state, outcome.task_states["sync"]) == ("failed", "failed")
     assert outcome.xcom("sync") is None
     assert sync_threads() == []
