@@ -273,10 +273,12 @@ def test_no_secret_appears_in_logs_xcoms_error_reports_or_exceptions(
         assert secret.encode() not in database, f"the {name} is stored in the metadata database"
 
 
-def test_the_keys_are_masked_in_task_logs_once_a_sync_has_read_them(connections) -> None:
+def test_the_keys_are_registered_with_airflows_masker_once_the_hook_has_read_them(connections) -> None:
     """Airflow masks a connection's password, and each extra whose name says it is a secret: ``app_api_key``
-    holds ``api_key``, so once the hook has read the connection a log line that holds the key (a DAG author's
-    own, a library's) shows ``***``. An extra named, say, ``app_key`` would not be masked."""
+    holds ``api_key``, so once the hook has read the connection both keys are registered with the masker (an
+    extra named, say, ``app_key`` would not be). In a deployment the task's supervisor then shows them as
+    ``***`` in the task log; under ``dag.test()`` there is no supervisor and nothing is masked (see
+    docs/security.md)."""
     from airflow.sdk.log import redact
 
     fresh_key = "fresh-app-" + secrets.token_hex(12)
