@@ -6,7 +6,8 @@ outlet. Airflow creates a run of this DAG after every sync that succeeded; a syn
 announces nothing, so nothing runs.
 
 **The event's extra** holds the sync's report counts: `rows_read`, `rows_sent`, `rows_failed`,
-`rows_suppressed`, `last_sync_time`, plus `import_type` and `dry_run` (a dry run sends nothing but still
+`rows_suppressed`, `rows_unchanged`, `rows_removed` (mirror mode), `last_sync_time`, plus `import_type` and
+`dry_run` (a dry run sends nothing but still
 announces, so it is marked). Here the task returns the people sent by the syncs that triggered the run
 (several syncs may have finished since the last run); put whatever should follow "people synced" in its
 place: refresh a report, notify a channel, start a campaign through the App API.

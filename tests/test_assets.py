@@ -126,6 +126,8 @@ def test_a_sync_announces_people_synced_with_its_counts_and_queues_the_downstrea
         "rows_sent": 3,
         "rows_failed": 0,
         "rows_suppressed": 0,
+        "rows_unchanged": 0,
+        "rows_removed": 0,
         "last_sync_time": report["last_sync_time"],
         "import_type": "people",
         "dry_run": False,
