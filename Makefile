@@ -5,7 +5,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench bench-mirror lint format clean
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -17,21 +17,29 @@ $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 demo: $(INSTALLED)  ## a real sync from MySQL into the workspace emulator, end to end
 	$(BIN)/python scripts/demo.py
 
-test: $(INSTALLED)  ## the whole test suite, against a private MySQL server and the emulator
+test: $(INSTALLED)  ## lint, types, doc snippets, then the whole test suite (a private MySQL server, the emulator)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/doc_snippets.py
 	$(BIN)/pytest
 
 bench: $(INSTALLED)  ## throughput and memory (N=1,000,000 by default: make bench N=200000)
 	$(BIN)/python -m benchmarks $(if $(N),--rows $(N))
 
+bench-mirror: $(INSTALLED)  ## mirror mode against the raw read, and its memory at N and 3 x N (make bench-mirror N=200000)
+	$(BIN)/python -m benchmarks.mirror $(if $(N),--rows $(N))
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/doc_snippets.py
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/python scripts/doc_snippets.py --write
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist

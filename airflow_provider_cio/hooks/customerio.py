@@ -70,6 +70,7 @@ class WorkspaceSettings:
     verify: bool | str
     api_key: str = ""
     app_api_key: str = ""
+    region: str = "us"
 
     def __repr__(self) -> str:
         return (
@@ -139,6 +140,7 @@ def parse_connection(conn: Any) -> WorkspaceSettings:
         app_url=app_url,
         app_api_key=extra_value(extra, "app_api_key") or "",
         verify=ca_bundle or True,
+        region=region,
     )
 
 
@@ -266,6 +268,15 @@ class CustomerIOHook(BaseHook):
         sent = 0
         for chunk in chunked(ids, SEGMENT_CHUNK):
             path = f"/api/v1/segments/{segment_id}/add_customers?id_type={id_type}"
+            self._request("POST", "track", path, orjson.dumps({"ids": chunk}))
+            sent += len(chunk)
+        return sent
+
+    def remove_from_segment(self, segment_id: int | str, ids: Iterable[str], id_type: str = "id") -> int:
+        """Remove people from a manual segment, 1000 identifiers a call; return how many were sent."""
+        sent = 0
+        for chunk in chunked(ids, SEGMENT_CHUNK):
+            path = f"/api/v1/segments/{segment_id}/remove_customers?id_type={id_type}"
             self._request("POST", "track", path, orjson.dumps({"ids": chunk}))
             sent += len(chunk)
         return sent

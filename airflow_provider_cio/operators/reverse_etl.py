@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
-from airflow_provider_cio.operators.base import BaseSyncOperator, check_choice
-from airflow_provider_cio.sync.job import SegmentTarget, SyncSettings
+from airflow_provider_cio.operators.base import BaseSyncOperator
+from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
+from airflow_provider_cio.sync.mirror import OnRemoved
 
-IMPORT_TYPES = ("people", "objects")
-ON_SUPPRESSED = ("succeed", "fail")
+RecordType = Literal["people", "objects"]
+OBJECTS_ON_REMOVED: tuple[OnRemoved, ...] = ("ignore", "delete")
 
 
 class MySQLReverseETLOperator(BaseSyncOperator):
@@ -26,7 +27,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
 
         MySQLReverseETLOperator(
             task_id="sync_people",
-            sql="SELECT id, email, plan FROM users WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }}",
+            sql="SELECT id, email, plan FROM users WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }})",
             import_type="people",
             identify_by="id",
             pool=workspace_pool("customerio_default"),
@@ -38,6 +39,13 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         (docs/scheduling.md).
 
     :param import_type: ``people`` or ``objects`` (one sync cannot import both).
+    :param sync_mode: ``upsert`` (default) or ``mirror``: send only what changed since the last
+        successful run, and handle rows that left the query as ``on_removed`` says (docs/mirror.md).
+    :param on_removed: mirror mode: people who left the query are ``ignore``-d (default), ``delete``-d
+        (the profile is deleted) or ``suppress``-ed (deleted and its identifiers blocked); objects are
+        ``ignore``-d (default) or ``delete``-d. People always leave ``segment_id``/``segment_name``.
+    :param max_removed: mirror mode: the most rows one run may remove, a count or ``"N%"`` of the last
+        snapshot (default ``"10%"``); a run over it removes nothing and fails, saying how to allow it.
     :param on_suppressed: rows about suppressed people: ``succeed`` (left out, counted, the sync
         succeeds) or ``fail`` (each reported as "person is suppressed", the sync fails). Seeing them
         needs the connection's App API key.
@@ -51,17 +59,18 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,
     ``object_type_id``, ``empty_values``, ``json_columns``, ``timezone``, ``lookback_seconds``,
     ``error_report_path`` (templated), ``dry_run``, ``concurrency``, ``fetch_size``, ``max_rows``,
-    ``request_timeout``, ``request_attempts``, ``progress_interval``.
+    ``request_timeout``, ``request_attempts``, ``progress_interval``, ``snapshot_base``,
+    ``checkpoint_interval``. ``empty_values`` defaults to ``delete`` in mirror mode.
     """
 
     template_fields: Sequence[str] = (*BaseSyncOperator.template_fields, "segment_name")
-    import_type: ClassVar[str] = "people"
+    on_removed_choices: ClassVar[tuple[OnRemoved, ...]] = ("ignore", "delete", "suppress")
 
     def __init__(
         self,
         *,
-        import_type: str = "people",
-        on_suppressed: str = "succeed",
+        import_type: RecordType = "people",
+        on_suppressed: OnSuppressed = "succeed",
         segment_id: int | None = None,
         segment_name: str | None = None,
         activity_settle_seconds: float = 5.0,
@@ -69,8 +78,9 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_choice("import_type", import_type, IMPORT_TYPES)
-        check_choice("on_suppressed", on_suppressed, ON_SUPPRESSED)
+        check_choice("import_type", import_type, get_args(RecordType))  # relationships: RelationshipOperator
+        if import_type == "objects":
+            check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")
         if (segment_id is not None or segment_name) and import_type != "people":
@@ -81,12 +91,13 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         self.segment_name = segment_name
         self.activity_settle_seconds = activity_settle_seconds
         self.activity_timeout = activity_timeout
+        self.settings()  # checks on_suppressed at DAG parse time (ValueError)
 
     def settings(self) -> SyncSettings:
         """The base settings plus the suppression and activity-log choices."""
         return replace(
             super().settings(),
-            on_suppressed=self.on_suppressed,  # type: ignore[arg-type]
+            on_suppressed=self.on_suppressed,
             activity_settle_seconds=self.activity_settle_seconds,
             activity_timeout=self.activity_timeout,
         )
