@@ -86,7 +86,7 @@ def frame(name: str, runs: Sequence[SyncRun], top: float, unit: str) -> tuple[Ch
     axis = nice_max(top)
     grid = [(TOP + plot_height * (1 - i / 2), axis_label(axis * i / 2, unit)) for i in range(3)]
     pitch = plot_width / max(len(runs), 1)
-    labels = []
+    labels: list[tuple[float, str, str]] = []
     if runs:
         first, last = runs[0], runs[-1]
         labels.append((LEFT, "start", run_day(first)))
@@ -114,7 +114,7 @@ def rows_chart(runs: Sequence[SyncRun]) -> Chart:
             f"{run.run_id}: {label}" if run.report else f"{run.run_id}: no report ({run.state})",
             {"run-id": run.run_id, **{css: str(v) if v is not None else "" for css, v in counts.items()}},
         )
-        y = base
+        y: float = base
         for css, value in counts.items():
             if value:
                 height = value * scale

@@ -123,7 +123,7 @@ def summaries(
             )
         ).all()
         schedule.update({dag_id: (bool(paused), after) for dag_id, paused, after in rows})
-    pools = set(session.scalars(select(Pool.pool)).all())
+    pools = {name for name in session.scalars(select(Pool.pool)).all() if name}
     result = []
     for task in tasks:
         paused, next_run = schedule.get(task.dag_id, (False, None))
