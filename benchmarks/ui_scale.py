@@ -44,11 +44,13 @@ def configure(home: Path) -> None:
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
             ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
             "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         }
     )
     (home / "dags").mkdir(parents=True, exist_ok=True)
+    (home / "passwords.json").write_text(json.dumps({"admin": uuid.uuid4().hex}))
 
 
 def create_dags(count: int) -> list[tuple[str, str]]:
