@@ -91,3 +91,16 @@ def test_mysql_conn_id_is_refused_at_parse_time() -> None:
         PostgresReverseETLOperator(task_id="sync", sql="SELECT 1 AS id", mysql_conn_id="mysql_default")
     with pytest.raises(ValueError, match="statement_timeout"):
         PostgresReverseETLOperator(task_id="sync", sql="SELECT 1 AS id", statement_timeout=0)
+
+
+def test_the_server_refuses_a_second_statement_even_past_the_sql_check(postgres_db, monkeypatch) -> None:
+    """The second line of defence: a server-side cursor is one prepared statement."""
+    import airflow_provider_cio.hooks.postgres_stream as postgres_stream
+
+    postgres_db.execute(*USERS)
+    monkeypatch.setattr(postgres_stream, "check_select", lambda sql: None)
+    stream = postgres_stream.PostgresQueryStream()
+    with pytest.raises(Exception, match="cannot insert multiple commands"):
+        stream.execute("SELECT id FROM users; DELETE FROM users")
+    stream.close(finished=False)
+    assert postgres_db.query("SELECT count(*) FROM users") == [(2,)]
