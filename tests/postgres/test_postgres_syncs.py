@@ -131,3 +131,28 @@ def test_mirror_sends_only_changes_and_deletes_people_who_left_the_query(postgre
     people = attributes(workspace)
     assert sorted(map(int, people)) == [i for i in range(1, 21) if i not in (4, 5)]
     assert people["3"] == {"plan": "pro", "score": "4.5", "seen": str(1704067200 + 3 * 86400)}
+
+
+def test_mirror_relationships_delete_a_membership_deleted_in_postgres(postgres_db, workspace) -> None:
+    postgres_db.execute(
+        *USERS,
+        "CREATE TABLE memberships (person_id int, company_id text, role text)",
+        "INSERT INTO memberships VALUES (1, 'c1', 'admin'), (2, 'c1', 'member'), (3, 'c2', 'member')",
+    )
+    PostgresSyncDag(PostgresReverseETLOperator, sql="SELECT id FROM users").run()
+    PostgresSyncDag(
+        PostgresReverseETLOperator, sql="SELECT unnest(ARRAY['c1', 'c2']) AS object_id", import_type="objects"
+    ).run()
+    dag = PostgresSyncDag(
+        PostgresRelationshipOperator,
+        sql="SELECT person_id AS id, company_id AS object_id, role FROM memberships",
+        sync_mode="mirror",
+        max_removed=1,
+    )
+    assert dag.run().state == "success"
+    postgres_db.execute("DELETE FROM memberships WHERE person_id = 2")
+    second = dag.run()
+
+    assert second.state == "success", second.report
+    assert second.report["rows_removed"] == 1 and second.report["rows_unchanged"] == 2
+    assert {(r["person"]["id"], r["object_id"]) for r in workspace.relationships()} == {("1", "c1"), ("3", "c2")}
