@@ -372,6 +372,12 @@ class BaseSyncOperator(BaseOperator):
         """The stream the query runs in (``execute``, ``cancel``, ``close``): MySQL's here."""
         return MySQLQueryStream(self.mysql_conn_id)
 
+    def source_lineage(self) -> OperatorLineage:
+        """OpenLineage: the tables the rendered query reads, named for the source connection."""
+        from airflow_provider_cio.operators.lineage import mysql_lineage
+
+        return mysql_lineage(self.sql, self.mysql_conn_id)
+
     def source_name(self) -> str:
         """The source connection, as the task log names it."""
         return f"MySQL connection {self.mysql_conn_id!r}"

@@ -9,7 +9,7 @@ PostgreSQL type is sent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.hooks.postgres_errors import (
     is_postgres_connection_error,
@@ -19,6 +19,9 @@ from airflow_provider_cio.hooks.postgres_errors import (
 from airflow_provider_cio.hooks.postgres_stream import PostgresQueryStream
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 
 class PostgresSource:
@@ -48,6 +51,12 @@ class PostgresSource:
             timezone=self.timezone,  # type: ignore[attr-defined]
             statement_timeout=self.statement_timeout,
         )
+
+    def source_lineage(self) -> OperatorLineage:
+        """OpenLineage: the tables the rendered query reads, named for the Postgres connection."""
+        from airflow_provider_cio.operators.lineage import postgres_lineage
+
+        return postgres_lineage(self.sql, self.postgres_conn_id)  # type: ignore[attr-defined]
 
     def source_name(self) -> str:
         """The source connection, as the task log names it."""
