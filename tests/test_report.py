@@ -57,6 +57,15 @@ def test_the_xcom_dict_of_a_successful_sync_field_by_field(mysql_db, workspace, 
         "would_send": None,
         "failed_changes_checked": True,
         "error": None,
+        "settings": {
+            "customerio_conn_id": "customerio_default",
+            "source_conn_id": "mysql_default",
+            "identify_by": "id",
+            "empty_values": "ignore",
+            "on_removed": None,
+            "segment_name": None,
+            "segment_id": None,
+        },
         "status": "success",
     }
     assert set(run.report) >= XCOM_FIELDS, "the fields DESIGN.md promises"
@@ -94,6 +103,15 @@ def test_the_xcom_dict_and_the_csv_of_a_sync_with_failed_rows_field_by_field(mys
         "would_send": None,
         "failed_changes_checked": True,
         "error": None,
+        "settings": {
+            "customerio_conn_id": "customerio_default",
+            "source_conn_id": "mysql_default",
+            "identify_by": "id",
+            "empty_values": "ignore",
+            "on_removed": None,
+            "segment_name": None,
+            "segment_id": None,
+        },
         "status": "failed",
     }
     assert 1 <= report["batches_sent"] <= 2 and report["requests_sent"] == report["batches_sent"] + 1

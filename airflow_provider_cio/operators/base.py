@@ -416,6 +416,7 @@ class BaseSyncOperator(BaseOperator):
 
     def _publish(self, context: Context, report: SyncReport) -> dict[str, Any]:
         self.log.info("%s", report.summary())
+        report.settings = self.report_settings()
         data = self._report = report.to_xcom()
         if not report.failed:
             announce_sync(context, self.outlets, data, self.import_type, self.dry_run)
@@ -434,6 +435,20 @@ class BaseSyncOperator(BaseOperator):
             raise AirflowException(message)
         raise AirflowFailException(message)
 
+    def report_settings(self) -> dict[str, Any]:
+        """The settings the report carries for the syncs page (names and choices, never secrets)."""
+        settings = self.settings()
+        segment = self.segment()
+        return {
+            "customerio_conn_id": self.customerio_conn_id,
+            "source_conn_id": getattr(self, "postgres_conn_id", None) or self.mysql_conn_id,
+            "identify_by": settings.identify_by,
+            "empty_values": settings.empty_values,
+            "on_removed": settings.on_removed if settings.sync_mode == "mirror" else None,
+            "segment_name": segment.segment_name if segment is not None else None,
+            "segment_id": segment.segment_id if segment is not None else None,
+        }
+
     def _record_snapshot(self, context: Context) -> None:
         """Point the task at the snapshot this successful mirror run stored, then drop older files."""
         mirror = self._job.mirror if self._job is not None else None
@@ -450,7 +465,9 @@ class BaseSyncOperator(BaseOperator):
             self.log.warning("Could not delete old snapshot files (%s): %s", type(error).__name__, error)
 
     def _fail_before_sending(self, context: Context, last_sync_time: int, message: str, *, retry: bool) -> None:
-        report = SyncReport(import_type=self.import_type, last_sync_time=last_sync_time, error=message)
+        report = SyncReport(
+            import_type=self.import_type, last_sync_time=last_sync_time, error=message, settings=self.report_settings()
+        )
         self._report = report.to_xcom()
         context["ti"].xcom_push(key="return_value", value=self._report)
         raise (AirflowException if retry else AirflowFailException)(f"{message}. Nothing was sent.")

@@ -92,7 +92,9 @@ class SyncSummary:
     @property
     def connection(self) -> str:
         """The workspace connection: from the task's settings or its report, else from its pool's name."""
-        for value in (self.task.setting("customerio_conn_id"), self.last_report.get("customerio_conn_id")):
+        report = self.last_report
+        recorded = report.get("customerio_conn_id") or (report.get("settings") or {}).get("customerio_conn_id")
+        for value in (self.task.setting("customerio_conn_id"), recorded):
             if isinstance(value, str) and value:
                 return value
         if self.task.pool.startswith(POOL_PREFIX):

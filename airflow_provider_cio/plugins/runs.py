@@ -34,6 +34,9 @@ SUMMARY_FIELDS = (
     "errors_by_type",
     "sync_mode",
     "on_removed",
+    "identify_by",
+    "empty_values",
+    "segment_name",
 )
 """What the overview needs of a report (kept by ``ReportCache``)."""
 CACHE_ENTRIES = 100_000
@@ -61,7 +64,8 @@ class ReportCache:
 
     def put(self, key: tuple[Any, ...], report: dict[str, Any] | None) -> None:
         """Keep a report's overview fields (None: the XCom is no report)."""
-        slim = {name: report[name] for name in SUMMARY_FIELDS if name in report} if report else None
+        fields = {**(report.get("settings") or {}), **report} if report else {}  # settings: see SyncReport
+        slim = {name: fields[name] for name in SUMMARY_FIELDS if name in fields} if report else None
         with self._lock:
             self._reports[key] = slim
             while len(self._reports) > self._entries:

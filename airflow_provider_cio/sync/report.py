@@ -39,6 +39,8 @@ class SyncReport:
     :param errors_by_type: failed rows per error type.
     :param would_send: for a dry run, what would have been sent: rows, ops and batches.
     :param error: what stopped the sync early, if anything (no secrets, no row data).
+    :param settings: the task's settings that the syncs page shows (connection ids, ``identify_by``,
+        ``empty_values``, ``on_removed``, the segment): names and choices only, never secrets.
     """
 
     import_type: str
@@ -68,6 +70,7 @@ class SyncReport:
     failed_changes_checked: bool = False
     duration_seconds: float = 0.0
     error: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
     suppressed_fail: bool = field(default=False, repr=False)
 
     @property
