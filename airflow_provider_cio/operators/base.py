@@ -100,7 +100,10 @@ class BaseSyncOperator(BaseOperator):
     :param error_report_path: where the error CSV is written (templated; any ``ObjectStoragePath`` URI,
         e.g. ``s3://conn@bucket/key.csv``). Default: under ``$AIRFLOW_HOME/cio_error_reports/``.
     :param dry_run: read, check and build everything, send nothing; the report says what would be sent.
-    :param concurrency: batch requests in flight at once.
+    :param concurrency: batch requests in flight at once, fixed. Default: adapt to the workspace's
+        answers (more while it answers promptly, fewer on 429, 503 or rising latency), up to
+        ``max_concurrency``.
+    :param max_concurrency: the most batch requests in flight when ``concurrency`` is not set.
     :param fetch_size: rows fetched from MySQL at a time.
     :param max_rows: the most rows one sync sends (at most 10,000,000); a query returning more fails
         after sending that many.
@@ -133,7 +136,8 @@ class BaseSyncOperator(BaseOperator):
         lookback_seconds: int = 0,
         error_report_path: str | None = None,
         dry_run: bool = False,
-        concurrency: int = 4,
+        concurrency: int | None = None,
+        max_concurrency: int = 16,
         fetch_size: int = 5000,
         max_rows: int = MAX_ROWS,
         request_timeout: float = 60.0,
@@ -150,8 +154,10 @@ class BaseSyncOperator(BaseOperator):
             raise ValueError(f"max_rows must be between 1 and {MAX_ROWS:,}, not {max_rows}")
         if lookback_seconds < 0:
             raise ValueError(f"lookback_seconds must be 0 or more, not {lookback_seconds}")
-        if concurrency < 1 or fetch_size < 1 or request_attempts < 1:
-            raise ValueError("concurrency, fetch_size and request_attempts must be at least 1")
+        if (concurrency is not None and concurrency < 1) or max_concurrency < 1:
+            raise ValueError("concurrency and max_concurrency must be at least 1")
+        if fetch_size < 1 or request_attempts < 1:
+            raise ValueError("fetch_size and request_attempts must be at least 1")
         self.sql = sql
         self.mysql_conn_id = mysql_conn_id
         self.customerio_conn_id = customerio_conn_id
@@ -164,6 +170,7 @@ class BaseSyncOperator(BaseOperator):
         self.error_report_path = error_report_path
         self.dry_run = dry_run
         self.concurrency = concurrency
+        self.max_concurrency = max_concurrency
         self.fetch_size = fetch_size
         self.max_rows = max_rows
         self.request_timeout = request_timeout
@@ -179,7 +186,7 @@ class BaseSyncOperator(BaseOperator):
             self.customerio_conn_id,
             timeout=self.request_timeout,
             retry=RetryPolicy(max_attempts=self.request_attempts),
-            max_connections=max(2, self.concurrency),
+            max_connections=max(2, self.concurrency or self.max_concurrency),
         )
 
     def settings(self) -> SyncSettings:
@@ -192,6 +199,7 @@ class BaseSyncOperator(BaseOperator):
             json_columns=self.json_columns,
             timezone=self.timezone,
             concurrency=self.concurrency,
+            max_concurrency=self.max_concurrency,
             fetch_size=self.fetch_size,
             max_rows=self.max_rows,
             dry_run=self.dry_run,
@@ -337,13 +345,14 @@ class BaseSyncOperator(BaseOperator):
         return uri
 
     def _log_progress(self, progress: SyncProgress) -> None:
-        """A task log line: rows read, rows the workspace accepted so far, rows read per second."""
+        """A task log line: rows read, rows the workspace accepted so far, rows read per second, rows in flight."""
         self.log.info(
-            "Progress: %d rows read, %d %s, %.0f rows/s",
+            "Progress: %d rows read, %d %s, %.0f rows/s, %d in flight",
             progress.rows_read,
             progress.rows_accepted,
             "would be sent" if self.dry_run else "sent",
             progress.rows_per_second,
+            progress.rows_in_flight,
         )
 
 

@@ -42,7 +42,8 @@ class SyncSettings:
         or ``fail`` (report each as "person is suppressed" and fail the sync).
     :param json_columns: columns whose text holds JSON to send as nested values.
     :param timezone: the time zone naive DATETIME and DATE values are read in.
-    :param concurrency: batch requests in flight at once.
+    :param concurrency: batch requests in flight at once, fixed; None adapts it to the workspace.
+    :param max_concurrency: the most batch requests in flight when ``concurrency`` is None.
     :param fetch_size: rows fetched from the database at a time.
     :param max_rows: the most rows one sync sends; more fails the sync.
     :param dry_run: build and check everything, send nothing.
@@ -57,7 +58,8 @@ class SyncSettings:
     on_suppressed: OnSuppressed = "succeed"
     json_columns: tuple[str, ...] = ()
     timezone: str = "UTC"
-    concurrency: int = 4
+    concurrency: int | None = None
+    max_concurrency: int = 16
     fetch_size: int = 5000
     max_rows: int = MAX_ROWS
     dry_run: bool = False
@@ -153,6 +155,7 @@ class SyncJob:
             builder_for(self.plan, settings),
             workspace,
             concurrency=settings.concurrency,
+            max_concurrency=settings.max_concurrency,
             fetch_size=settings.fetch_size,
             max_rows=settings.max_rows,
             progress=self.progress,
