@@ -7,6 +7,8 @@ emulator's own added latency, never against wall-clock thresholds of this machin
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.sync_helpers import run_job
@@ -29,7 +31,7 @@ def batch_requests(workspace) -> list[dict]:
 def waves(starts: list[float], latency: float) -> int:
     """How many rounds of requests: a new round starts after a gap of at least half the latency."""
     starts = sorted(starts)
-    return 1 + sum(1 for before, after in zip(starts, starts[1:]) if after - before >= latency / 2)
+    return 1 + sum(1 for before, after in itertools.pairwise(starts) if after - before >= latency / 2)
 
 
 def test_a_small_sync_is_one_request_whatever_the_number_of_lanes(airflow_db, hundred_people, workspace):
