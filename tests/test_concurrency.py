@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 
+import orjson
 import pytest
 
+from airflow_provider_cio.hooks.customerio import CustomerIOHook
 from tests.sync_helpers import run_job
 
 LATENCY_MS = 400
@@ -79,3 +81,39 @@ def test_progress_keeps_coming_while_the_batches_drain(airflow_db, hundred_peopl
     assert draining, "no progress after the last block was read"
     assert any(report.rows_in_flight == 100 and report.rows_accepted == 0 for report in draining)
     assert all(report.rows_accepted + report.rows_in_flight == 100 for report in draining)
+
+
+@pytest.fixture
+def interleaved_steps(mysql_db):
+    """37 people x 216 steps, ordered by step: each person's rows are spread over the whole sync, so
+    their ops travel in many batches; the ``step`` attribute of the last row is the one that must stay."""
+    mysql_db.execute(
+        "CREATE TABLE steps (n INT PRIMARY KEY AUTO_INCREMENT, person_id VARCHAR(8), step INT, pad VARCHAR(900))"
+    )
+    rows = [{"person_id": str(p), "step": s, "pad": "x" * 900} for s in range(1, 217) for p in range(1, 38)]
+    for start in range(0, len(rows), 2000):
+        mysql_db.insert("steps", rows[start : start + 2000])
+    return mysql_db
+
+
+def test_a_keys_ops_take_effect_in_row_order_while_concurrency_adapts(airflow_db, interleaved_steps, workspace):
+    """Each person's relationship ends with the attributes of their last row, while the workspace
+    answers 503 now and then (the window halves) and at uneven speeds (requests overtake each other)."""
+    ops = [{"type": "person", "identifiers": {"id": str(p)}, "action": "identify"} for p in range(1, 38)]
+    ops.append({"type": "object", "identifiers": {"object_type_id": "1", "object_id": "acme"}, "action": "identify"})
+    hook = CustomerIOHook()
+    assert hook.send_batch([orjson.dumps(op) for op in ops]) == []
+    hook.close()
+    workspace.faults(seed=3, rate_503=0.15, latency_ms=60, latency_rate=0.5)
+
+    run = run_job(
+        "SELECT person_id AS id, 'acme' AS object_id, step, pad FROM steps ORDER BY n",
+        import_type="relationships",
+        max_concurrency=4,
+    )
+
+    assert run.report.error is None and run.report.rows_sent == 37 * 216
+    statuses = [entry["status"] for entry in batch_requests(workspace)]
+    assert 503 in statuses and len(statuses) > 20
+    final = {r["person"]["id"]: r["attributes"]["step"] for r in workspace.relationships()}
+    assert final == {str(p): "216" for p in range(1, 38)}

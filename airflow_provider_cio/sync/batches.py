@@ -41,6 +41,28 @@ class BatchBuilder:
         batch.rows += op.row_count
         return full
 
+    def extend(self, ops: list[Op]) -> list[Batch]:
+        """Add ops in order; return the batches they closed (the same as :meth:`add` one by one)."""
+        closed: list[Batch] = []
+        batch = self._open
+        size, rows, batch_ops = batch.size, batch.rows, batch.ops
+        for op in ops:
+            length = len(op.body)
+            if batch_ops:
+                if size + length + 1 > MAX_BATCH_BYTES:
+                    batch.size, batch.rows = size, rows
+                    closed.append(batch)
+                    batch = Batch()
+                    size, rows, batch_ops = batch.size, 0, batch.ops
+                else:
+                    length += 1
+            batch_ops.append(op)
+            size += length
+            rows += op.row_count
+        batch.size, batch.rows = size, rows
+        self._open = batch
+        return closed
+
     @property
     def rows(self) -> int:
         """Rows in the open batch."""

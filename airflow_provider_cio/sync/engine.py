@@ -4,9 +4,9 @@
 
     cursor.fetchmany ──> OpBuilder ──> duplicate check ──> lane = hash(key) % lanes
                                                                │
-                  lane 0: BatchBuilder ─> queue (2 batches) ─> sender thread ─┐
-                  lane 1: ...                                                 ├─ window ─> workspace.send_batch
-                  ...                                                         ┘
+                  lane 0: BatchBuilder ─> queue (1 batch) ─> sender thread ─┐
+                  lane 1: ...                                                ├─ window ─> workspace.send_batch
+                  ...                                                        ┘
 
 Ops with the same key always travel on the same lane, one batch after the other, so a person's (or an
 object's) updates reach the workspace in row order even with several requests in flight. How many
@@ -16,10 +16,10 @@ fixed (``concurrency``), or adapting to the workspace's answers up to ``max_conc
 When the rows run out, every lane's queue drains in parallel, and the lanes' last, partly filled
 batches are packed together into as few requests as fit (a lane's ops stay whole and in order in one
 request; lanes share no keys), sent in parallel: a 100-row sync is one request, whatever the number
-of lanes. Queues are bounded, so memory holds a few blocks of rows and ``3 x lanes`` batches, whatever
-the number of rows. A sender that fails for good (the workspace refuses the credentials, or stays down past the
-retry budget) stops the sync: no more rows are read, queued batches are not sent, and the error is
-kept in the result.
+of lanes. Queues are bounded, so memory holds a few blocks of rows and ``3 x lanes`` batches (open,
+queued, in flight), whatever the number of rows. A sender that fails for good (the workspace refuses
+the credentials, or stays down past the retry budget) stops the sync: no more rows are read, queued
+batches are not sent, and the error is kept in the result.
 
 When the workspace refuses an op that carries several rows (a grouped relationship op), the builder may
 ``split`` it: the lane sends the parts, and the later ops of the same key from that batch, before its
@@ -297,23 +297,34 @@ class SyncEngine:
             self._dispatch(self.builder.finish())
 
     def _dispatch(self, built: Any) -> None:
-        """Route ops to lanes (holding back possible duplicates) and record row errors."""
-        unique = self.builder.unique_keys
-        identifiers = self.identifiers
-        lanes = self._lanes
+        """Route a block's ops to lanes (holding back possible duplicates) and record its row errors."""
+        items = list(built)
+        ops = [item for item in items if type(item) is Op]
+        if len(ops) < len(items):
+            self.errors.add([item for item in items if type(item) is not Op])
+        if ops and self.builder.unique_keys:
+            maybe = self.identifiers.claim([op.key for op in ops], [op.first_row for op in ops])
+            if maybe:
+                ops = self._hold(ops, maybe)
         count = self.concurrency
-        row_errors: list[RowError] = []
-        for item in built:
-            if type(item) is not Op:
-                row_errors.append(item)
-                continue
-            if unique and not identifiers.claim(item.key, item.first_row):
-                identifiers.hold((item.body, item.first_row, item.row_count, item.identifier, item.key))
-                self._held_rows += item.row_count
-                continue
-            lanes[hash(item.key) % count].add(item)
-        if row_errors:
-            self.errors.add(row_errors)
+        if count == 1:
+            self._lanes[0].extend(ops)
+            return
+        routed: list[list[Op]] = [[] for _ in range(count)]
+        for op in ops:
+            routed[hash(op.key) % count].append(op)
+        for lane, lane_ops in zip(self._lanes, routed, strict=True):
+            if lane_ops:
+                lane.extend(lane_ops)
+
+    def _hold(self, ops: list[Op], maybe: list[int]) -> list[Op]:
+        """Keep the ops at positions ``maybe`` aside until the end of the sync; return the others."""
+        held = set(maybe)
+        for position in maybe:
+            op = ops[position]
+            self.identifiers.hold((op.body, op.first_row, op.row_count, op.identifier, op.key))
+            self._held_rows += op.row_count
+        return [op for position, op in enumerate(ops) if position not in held]
 
     def _resolve_held(self) -> None:
         """Send the held-back ops whose key is new after all; refuse the real duplicates."""
@@ -327,7 +338,7 @@ class SyncEngine:
             if first is None:
                 first_rows[op.key] = op.first_row
                 self.identifiers.record(op.key, op.first_row)
-                self._lanes[hash(op.key) % self.concurrency].add(op)
+                self._lanes[hash(op.key) % self.concurrency].extend([op])
             else:
                 message = f"row {first} of this sync already has this identifier; each one may appear once"
                 duplicates.append(RowError(op.first_row, op.identifier, DUPLICATE_IDENTIFIER, message))
@@ -439,14 +450,13 @@ class Lane:
     def __init__(self, engine: SyncEngine, number: int) -> None:
         self.engine = engine
         self.builder = BatchBuilder()
-        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._send_loop, name=f"cio-sync-lane-{number}", daemon=True)
         self.thread.start()
 
-    def add(self, op: Op) -> None:
-        """Add an op; a batch it completes goes to the sender (waiting while the queue is full)."""
-        full = self.builder.add(op)
-        if full is not None:
+    def extend(self, ops: list[Op]) -> None:
+        """Add ops; the batches they complete go to the sender (waiting while the queue is full)."""
+        for full in self.builder.extend(ops):
             self.engine._handed_over(full.rows)
             self._put(full)
 
