@@ -7,10 +7,13 @@
    - (a) the raw streaming read, no conversion at all (``conv={}``: every value arrives as bytes or
      str): the cost of getting the rows out of MySQL into Python at all, the floor;
    - (a') the same read with the driver's default conversions (``datetime``, ``Decimal``), for reference;
+   - (a") the same read with the sync's own converters (dates as Unix seconds, decimals as text): the
+     part of (d) that is reading;
    - (d) a dry run of our sync, in a process of its own: the whole pipeline without HTTP;
    - (b) our sync into the emulator, in a process of its own;
    - (b150) the same with 150 ms of latency added to every Track API request (a workspace far away);
    - (c) the official ``customerio`` client calling ``identify()`` once per row, on a sample;
+   - (c150) the same with 150 ms of latency, on a smaller sample: the comparison a far workspace makes;
 
 4. runs (b) again at 3 x N to show that memory does not grow with rows.
 
@@ -39,21 +42,33 @@ ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 150
 
 
-def read_rows(server: MySQLServer, database: str, query: str, *, raw: bool) -> tuple[int, float]:
-    """(a) / (a') Stream every row (server-side cursor, 5000 at a time) and do nothing with them.
+def read_rows(
+    server: MySQLServer, database: str, query: str, *, conv: dict[int, Any] | None
+) -> tuple[int, float, float]:
+    """(a) / (a') / (a") Stream every row (server-side cursor, 5000 at a time) and do nothing with them.
 
-    :param raw: no conversion at all (``conv={}``): values arrive as the driver's bytes or str.
+    :param conv: the driver's converters (``{}``: none, values arrive as bytes or str; None: its defaults).
+    :return: rows, wall seconds, this process's CPU seconds (user + system) spent reading.
     """
-    connection = server.connect(database, **({"conv": {}} if raw else {}))
+    connection = server.connect(database, **({"conv": conv} if conv is not None else {}))
     cursor = connection.cursor(MySQLdb.cursors.SSCursor)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     cursor.execute(query)
     rows = 0
     while block := cursor.fetchmany(5000):
         rows += len(block)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     connection.close()
-    return rows, seconds
+    return rows, seconds, cpu
+
+
+def sync_converters() -> dict[int, Any]:
+    """The driver's default converters with the sync's own on top, as ``MySQLQueryStream`` reads."""
+    from MySQLdb.converters import conversions
+
+    from airflow_provider_cio.sync.values import ValueRules
+
+    return {**conversions, **ValueRules("UTC").text_converters()}
 
 
 def our_sync(
@@ -126,11 +141,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Creating {n:,} people x 10 columns in MySQL ...", flush=True)
         create_people(server, "bench_n", n)
         query = f"SELECT {COLUMNS} FROM people"
-        read_rows(server, "bench_n", query, raw=True)  # warms MySQL's buffer pool: every run below reads from memory
-        raw_rows, raw_seconds = read_rows(server, "bench_n", query, raw=True)
+        read_rows(server, "bench_n", query, conv={})  # warms MySQL's buffer pool: every run below reads from memory
+        raw_rows, raw_seconds, raw_cpu = read_rows(server, "bench_n", query, conv={})
         print(f"(a)  raw read, no conversion (conv={{}}): {raw_rows:,} rows in {raw_seconds:.2f} s", flush=True)
-        _, driver_seconds = read_rows(server, "bench_n", query, raw=False)
+        _, driver_seconds, driver_cpu = read_rows(server, "bench_n", query, conv=None)
         print(f"(a') read with the driver's conversions: {raw_rows:,} rows in {driver_seconds:.2f} s", flush=True)
+        _, ours_seconds, ours_cpu = read_rows(server, "bench_n", query, conv=sync_converters())
+        print(f"(a\") read with the sync's converters: {raw_rows:,} rows in {ours_seconds:.2f} s", flush=True)
         dry = our_sync(server, "bench_n", query, emulator, args.concurrency, dry_run=True, profile=args.profile)
         _check_dry(dry, n)
         print(f"(d)  dry run of our sync: {dry['rows_read']:,} rows in {dry['seconds']:.2f} s", flush=True)
@@ -147,6 +164,10 @@ def main(argv: list[str] | None = None) -> None:
         emulator.reset()
         naive_rows, naive_seconds = naive_client(server, "bench_n", emulator, sample)
         print(f"(c)  official client, identify() per row: {naive_rows:,} rows in {naive_seconds:.2f} s", flush=True)
+        emulator.reset()
+        emulator.faults(latency_ms=LATENCY_MS)
+        far_naive_rows, far_naive_seconds = naive_client(server, "bench_n", emulator, min(args.naive_sample // 100, n))
+        print(f"(c150) the same, {LATENCY_MS} ms per request: {far_naive_rows:,} rows in {far_naive_seconds:.2f} s")
         server.execute("DROP DATABASE bench_n")
         big = None
         if not args.no_3n:
@@ -162,8 +183,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"N = {n:,} rows x 10 columns; the floor is (a), the raw read: {raw_rows / raw_seconds:,.0f} rows/s")
     print(f"{'':44}{'seconds':>9}{'rows/s':>11}{'x floor time':>14}{'CPU us/row':>12}")
     lines = [
-        ("(a)  raw read, no conversion: the floor", raw_seconds, None),
-        ("(a') read with the driver's conversions", driver_seconds, None),
+        ("(a)  raw read, no conversion: the floor", raw_seconds, raw_cpu),
+        ("(a') read with the driver's conversions", driver_seconds, driver_cpu),
+        ("(a\") read with the sync's converters", ours_seconds, ours_cpu),
         ("(d)  dry run: our pipeline, no HTTP", dry["seconds"], dry["cpu_seconds"]),
         ("(b)  sync into the emulator", sync["seconds"], sync["cpu_seconds"]),
         (f"(b150) the same, +{LATENCY_MS} ms a request", far["seconds"], far["cpu_seconds"]),
@@ -172,7 +194,10 @@ def main(argv: list[str] | None = None) -> None:
         cpu_text = f"{cpu / n * 1e6:>12.1f}" if cpu is not None else f"{'':>12}"
         print(f"{label:44}{seconds:>9.2f}{n / seconds:>11,.0f}{seconds / raw_seconds:>14.2f}{cpu_text}")
     print(f"{'(c)  official client, one row a request':44}{naive_seconds:>9.2f}{naive_rate:>11,.0f}")
+    far_naive_rate = far_naive_rows / far_naive_seconds
+    print(f"{f'(c150) the same, +{LATENCY_MS} ms a request':44}{far_naive_seconds:>9.2f}{far_naive_rate:>11,.1f}")
     print(f"d/a: the dry run takes {dry['seconds'] / raw_seconds:.2f}x the raw read's time (target: at most 5x)")
+    print(f"d/a in CPU: the dry run spends {dry['cpu_seconds'] / raw_cpu:.2f}x the raw read's CPU per row")
     print(f"b/a: the sync takes {sync['seconds'] / raw_seconds:.2f}x the raw read's time")
     print(
         f"b150/b: with {LATENCY_MS} ms latency the sync keeps {sync['seconds'] / far['seconds']:.0%} of its rows/s "
@@ -181,6 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"b/c: the sync is {n / sync['seconds'] / naive_rate:,.0f}x the official client's rows/s "
         "(target: at least 150x)"
+    )
+    print(
+        f"b150/c150: {LATENCY_MS} ms away, the sync is {n / far['seconds'] / far_naive_rate:,.0f}x the official client"
     )
     print(
         "CPU per row (the sync process's user + system): "

@@ -4,7 +4,9 @@ A workspace far away answers each request after a round trip; more requests in f
 many overload the workspace, which answers 429/503 or slower. The adaptive window starts at
 :data:`INITIAL_WINDOW` and, like TCP's congestion window:
 
-- grows by one request per window's worth of prompt answers (additive increase), up to the maximum;
+- grows by one request per prompt answer until the first sign of congestion (slow start: it doubles
+  every round trip), then by one request per window's worth of prompt answers (additive increase), up
+  to the maximum;
 - halves when the workspace answers 429 or 503 (at most once per round trip);
 - shrinks by a tenth when a full-size batch takes more than twice the fastest one seen (at most once
   per round trip): latency that rises with load means the workspace is queueing our requests.
@@ -39,6 +41,7 @@ class ConcurrencyWindow:
         self.peak = 0
         self._fastest = float("inf")
         self._last_cut = 0.0
+        self._slow_start = True
         self._changed = threading.Condition()
 
     def acquire(self) -> None:
@@ -71,5 +74,6 @@ class ConcurrencyWindow:
             if not recent_cut:
                 self.limit = max(1.0, self.limit / 2 if throttled else self.limit * 0.9)
                 self._last_cut = now
+            self._slow_start = False
         else:
-            self.limit = min(float(self.maximum), self.limit + 1 / self.limit)
+            self.limit = min(float(self.maximum), self.limit + (1 if self._slow_start else 1 / self.limit))
