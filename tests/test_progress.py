@@ -17,7 +17,7 @@ from airflow.sdk import DAG
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.testing.dagruns import run_dag
 
-PROGRESS = re.compile(r"Progress: (\d+) rows read, (\d+) (sent|would be sent), (\d+) rows/s")
+PROGRESS = re.compile(r"Progress: (\d+) rows read, (\d+) (sent|would be sent), (\d+) rows/s, (\d+) in flight")
 START = datetime(2025, 3, 1, tzinfo=timezone.utc)
 _dates = (START + timedelta(days=n) for n in itertools.count())
 _dags = itertools.count(1)
