@@ -62,7 +62,7 @@ class ConcurrencyWindow:
             self.in_flight -= 1
             if not self.fixed:
                 self._adapt(seconds, throttled, full)
-            self._changed.notify_all()
+            self._changed.notify(max(1, int(self.limit) - self.in_flight))
 
     def _adapt(self, seconds: float, throttled: bool, full: bool) -> None:
         now = time.monotonic()

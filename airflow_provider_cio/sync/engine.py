@@ -174,6 +174,8 @@ class SyncEngine:
             raise ValueError("concurrency and max_concurrency must be at least 1")
         self.builder = builder
         self.workspace = workspace
+        if isinstance(workspace, DryRunWorkspace):
+            concurrency = 1  # nothing waits for an answer: more lanes would only add threads
         self.concurrency = concurrency or max_concurrency
         self.window = ConcurrencyWindow(self.concurrency, fixed=concurrency is not None)
         self.fetch_size = fetch_size

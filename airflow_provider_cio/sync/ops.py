@@ -7,7 +7,6 @@ cannot be represented, an op over 32,000 bytes.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -255,8 +254,6 @@ UNWRITABLE = "a value cannot be written as JSON (invalid text or a number out of
 PERSON_HEAD = b'{"type":"person","identifiers":'
 OBJECT_HEAD = b'{"type":"object","identifiers":'
 IDENTIFY_MIDDLE = b',"action":"identify","attributes":'
-PERSON_ID_HEAD = PERSON_HEAD + b'{"id":"'
-PERSON_ID_MIDDLE = b'"}' + IDENTIFY_MIDDLE
 
 
 def within_op_limit(body: bytes) -> bytes:
@@ -320,42 +317,6 @@ class PeopleOps:
         """An op or a row error for each row."""
         reader = self.attributes
         kind = reader.block_kind(rows)
-        if kind is not CHECKED and self.identify_by == "id":
-            ops = self._plain_block(rows, first_row, reader.full if kind is FULL else reader.plain)
-            if ops is not None:
-                return iter(ops)
-        return self._rows(rows, first_row, kind)
-
-    def _plain_block(
-        self, rows: Sequence[Sequence[Any]], first_row: int, attributes_of: Callable[[Sequence[Any]], dict[str, Any]]
-    ) -> list[Op] | None:
-        """The ops of a block whose ids are integers and emails plainly valid, built a column at a time.
-
-        The same bytes as :meth:`_rows`; None when any row needs a closer look (it then goes row by row).
-        """
-        ids = list(map(itemgetter(self.identifier_index), rows))
-        if set(map(type, ids)) != {int}:
-            return None
-        if self.email_index is not None:
-            emails = [email for email in map(itemgetter(self.email_index), rows) if email]
-            if not all(map(plainly_valid_email, emails)):
-                return None
-        keys = list(map(str, ids))
-        try:
-            attributes = list(map(orjson.dumps, map(attributes_of, rows)))
-        except TypeError:
-            return None
-        bodies = [
-            b"".join((PERSON_ID_HEAD, key.encode(), PERSON_ID_MIDDLE, encoded, b"}"))
-            for key, encoded in zip(keys, attributes, strict=True)
-        ]
-        if max(map(len, bodies), default=0) > MAX_OP_BYTES:
-            return None
-        return list(map(Op, bodies, range(first_row, first_row + len(rows)), itertools.repeat(1), keys, keys))
-
-    def _rows(self, rows: Sequence[Sequence[Any]], first_row: int, kind: str) -> Iterator[Op | RowError]:
-        """An op or a row error for each row, one row at a time."""
-        reader = self.attributes
         full, names, values_of = kind is FULL, reader.names, reader.values_of
         attributes_of = reader.plain if kind is PLAIN else reader.checked
         identify_by = self.identify_by
