@@ -8,8 +8,10 @@ many overload the workspace, which answers 429/503 or slower. The adaptive windo
   every round trip), then by one request per window's worth of prompt answers (additive increase), up
   to the maximum;
 - halves when the workspace answers 429 or 503 (at most once per round trip);
-- shrinks by a tenth when a full-size batch takes more than twice the fastest one seen (at most once
-  per round trip): latency that rises with load means the workspace is queueing our requests.
+- shrinks by a tenth when a full-size batch takes more than four times the fastest one seen (at most
+  once per round trip): latency that rises with load means the workspace is queueing our requests. (At
+  twice, a workspace 150 ms away that spends 40 ms on a batch held the window at 5 to 7, and the sync
+  at less than half its speed: a short queue at the workspace is what keeps it busy.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 INITIAL_WINDOW = 4
 """Requests in flight when an adaptive sync starts."""
 
-RISING_LATENCY = 2.0
+RISING_LATENCY = 4.0
 """A full batch slower than this multiple of the fastest one seen counts as congestion."""
 
 
