@@ -8,7 +8,7 @@ many overload the workspace, which answers 429/503 or slower. The adaptive windo
   every round trip), then by one request per window's worth of prompt answers (additive increase), up
   to the maximum;
 - halves when the workspace answers 429 or 503 (at most once per round trip);
-- shrinks by a tenth when a full-size batch takes more than four times the fastest one seen (at most
+- shrinks by a quarter when a full-size batch takes more than four times the fastest one seen (at most
   once per round trip): latency that rises with load means the workspace is queueing our requests. (At
   twice, a workspace 150 ms away that spends 40 ms on a batch held the window at 5 to 7, and the sync
   at less than half its speed: a short queue at the workspace is what keeps it busy.)
@@ -74,7 +74,7 @@ class ConcurrencyWindow:
             self._fastest = min(self._fastest, seconds)
         if throttled or slow:
             if not recent_cut:
-                self.limit = max(1.0, self.limit / 2 if throttled else self.limit * 0.9)
+                self.limit = max(1.0, self.limit / 2 if throttled else self.limit * 0.75)
                 self._last_cut = now
             self._slow_start = False
         else:
