@@ -155,6 +155,8 @@ class SyncEngine:
     :param max_rows: rows one sync may send; a query with more fails after sending this many.
     :param progress: called with a :class:`SyncProgress` at most every ``progress_interval`` seconds.
     :param workdir: where temporary files go (identifier spill file, error database).
+    :param settled: called (from the sender threads) with the ops of each answered batch that the
+        workspace accepted and those it refused for good (mirror mode records the accepted rows).
     """
 
     def __init__(
@@ -169,6 +171,7 @@ class SyncEngine:
         progress: Callable[[SyncProgress], None] | None = None,
         progress_interval: float = 10.0,
         workdir: str | None = None,
+        settled: Callable[[list[Op], list[Op]], None] | None = None,
     ) -> None:
         if (concurrency is not None and concurrency < 1) or max_concurrency < 1:
             raise ValueError("concurrency and max_concurrency must be at least 1")
@@ -190,6 +193,7 @@ class SyncEngine:
         self._held_rows = 0
         self._rows_in_flight = 0
         self._started = 0.0
+        self.settled = settled
 
     def run(self, cursor: Any) -> SyncResult:
         """Read every row of an executed cursor and send it; return when every batch has an answer."""
@@ -381,6 +385,9 @@ class SyncEngine:
             result.ops_sent += len(batch.ops)
             result.rows_accepted += batch.rows - failed_rows - sum(batch.ops[i].row_count for i in again)
             self._rows_in_flight -= batch.rows
+        if self.settled is not None:  # mirror mode: which rows the workspace now has
+            answered = [(i, op) for i, op in enumerate(batch.ops) if i not in again]
+            self.settled([op for i, op in answered if i not in refusals], [op for i, op in answered if i in refusals])
         return [op for ops in again.values() for op in ops]
 
     def _send_again(self, batch: Batch, refusals: dict[int, OpError]) -> dict[int, list[Op]]:
