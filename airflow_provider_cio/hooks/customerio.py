@@ -77,6 +77,7 @@ class WorkspaceSettings:
     api_key: str = ""
     app_api_key: str = ""
     requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
+    region: str = "us"
 
     def __repr__(self) -> str:
         return (
@@ -147,6 +148,7 @@ def parse_connection(conn: Any) -> WorkspaceSettings:
         app_api_key=extra_value(extra, "app_api_key") or "",
         verify=ca_bundle or True,
         requests_per_second=parse_requests_per_second(conn.conn_id, extra_value(extra, "requests_per_second")),
+        region=region,
     )
 
 
