@@ -3,6 +3,7 @@
 # As root they are installed with apt-get; otherwise the exact command to run is printed.
 #   pkg-config + MySQL client headers  to build mysqlclient
 #   a MariaDB (or MySQL) server         the tests and the demo start a private one
+#   a PostgreSQL server (initdb)        the PostgreSQL source tests start a private one
 #   python3-venv, python3-dev, gcc      the virtualenv and the mysqlclient build
 #   chromium                            the browser tests of the Airflow UI page
 set -euo pipefail
@@ -17,6 +18,10 @@ fi
 if [ -z "${CIO_TEST_MYSQL_URL:-}" ] && ! command -v mariadbd >/dev/null 2>&1 && ! command -v mysqld >/dev/null 2>&1 \
    && [ ! -x /usr/sbin/mariadbd ] && [ ! -x /usr/sbin/mysqld ]; then
   missing+=(mariadb-server)
+fi
+if [ -z "${CIO_TEST_POSTGRES_URL:-}" ] && ! command -v initdb >/dev/null 2>&1 \
+   && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
 fi
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 # the UI tests drive Debian's Chromium with Playwright (Playwright's own browser download is disabled)
