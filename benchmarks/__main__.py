@@ -2,10 +2,23 @@
 
 1. creates N rows x 10 columns of people in MySQL (a private server unless ``MYSQL_URL`` is set);
 2. starts the workspace emulator in its own process (HTTPS, as Customer.io is);
-3. measures (a) the bare streaming read of the sync's query (mysqlclient, server-side cursor): the floor;
-   (b) our sync into the emulator, in a process of its own (rows/s, peak RSS);
-   (c) the official ``customerio`` client calling ``identify()`` once per row on a sample;
+3. measures, on the sync's query:
+
+   - (a) the raw streaming read, no conversion at all (``conv={}``: every value arrives as bytes or
+     str): the cost of getting the rows out of MySQL into Python at all, the floor;
+   - (a') the same read with the driver's default conversions (``datetime``, ``Decimal``), for reference;
+   - (a") the same read with the sync's own converters (dates as Unix seconds, decimals as text): the
+     part of (d) that is reading;
+   - (d) a dry run of our sync, in a process of its own: the whole pipeline without HTTP;
+   - (b) our sync into the emulator, in a process of its own;
+   - (b150) the same with 150 ms of latency added to every Track API request (a workspace far away);
+   - (c) the official ``customerio`` client calling ``identify()`` once per row, on a sample;
+   - (c150) the same with 150 ms of latency, on a smaller sample: the comparison a far workspace makes;
+
 4. runs (b) again at 3 x N to show that memory does not grow with rows.
+
+Timings are wall seconds; for (d) and (b) also the sync process's own CPU seconds (user + system) per
+row. Compare ratios within one run: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -26,28 +39,51 @@ from airflow_provider_cio.testing import MySQLServer, TemporaryMySQLServer, Work
 from benchmarks.data import COLUMNS, create_people
 
 ROOT = Path(__file__).resolve().parent.parent
+LATENCY_MS = 150
 
 
-def floor_read(server: MySQLServer, database: str, query: str) -> tuple[int, float]:
-    """(a) Stream every row with the driver's defaults and do nothing with them."""
-    connection = server.connect(database)
+def read_rows(
+    server: MySQLServer, database: str, query: str, *, conv: dict[int, Any] | None
+) -> tuple[int, float, float]:
+    """(a) / (a') / (a") Stream every row (server-side cursor, 5000 at a time) and do nothing with them.
+
+    :param conv: the driver's converters (``{}``: none, values arrive as bytes or str; None: its defaults).
+    :return: rows, wall seconds, this process's CPU seconds (user + system) spent reading.
+    """
+    connection = server.connect(database, **({"conv": conv} if conv is not None else {}))
     cursor = connection.cursor(MySQLdb.cursors.SSCursor)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     cursor.execute(query)
     rows = 0
     while block := cursor.fetchmany(5000):
         rows += len(block)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     connection.close()
-    return rows, seconds
+    return rows, seconds, cpu
+
+
+def sync_converters() -> dict[int, Any]:
+    """The driver's default converters with the sync's own on top, as ``MySQLQueryStream`` reads."""
+    from MySQLdb.converters import conversions
+
+    from airflow_provider_cio.sync.values import ValueRules
+
+    return {**conversions, **ValueRules("UTC").text_converters()}
 
 
 def our_sync(
-    server: MySQLServer, database: str, query: str, emulator: WorkspaceEmulator, concurrency: int, profile: str | None
+    server: MySQLServer,
+    database: str,
+    query: str,
+    emulator: WorkspaceEmulator,
+    concurrency: int | None,
+    *,
+    dry_run: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
-    """(b) Our sync in a child process (its peak RSS is the sync's own)."""
+    """(b) / (d) Our sync in a child process (its peak RSS and CPU time are the sync's own)."""
     env = {**server.connection_env("mysql_default", database=database), **emulator.connection_env()}
-    settings = {"env": env, "query": query, "concurrency": concurrency, "profile": profile}
+    settings = {"env": env, "query": query, "concurrency": concurrency, "profile": profile, "dry_run": dry_run}
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.sync_child"],
         input=json.dumps(settings),
@@ -90,53 +126,98 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="N, rows of the main run (default 1,000,000)")
     parser.add_argument("--naive-sample", type=int, default=20_000, help="rows for the official client")
-    parser.add_argument("--concurrency", type=int, default=4, help="batch requests in flight")
+    parser.add_argument("--concurrency", type=int, default=None, help="fixed requests in flight (default: adaptive)")
     parser.add_argument("--no-3n", action="store_true", help="skip the run at 3 x N")
-    parser.add_argument("--profile", metavar="FILE", help="write a pyinstrument profile of the N-row sync")
+    parser.add_argument("--profile", metavar="FILE", help="write a pyinstrument profile of the N-row dry run")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     url = os.environ.get("MYSQL_URL")
+    n = args.rows
     with (
         TemporaryMySQLServer() if not url else _Existing(url) as server,
         WorkspaceEmulator(tls=True, in_subprocess=True) as emulator,
     ):
-        print(f"Creating {args.rows:,} people x 10 columns in MySQL ...", flush=True)
-        create_people(server, "bench_n", args.rows)
+        print(f"Creating {n:,} people x 10 columns in MySQL ...", flush=True)
+        create_people(server, "bench_n", n)
         query = f"SELECT {COLUMNS} FROM people"
-        floor_rows, floor_seconds = floor_read(server, "bench_n", query)
-        print(f"(a) floor, bare streaming read: {floor_rows:,} rows in {floor_seconds:.2f} s", flush=True)
-        sync = our_sync(server, "bench_n", query, emulator, args.concurrency, args.profile)
-        _check(sync, args.rows, emulator)
-        print(f"(b) our sync into the emulator: {sync['rows_sent']:,} rows in {sync['seconds']:.2f} s", flush=True)
-        sample = min(args.naive_sample, args.rows)
+        read_rows(server, "bench_n", query, conv={})  # warms MySQL's buffer pool: every run below reads from memory
+        raw_rows, raw_seconds, raw_cpu = read_rows(server, "bench_n", query, conv={})
+        print(f"(a)  raw read, no conversion (conv={{}}): {raw_rows:,} rows in {raw_seconds:.2f} s", flush=True)
+        _, driver_seconds, driver_cpu = read_rows(server, "bench_n", query, conv=None)
+        print(f"(a') read with the driver's conversions: {raw_rows:,} rows in {driver_seconds:.2f} s", flush=True)
+        _, ours_seconds, ours_cpu = read_rows(server, "bench_n", query, conv=sync_converters())
+        print(f"(a\") read with the sync's converters: {raw_rows:,} rows in {ours_seconds:.2f} s", flush=True)
+        dry = our_sync(server, "bench_n", query, emulator, args.concurrency, dry_run=True, profile=args.profile)
+        _check_dry(dry, n)
+        print(f"(d)  dry run of our sync: {dry['rows_read']:,} rows in {dry['seconds']:.2f} s", flush=True)
+        emulator.reset()
+        sync = our_sync(server, "bench_n", query, emulator, args.concurrency)
+        _check(sync, n, emulator)
+        print(f"(b)  our sync into the emulator: {sync['rows_sent']:,} rows in {sync['seconds']:.2f} s", flush=True)
+        emulator.reset()
+        emulator.faults(latency_ms=LATENCY_MS)
+        far = our_sync(server, "bench_n", query, emulator, args.concurrency)
+        _check(far, n, emulator)
+        print(f"(b150) the same, {LATENCY_MS} ms per request: {far['rows_sent']:,} rows in {far['seconds']:.2f} s")
+        sample = min(args.naive_sample, n)
         emulator.reset()
         naive_rows, naive_seconds = naive_client(server, "bench_n", emulator, sample)
-        print(f"(c) official client, identify() per row: {naive_rows:,} rows in {naive_seconds:.2f} s", flush=True)
+        print(f"(c)  official client, identify() per row: {naive_rows:,} rows in {naive_seconds:.2f} s", flush=True)
+        emulator.reset()
+        emulator.faults(latency_ms=LATENCY_MS)
+        far_naive_rows, far_naive_seconds = naive_client(server, "bench_n", emulator, min(args.naive_sample // 100, n))
+        print(f"(c150) the same, {LATENCY_MS} ms per request: {far_naive_rows:,} rows in {far_naive_seconds:.2f} s")
         server.execute("DROP DATABASE bench_n")
         big = None
         if not args.no_3n:
             emulator.reset()
-            create_people(server, "bench_3n", 3 * args.rows)
-            big = our_sync(server, "bench_3n", query, emulator, args.concurrency, None)
-            _check(big, 3 * args.rows, emulator)
-            print(f"(b) at 3 x N: {big['rows_sent']:,} rows in {big['seconds']:.2f} s", flush=True)
+            create_people(server, "bench_3n", 3 * n)
+            big = our_sync(server, "bench_3n", query, emulator, args.concurrency)
+            _check(big, 3 * n, emulator)
+            print(f"(b)  at 3 x N: {big['rows_sent']:,} rows in {big['seconds']:.2f} s", flush=True)
             server.execute("DROP DATABASE bench_3n")
 
-    floor_rate = floor_rows / floor_seconds
-    sync_rate = sync["rows_sent"] / sync["seconds"]
     naive_rate = naive_rows / naive_seconds
     print()
-    print(f"{'':34}{'rows/s':>12}")
-    print(f"{'(a) floor: bare MySQL read':34}{floor_rate:>12,.0f}")
-    print(f"{'(b) our sync':34}{sync_rate:>12,.0f}")
-    print(f"{'(c) official client':34}{naive_rate:>12,.0f}")
-    print(f"b/a: the sync takes {sync['seconds'] / floor_seconds:.2f}x the floor's time (target: within 4x)")
-    print(f"b/c: the sync is {sync_rate / naive_rate:,.0f}x the official client's rows/s (target: at least 100x)")
-    print(f"peak RSS of the sync at N = {args.rows:,}: {sync['peak_rss_mb']:.0f} MB (target: under 200 MB)")
+    print(f"N = {n:,} rows x 10 columns; the floor is (a), the raw read: {raw_rows / raw_seconds:,.0f} rows/s")
+    print(f"{'':44}{'seconds':>9}{'rows/s':>11}{'x floor time':>14}{'CPU us/row':>12}")
+    lines = [
+        ("(a)  raw read, no conversion: the floor", raw_seconds, raw_cpu),
+        ("(a') read with the driver's conversions", driver_seconds, driver_cpu),
+        ("(a\") read with the sync's converters", ours_seconds, ours_cpu),
+        ("(d)  dry run: our pipeline, no HTTP", dry["seconds"], dry["cpu_seconds"]),
+        ("(b)  sync into the emulator", sync["seconds"], sync["cpu_seconds"]),
+        (f"(b150) the same, +{LATENCY_MS} ms a request", far["seconds"], far["cpu_seconds"]),
+    ]
+    for label, seconds, cpu in lines:
+        cpu_text = f"{cpu / n * 1e6:>12.1f}" if cpu is not None else f"{'':>12}"
+        print(f"{label:44}{seconds:>9.2f}{n / seconds:>11,.0f}{seconds / raw_seconds:>14.2f}{cpu_text}")
+    print(f"{'(c)  official client, one row a request':44}{naive_seconds:>9.2f}{naive_rate:>11,.0f}")
+    far_naive_rate = far_naive_rows / far_naive_seconds
+    print(f"{f'(c150) the same, +{LATENCY_MS} ms a request':44}{far_naive_seconds:>9.2f}{far_naive_rate:>11,.1f}")
+    print(f"d/a: the dry run takes {dry['seconds'] / raw_seconds:.2f}x the raw read's time (target: at most 5x)")
+    print(f"d/a in CPU: the dry run spends {dry['cpu_seconds'] / raw_cpu:.2f}x the raw read's CPU per row")
+    print(f"b/a: the sync takes {sync['seconds'] / raw_seconds:.2f}x the raw read's time")
+    print(
+        f"b150/b: with {LATENCY_MS} ms latency the sync keeps {sync['seconds'] / far['seconds']:.0%} of its rows/s "
+        "(target: 80%)"
+    )
+    print(
+        f"b/c: the sync is {n / sync['seconds'] / naive_rate:,.0f}x the official client's rows/s "
+        "(target: at least 150x)"
+    )
+    print(
+        f"b150/c150: {LATENCY_MS} ms away, the sync is {n / far['seconds'] / far_naive_rate:,.0f}x the official client"
+    )
+    print(
+        "CPU per row (the sync process's user + system): "
+        f"(d) {dry['cpu_seconds'] / n * 1e6:.1f} us, (b) {sync['cpu_seconds'] / n * 1e6:.1f} us"
+    )
+    print(f"peak RSS of the sync at N = {n:,}: {sync['peak_rss_mb']:.0f} MB (target: under 200 MB)")
     if big is not None:
         growth = big["peak_rss_mb"] / sync["peak_rss_mb"] - 1
-        print(f"peak RSS at 3 x N = {3 * args.rows:,}: {big['peak_rss_mb']:.0f} MB ({growth:+.1%}; target: within 10%)")
+        print(f"peak RSS at 3 x N = {3 * n:,}: {big['peak_rss_mb']:.0f} MB ({growth:+.1%}; target: within 10%)")
     print(f"(the sync process holds {sync['baseline_rss_mb']:.0f} MB after importing Airflow and the drivers)")
     print(f"benchmark wall time: {time.perf_counter() - started:.0f} s")
 
@@ -159,6 +240,12 @@ def _check(result: dict[str, Any], rows: int, emulator: WorkspaceEmulator) -> No
     stats = emulator.stats().get("POST /api/v2/batch", {}).get("ops", {})
     if result["error"] or result["rows_sent"] != rows or stats.get("accepted") != rows:
         raise SystemExit(f"the sync did not deliver every row: {result}, emulator: {stats}")
+
+
+def _check_dry(result: dict[str, Any], rows: int) -> None:
+    """The dry run must have read every row without an error."""
+    if result["error"] or result["rows_read"] != rows:
+        raise SystemExit(f"the dry run did not read every row: {result}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """One sync in a process of its own, so its peak memory is its own: ``python -m benchmarks.sync_child``.
 
 Reads the settings as JSON on stdin, runs the production path without the Airflow task runner
-(``MySQLQueryStream`` -> ``SyncJob`` -> ``CustomerIOHook``) and prints one JSON line of results.
+(``MySQLQueryStream`` -> ``SyncJob`` -> ``CustomerIOHook``, or no workspace at all for a dry run) and
+prints one JSON line of results: wall seconds, the process's own CPU seconds (user + system) spent in
+the sync, its peak RSS.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ def main() -> None:
     from airflow_provider_cio.sync.job import SyncJob, SyncSettings
 
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    hook = CustomerIOHook(max_connections=settings["concurrency"] + 1)
-    job = SyncJob(
-        SyncSettings(import_type="people", concurrency=settings["concurrency"], activity_settle_seconds=0), hook
+    concurrency = settings.get("concurrency")
+    sync_settings = SyncSettings(
+        import_type="people", concurrency=concurrency, dry_run=settings.get("dry_run", False), activity_settle_seconds=0
     )
+    hook = CustomerIOHook(max_connections=(concurrency or sync_settings.max_concurrency) + 1)
+    job = SyncJob(sync_settings, hook)
     stream = MySQLQueryStream()
     profiler = None
     if settings.get("profile"):
@@ -32,9 +36,11 @@ def main() -> None:
 
         profiler = Profiler()
         profiler.start()
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     report = job.run(stream.execute(settings["query"], job.text_converters()))
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu_before
     if profiler is not None:
         profiler.stop()
         with open(settings["profile"], "w") as out:
@@ -43,6 +49,7 @@ def main() -> None:
     job.close()
     result = {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "rows_read": report.rows_read,
         "rows_sent": report.rows_sent,
         "rows_failed": report.rows_failed,
@@ -52,6 +59,12 @@ def main() -> None:
         "baseline_rss_mb": baseline_mb,
     }
     print(json.dumps(result))
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

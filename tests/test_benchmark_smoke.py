@@ -25,10 +25,17 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_figure(mysql_server: MyS
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "(b) our sync into the emulator: 3,000 rows" in out
-    assert "(b) at 3 x N: 9,000 rows" in out
-    for label in ("(a) floor: bare MySQL read", "(b) our sync", "(c) official client"):
-        assert re.search(rf"{re.escape(label)}\s+[\d,]+\n", out), label
-    assert re.search(r"b/a: the sync takes [\d.]+x the floor's time", out)
+    assert "(d)  dry run of our sync: 3,000 rows" in out
+    assert "(b)  our sync into the emulator: 3,000 rows" in out
+    assert "(b150) the same, 150 ms per request: 3,000 rows" in out
+    assert "(b)  at 3 x N: 9,000 rows" in out
+    for label in ("(a)  raw read, no conversion: the floor", "(d)  dry run", "(b)  sync into", "(b150) the same"):
+        assert re.search(rf"{re.escape(label)}.*\s[\d.]+\s+[\d,]+\s+[\d.]+", out), label
+    assert re.search(r"\(c\)  official client, one row a request\s+[\d.]+\s+[\d,]+\n", out)
+    assert re.search(r"d/a: the dry run takes [\d.]+x the raw read's time", out)
+    assert re.search(r"b150/b: with 150 ms latency the sync keeps \d+% of its rows/s", out)
+    assert re.search(r"b150/c150: 150 ms away, the sync is [\d,]+x the official client", out)
+    assert re.search(r"d/a in CPU: the dry run spends [\d.]+x the raw read.s CPU per row", out)
     assert re.search(r"b/c: the sync is [\d,]+x the official client's rows/s", out)
+    assert re.search(r"CPU per row \(the sync process's user \+ system\): \(d\) [\d.]+ us, \(b\) [\d.]+ us", out)
     assert re.search(r"peak RSS at 3 x N = 9,000: \d+ MB", out)

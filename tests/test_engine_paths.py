@@ -63,7 +63,8 @@ def test_rows_held_back_by_a_false_alarm_are_all_sent_once_and_only_real_duplica
 ) -> None:
     mysql_db.execute("CREATE TABLE people (id INT, plan VARCHAR(10))")
     mysql_db.insert("people", [{"id": i, "plan": f"p{i}"} for i in range(1, 301)] + [{"id": 7, "plan": "again"}])
-    monkeypatch.setattr(IdentifierRegistry, "claim", lambda self, key, row_number: False)  # every row: "maybe seen"
+    every_row_maybe_seen = lambda self, keys, row_numbers: list(range(len(keys)))  # noqa: E731
+    monkeypatch.setattr(IdentifierRegistry, "claim", every_row_maybe_seen)
 
     run = run_job("SELECT id, plan FROM people ORDER BY id, plan = 'again'")
 

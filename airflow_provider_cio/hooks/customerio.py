@@ -6,6 +6,8 @@ Connection type ``customerio`` (default connection id ``customerio_default``):
 - extra ``region``: ``us`` (default) or ``eu``, choosing Customer.io's hosts;
 - extra ``app_api_key`` (secret): needed to find or create segments and to read the activity log;
 - extra ``ca_bundle``: path of a CA bundle for HTTPS verification (verification is always on);
+- extra ``requests_per_second``: the most Track API requests per second the hook sends, retries
+  included (default 100, Customer.io's fair-use limit); a 429 slows it further (see ``pacing``);
 - ``host`` (with optional ``port``, and ``schema`` = ``http`` or ``https``): one base URL for both APIs,
   for the workspace emulator or a proxy.
 
@@ -32,6 +34,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from requests.adapters import HTTPAdapter
 
+from airflow_provider_cio.hooks.pacing import RequestPacer
 from airflow_provider_cio.sync.outcomes import OpError
 
 REGION_HOSTS = {
@@ -39,6 +42,9 @@ REGION_HOSTS = {
     "eu": ("https://track-eu.customer.io", "https://api-eu.customer.io"),
 }
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+THROTTLED_STATUSES = frozenset({429, 503})
+DEFAULT_REQUESTS_PER_SECOND = 100.0
+"""Customer.io's fair-use limit for the Track API, per workspace."""
 SEGMENT_CHUNK = 1000
 ACTIVITY_PAGE = 100
 
@@ -70,6 +76,7 @@ class WorkspaceSettings:
     verify: bool | str
     api_key: str = ""
     app_api_key: str = ""
+    requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
     region: str = "us"
 
     def __repr__(self) -> str:
@@ -140,8 +147,28 @@ def parse_connection(conn: Any) -> WorkspaceSettings:
         app_url=app_url,
         app_api_key=extra_value(extra, "app_api_key") or "",
         verify=ca_bundle or True,
+        requests_per_second=parse_requests_per_second(conn.conn_id, extra_value(extra, "requests_per_second")),
         region=region,
     )
+
+
+def parse_requests_per_second(conn_id: str, value: Any) -> float:
+    """The extra ``requests_per_second`` as a number over 0 (default 100).
+
+    :raises CustomerIOError: when it is not a number over 0.
+    """
+    if value is None:
+        return DEFAULT_REQUESTS_PER_SECOND
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        rate = 0.0
+    if not rate > 0 or rate == float("inf"):
+        raise CustomerIOError(
+            f"connection {conn_id!r}: the extra requests_per_second must be a number over 0 (default 100), "
+            f"not {value!r}"
+        )
+    return rate
 
 
 def base_url(host: str, port: int | None, scheme: str | None) -> str:
@@ -182,6 +209,8 @@ class CustomerIOHook(BaseHook):
         self.retry = retry or RetryPolicy()
         self.max_connections = max_connections
         self.requests_sent = 0
+        self.throttled_responses = 0
+        """Answers 429 or 503 so far: the engine slows down when this grows."""
         self._cancelled = threading.Event()
         self._count_lock = threading.Lock()
 
@@ -199,6 +228,11 @@ class CustomerIOHook(BaseHook):
         session.mount("http://", adapter)
         session.headers["User-Agent"] = "airflow-provider-cio"
         return session
+
+    @cached_property
+    def pacer(self) -> RequestPacer:
+        """The pace of Track API requests (the connection's ``requests_per_second``)."""
+        return RequestPacer(self.settings.requests_per_second)
 
     def get_conn(self) -> requests.Session:
         """Return the pooled HTTP session."""
@@ -338,9 +372,15 @@ class CustomerIOHook(BaseHook):
         url, auth_header = self._endpoint(api, path)
         headers = {"Authorization": auth_header, "Content-Type": "application/json"}
         started = time.monotonic()
+        pacer = self.pacer if api == "track" else None
         for attempt in range(self.retry.max_attempts):
             self._check_cancelled()
+            if pacer is not None:
+                pacer.wait(self._cancelled)
+                self._check_cancelled()
             outcome = self._attempt(method, url, headers, body)
+            if isinstance(outcome, requests.Response):
+                self._observe(outcome, pacer)
             if isinstance(outcome, requests.Response) and outcome.status_code not in RETRIED_STATUSES:
                 return outcome
             retry_after = retry_after_seconds(outcome)
@@ -355,6 +395,15 @@ class CustomerIOHook(BaseHook):
             f"{method} {path.split('?')[0]} on connection {self.customerio_conn_id!r} kept failing: gave up "
             f"after {attempt + 1} attempts in {time.monotonic() - started:.0f} s (last: {last})"
         )
+
+    def _observe(self, response: requests.Response, pacer: RequestPacer | None) -> None:
+        """Count 429 and 503 answers; let the pacer adapt to a Track API answer."""
+        status = response.status_code
+        if status in THROTTLED_STATUSES:
+            with self._count_lock:
+                self.throttled_responses += 1
+        if pacer is not None:
+            pacer.answered(throttled=status == 429, retry_after=retry_after_seconds(response))
 
     def _attempt(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None

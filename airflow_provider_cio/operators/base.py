@@ -115,7 +115,10 @@ class BaseSyncOperator(BaseOperator):
     :param checkpoint_interval: mirror mode: seconds between checkpoints of the rows the workspace
         accepted, from which a stopped run resumes (0: after every answered batch).
     :param dry_run: read, check and build everything, send nothing; the report says what would be sent.
-    :param concurrency: batch requests in flight at once.
+    :param concurrency: batch requests in flight at once, fixed. Default: adapt to the workspace's
+        answers (more while it answers promptly, fewer on 429, 503 or rising latency), up to
+        ``max_concurrency``.
+    :param max_concurrency: the most batch requests in flight when ``concurrency`` is not set.
     :param fetch_size: rows fetched from MySQL at a time.
     :param max_rows: the most rows one sync sends (at most 10,000,000); a query returning more fails
         after sending that many.
@@ -153,7 +156,8 @@ class BaseSyncOperator(BaseOperator):
         lookback_seconds: int = 0,
         error_report_path: str | None = None,
         dry_run: bool = False,
-        concurrency: int = 4,
+        concurrency: int | None = None,
+        max_concurrency: int = 16,
         fetch_size: int = 5000,
         max_rows: int = MAX_ROWS,
         request_timeout: float = 60.0,
@@ -193,6 +197,7 @@ class BaseSyncOperator(BaseOperator):
         self.error_report_path = error_report_path
         self.dry_run = dry_run
         self.concurrency = concurrency
+        self.max_concurrency = max_concurrency
         self.fetch_size = fetch_size
         self.max_rows = max_rows
         self.request_timeout = request_timeout
@@ -215,7 +220,7 @@ class BaseSyncOperator(BaseOperator):
             self.customerio_conn_id,
             timeout=self.request_timeout,
             retry=RetryPolicy(max_attempts=self.request_attempts),
-            max_connections=max(2, self.concurrency),
+            max_connections=max(2, self.concurrency or self.max_concurrency),
         )
 
     def settings(self) -> SyncSettings:
@@ -228,6 +233,7 @@ class BaseSyncOperator(BaseOperator):
             json_columns=self.json_columns,
             timezone=self.timezone,
             concurrency=self.concurrency,
+            max_concurrency=self.max_concurrency,
             fetch_size=self.fetch_size,
             max_rows=self.max_rows,
             dry_run=self.dry_run,
@@ -485,13 +491,14 @@ class BaseSyncOperator(BaseOperator):
         return uri
 
     def _log_progress(self, progress: SyncProgress) -> None:
-        """A task log line: rows read, rows the workspace accepted so far, rows read per second."""
+        """A task log line: rows read, rows the workspace accepted so far, rows read per second, rows in flight."""
         self.log.info(
-            "Progress: %d rows read, %d %s, %.0f rows/s",
+            "Progress: %d rows read, %d %s, %.0f rows/s, %d in flight",
             progress.rows_read,
             progress.rows_accepted,
             "would be sent" if self.dry_run else "sent",
             progress.rows_per_second,
+            progress.rows_in_flight,
         )
 
 

@@ -41,7 +41,53 @@ class BatchBuilder:
         batch.rows += op.row_count
         return full
 
+    def extend(self, ops: list[Op]) -> list[Batch]:
+        """Add ops in order; return the batches they closed (the same as :meth:`add` one by one)."""
+        closed: list[Batch] = []
+        batch = self._open
+        size, rows, batch_ops = batch.size, batch.rows, batch.ops
+        for op in ops:
+            length = len(op.body)
+            if batch_ops:
+                if size + length + 1 > MAX_BATCH_BYTES:
+                    batch.size, batch.rows = size, rows
+                    closed.append(batch)
+                    batch = Batch()
+                    size, rows, batch_ops = batch.size, 0, batch.ops
+                else:
+                    length += 1
+            batch_ops.append(op)
+            size += length
+            rows += op.row_count
+        batch.size, batch.rows = size, rows
+        self._open = batch
+        return closed
+
+    @property
+    def rows(self) -> int:
+        """Rows in the open batch."""
+        return self._open.rows
+
     def flush(self) -> Batch | None:
         """The open batch, if it has ops."""
         batch, self._open = self._open, Batch()
         return batch if batch.ops else None
+
+
+def pack(batches: list[Batch], limit: int) -> list[Batch]:
+    """Whole batches combined into as few requests of at most ``limit`` bytes as fit (first fit, largest first).
+
+    Each batch's ops stay together and in order: batches from different lanes share no keys, so
+    sending the combined requests in parallel keeps every key's ops in row order.
+    """
+    packed: list[Batch] = []
+    for batch in sorted(batches, key=lambda batch: batch.size, reverse=True):
+        joined = batch.size - ENVELOPE_BYTES + 1
+        into = next((open_ for open_ in packed if open_.size + joined <= limit), None)
+        if into is None:
+            packed.append(batch)
+            continue
+        into.ops.extend(batch.ops)
+        into.size += joined
+        into.rows += batch.rows
+    return packed

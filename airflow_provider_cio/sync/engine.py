@@ -2,17 +2,24 @@
 
 ::
 
-    cursor.fetchmany ──> OpBuilder ──> duplicate check ──> lane = hash(key) % concurrency
+    cursor.fetchmany ──> OpBuilder ──> duplicate check ──> lane = hash(key) % lanes
                                                                │
-                  lane 0: BatchBuilder ─> queue (2 batches) ─> sender thread ─> workspace.send_batch
-                  lane 1: ...
+                  lane 0: BatchBuilder ─> queue (1 batch) ─> sender thread ─┐
+                  lane 1: ...                                                ├─ window ─> workspace.send_batch
+                  ...                                                        ┘
 
 Ops with the same key always travel on the same lane, one batch after the other, so a person's (or an
-object's) updates reach the workspace in row order even with several requests in flight. Queues are
-bounded, so memory holds a few blocks of rows and ``2 + 2 x concurrency`` batches, whatever the number
-of rows. A sender that fails for good (the workspace refuses the credentials, or stays down past the
-retry budget) stops the sync: no more rows are read, queued batches are not sent, and the error is
-kept in the result.
+object's) updates reach the workspace in row order even with several requests in flight. How many
+lanes send at once is the :class:`~airflow_provider_cio.sync.concurrency.ConcurrencyWindow`'s call:
+fixed (``concurrency``), or adapting to the workspace's answers up to ``max_concurrency``.
+
+When the rows run out, every lane's queue drains in parallel, and the lanes' last, partly filled
+batches are packed together into as few requests as fit (a lane's ops stay whole and in order in one
+request; lanes share no keys), sent in parallel: a 100-row sync is one request, whatever the number
+of lanes. Queues are bounded, so memory holds a few blocks of rows and ``3 x lanes`` batches (open,
+queued, in flight), whatever the number of rows. A sender that fails for good (the workspace refuses
+the credentials, or stays down past the retry budget) stops the sync: no more rows are read, queued
+batches are not sent, and the error is kept in the result.
 
 When the workspace refuses an op that carries several rows (a grouped relationship op), the builder may
 ``split`` it: the lane sends the parts, and the later ops of the same key from that batch, before its
@@ -32,10 +39,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from airflow_provider_cio.sync.batches import Batch, BatchBuilder
+from airflow_provider_cio.sync.batches import Batch, BatchBuilder, pack
+from airflow_provider_cio.sync.concurrency import ConcurrencyWindow
 from airflow_provider_cio.sync.errors import ErrorLog
 from airflow_provider_cio.sync.identifiers import IdentifierRegistry
-from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES, MAX_ROWS
 from airflow_provider_cio.sync.ops import Op, OpBuilder
 from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, OpError, RowError
 
@@ -43,6 +51,9 @@ log = logging.getLogger(__name__)
 
 SENDER_SWITCH_INTERVAL = 0.001
 """Seconds the reading thread may hold the GIL while a sender waits (Python's default is 0.005)."""
+
+DRAIN_POLL = 0.05
+"""Shortest wait between two progress reports while the batches drain."""
 
 YOUNG_GC_THRESHOLD = 50_000
 """Allocations between two collections of the youngest generation during a sync (Python's default is 700)."""
@@ -122,6 +133,8 @@ class SyncProgress:
     rows_read: int
     rows_accepted: int
     elapsed_seconds: float
+    rows_in_flight: int = 0
+    """Rows handed to the senders and not answered yet (queued or in a request)."""
 
     @property
     def rows_per_second(self) -> float:
@@ -156,7 +169,9 @@ class SyncEngine:
 
     :param builder: turns rows into ops (people, objects or relationships).
     :param workspace: where batches go.
-    :param concurrency: batch requests in flight at once (lanes).
+    :param concurrency: batch requests in flight at once, fixed; None adapts it to the workspace's
+        answers, between 1 and ``max_concurrency``.
+    :param max_concurrency: the most batch requests in flight when ``concurrency`` is None.
     :param fetch_size: rows fetched from the cursor at a time.
     :param max_rows: rows one sync may send; a query with more fails after sending this many.
     :param progress: called with a :class:`SyncProgress` at most every ``progress_interval`` seconds.
@@ -170,7 +185,8 @@ class SyncEngine:
         builder: OpBuilder,
         workspace: Workspace,
         *,
-        concurrency: int = 4,
+        concurrency: int | None = None,
+        max_concurrency: int = 16,
         fetch_size: int = 5000,
         max_rows: int = MAX_ROWS,
         progress: Callable[[SyncProgress], None] | None = None,
@@ -178,11 +194,14 @@ class SyncEngine:
         workdir: str | None = None,
         settled: Callable[[list[Op], list[Op]], None] | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        if (concurrency is not None and concurrency < 1) or max_concurrency < 1:
+            raise ValueError("concurrency and max_concurrency must be at least 1")
         self.builder = builder
         self.workspace = workspace
-        self.concurrency = concurrency
+        if isinstance(workspace, DryRunWorkspace):
+            concurrency = 1  # nothing waits for an answer: more lanes would only add threads
+        self.concurrency = concurrency or max_concurrency
+        self.window = ConcurrencyWindow(self.concurrency, fixed=concurrency is not None)
         self.fetch_size = fetch_size
         self.max_rows = max_rows
         self.progress = progress
@@ -193,11 +212,13 @@ class SyncEngine:
         self._stop = threading.Event()
         self._lanes: list[Lane] = []
         self._held_rows = 0
+        self._rows_in_flight = 0
+        self._started = 0.0
         self.settled = settled
 
     def run(self, cursor: Any) -> SyncResult:
         """Read every row of an executed cursor and send it; return when every batch has an answer."""
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         self._lanes = [Lane(self, i) for i in range(self.concurrency)]
         with streaming_interpreter():
             try:
@@ -223,12 +244,41 @@ class SyncEngine:
         self._stop.set()
 
     def _close_lanes(self) -> None:
-        """Send the lanes' last batches (none once the sync has stopped) and wait for their senders to end.
+        """Drain every lane at once, then send their last batches packed together, all in parallel.
 
-        Also the way out of an interrupted sync: no request leaves after this returns.
+        Progress keeps being reported while the batches drain. Also the way out of an interrupted sync
+        (nothing more is sent once it has stopped): no request leaves after this returns.
         """
         for lane in self._lanes:
-            lane.close()
+            lane.end()
+            self._handed_over(lane.builder.rows)
+        self._wait(lane.thread for lane in self._lanes)
+        last = [lane.builder.flush() for lane in self._lanes]
+        senders = []
+        for batch in pack([batch for batch in last if batch is not None], MAX_BATCH_BYTES):
+            sender = threading.Thread(target=self.deliver, args=(batch,), name="cio-sync-last", daemon=True)
+            sender.start()
+            senders.append(sender)
+        self._wait(senders)
+
+    def _wait(self, threads: Iterator[threading.Thread] | list[threading.Thread]) -> None:
+        """Join ``threads``, reporting progress every ``progress_interval`` seconds meanwhile."""
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(max(self.progress_interval, DRAIN_POLL) if self.progress is not None else None)
+                if thread.is_alive():
+                    self._report_progress()
+
+    def _report_progress(self) -> None:
+        if self.progress is not None:
+            result = self.result
+            elapsed = time.monotonic() - self._started
+            self.progress(SyncProgress(result.rows_read, result.rows_accepted, elapsed, self._rows_in_flight))
+
+    def _handed_over(self, rows: int) -> None:
+        """``rows`` more rows are queued for a sender (negative: answered or given up)."""
+        with self.result.counts_lock:
+            self._rows_in_flight += rows
 
     def _cancel_workspace(self) -> None:
         """Stop the workspace's retry waits, when it can (``CustomerIOHook.cancel``)."""
@@ -268,28 +318,39 @@ class SyncEngine:
             self._dispatch(self.builder.build(rows, first_row))
             if self.progress is not None and time.monotonic() >= next_progress:
                 next_progress = time.monotonic() + self.progress_interval
-                self.progress(SyncProgress(result.rows_read, result.rows_accepted, time.monotonic() - started))
+                self._report_progress()
         if not self._stop.is_set():
             self._dispatch(self.builder.finish())
 
     def _dispatch(self, built: Any) -> None:
-        """Route ops to lanes (holding back possible duplicates) and record row errors."""
-        unique = self.builder.unique_keys
-        identifiers = self.identifiers
-        lanes = self._lanes
+        """Route a block's ops to lanes (holding back possible duplicates) and record its row errors."""
+        items = list(built)
+        ops = [item for item in items if type(item) is Op]
+        if len(ops) < len(items):
+            self.errors.add([item for item in items if type(item) is not Op])
+        if ops and self.builder.unique_keys:
+            maybe = self.identifiers.claim([op.key for op in ops], [op.first_row for op in ops])
+            if maybe:
+                ops = self._hold(ops, maybe)
         count = self.concurrency
-        row_errors: list[RowError] = []
-        for item in built:
-            if type(item) is not Op:
-                row_errors.append(item)
-                continue
-            if unique and not identifiers.claim(item.key, item.first_row):
-                identifiers.hold((item.body, item.first_row, item.row_count, item.identifier, item.key))
-                self._held_rows += item.row_count
-                continue
-            lanes[hash(item.key) % count].add(item)
-        if row_errors:
-            self.errors.add(row_errors)
+        if count == 1:
+            self._lanes[0].extend(ops)
+            return
+        routed: list[list[Op]] = [[] for _ in range(count)]
+        for op in ops:
+            routed[hash(op.key) % count].append(op)
+        for lane, lane_ops in zip(self._lanes, routed, strict=True):
+            if lane_ops:
+                lane.extend(lane_ops)
+
+    def _hold(self, ops: list[Op], maybe: list[int]) -> list[Op]:
+        """Keep the ops at positions ``maybe`` aside until the end of the sync; return the others."""
+        held = set(maybe)
+        for position in maybe:
+            op = ops[position]
+            self.identifiers.hold((op.body, op.first_row, op.row_count, op.identifier, op.key))
+            self._held_rows += op.row_count
+        return [op for position, op in enumerate(ops) if position not in held]
 
     def _resolve_held(self) -> None:
         """Send the held-back ops whose key is new after all; refuse the real duplicates."""
@@ -303,7 +364,7 @@ class SyncEngine:
             if first is None:
                 first_rows[op.key] = op.first_row
                 self.identifiers.record(op.key, op.first_row)
-                self._lanes[hash(op.key) % self.concurrency].add(op)
+                self._lanes[hash(op.key) % self.concurrency].extend([op])
             else:
                 message = f"row {first} of this sync already has this identifier; each one may appear once"
                 duplicates.append(RowError(op.first_row, op.identifier, DUPLICATE_IDENTIFIER, message))
@@ -343,6 +404,7 @@ class SyncEngine:
             result.batches_sent += 1
             result.ops_sent += len(batch.ops)
             result.rows_accepted += batch.rows - failed_rows - sum(batch.ops[i].row_count for i in again)
+            self._rows_in_flight -= batch.rows
         if self.settled is not None:  # mirror mode: which rows the workspace now has
             answered = [(i, op) for i, op in enumerate(batch.ops) if i not in again]
             self.settled([op for i, op in answered if i not in refusals], [op for i, op in answered if i in refusals])
@@ -376,6 +438,40 @@ class SyncEngine:
         with self.result.counts_lock:
             self.result.rows_not_sent += rows
 
+    def deliver(self, batch: Batch) -> None:
+        """Send a batch, then the ops its answer asks to send again (see ``record_outcome``), in order."""
+        pending = [batch]
+        while pending:
+            again = self._send(pending.pop(0))
+            if again:
+                more = batches_of(again)
+                self._handed_over(sum(part.rows for part in more))
+                pending[:0] = more
+
+    def _send(self, batch: Batch) -> list[Op]:
+        """Send one batch and record its outcome; return the ops to send again."""
+        if self.stopped:
+            self._given_up(batch.rows)
+            return []
+        throttled = getattr(self.workspace, "throttled_responses", 0)
+        self.window.acquire()
+        sent = time.monotonic()
+        try:
+            refused = self.workspace.send_batch([op.body for op in batch.ops])
+        except BaseException as error:
+            self.window.release(time.monotonic() - sent, throttled=True, full=False)
+            self._given_up(batch.rows)
+            self.fail(error)
+            return []
+        throttled = getattr(self.workspace, "throttled_responses", 0) != throttled
+        self.window.release(time.monotonic() - sent, throttled=throttled, full=batch.size > MAX_BATCH_BYTES // 2)
+        return self.record_outcome(batch, refused)
+
+    def _given_up(self, rows: int) -> None:
+        with self.result.counts_lock:
+            self.result.rows_not_sent += rows
+            self._rows_in_flight -= rows
+
 
 class Lane:
     """One sender thread with its own batch builder and a bounded queue of full batches."""
@@ -383,23 +479,19 @@ class Lane:
     def __init__(self, engine: SyncEngine, number: int) -> None:
         self.engine = engine
         self.builder = BatchBuilder()
-        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._send_loop, name=f"cio-sync-lane-{number}", daemon=True)
         self.thread.start()
 
-    def add(self, op: Op) -> None:
-        """Add an op; a batch it completes goes to the sender (waiting while the queue is full)."""
-        full = self.builder.add(op)
-        if full is not None:
+    def extend(self, ops: list[Op]) -> None:
+        """Add ops; the batches they complete go to the sender (waiting while the queue is full)."""
+        for full in self.builder.extend(ops):
+            self.engine._handed_over(full.rows)
             self._put(full)
 
-    def close(self) -> None:
-        """Send the last batch, then wait for the sender to finish."""
-        last = self.builder.flush()
-        if last is not None:
-            self._put(last)
+    def end(self) -> None:
+        """Let the sender finish the queued batches and end; the open batch stays in ``builder``."""
         self._put(None)
-        self.thread.join()
 
     def _put(self, item: Batch | None) -> None:
         while True:
@@ -415,25 +507,7 @@ class Lane:
             batch = self.queue.get()
             if batch is None:
                 return
-            pending = [batch]
-            while pending:
-                again = self._send(pending.pop(0))
-                if again:
-                    pending[:0] = batches_of(again)
-
-    def _send(self, batch: Batch) -> list[Op]:
-        """Send one batch and record its outcome; return the ops to send again (see ``record_outcome``)."""
-        engine = self.engine
-        if engine.stopped:
-            engine.record_unsent(batch.rows)
-            return []
-        try:
-            refused = engine.workspace.send_batch([op.body for op in batch.ops])
-        except BaseException as error:
-            engine.record_unsent(batch.rows)
-            engine.fail(error)
-            return []
-        return engine.record_outcome(batch, refused)
+            self.engine.deliver(batch)
 
 
 def batches_of(ops: Sequence[Op]) -> list[Batch]:

@@ -61,7 +61,8 @@ class SyncSettings:
         or ``fail`` (report each as "person is suppressed" and fail the sync).
     :param json_columns: columns whose text holds JSON to send as nested values.
     :param timezone: the time zone naive DATETIME and DATE values are read in.
-    :param concurrency: batch requests in flight at once.
+    :param concurrency: batch requests in flight at once, fixed; None adapts it to the workspace.
+    :param max_concurrency: the most batch requests in flight when ``concurrency`` is None.
     :param fetch_size: rows fetched from the database at a time.
     :param max_rows: the most rows one sync sends; more fails the sync.
     :param dry_run: build and check everything, send nothing.
@@ -82,7 +83,8 @@ class SyncSettings:
     on_suppressed: OnSuppressed = "succeed"
     json_columns: tuple[str, ...] = ()
     timezone: str = "UTC"
-    concurrency: int = 4
+    concurrency: int | None = None
+    max_concurrency: int = 16
     fetch_size: int = 5000
     max_rows: int = MAX_ROWS
     dry_run: bool = False
@@ -103,9 +105,10 @@ class SyncSettings:
             raise ValueError(f"object_type_id must be a positive integer such as '1', not {self.object_type_id!r}")
         if not 1 <= self.max_rows <= MAX_ROWS:
             raise ValueError(f"max_rows must be between 1 and {MAX_ROWS:,}, not {self.max_rows}")
-        if self.concurrency < 1 or self.fetch_size < 1:
+        if (self.concurrency is not None and self.concurrency < 1) or self.max_concurrency < 1 or self.fetch_size < 1:
             raise ValueError(
-                f"concurrency and fetch_size must be at least 1, not {self.concurrency}, {self.fetch_size}"
+                "concurrency, max_concurrency and fetch_size must be at least 1, not "
+                f"{self.concurrency}, {self.max_concurrency}, {self.fetch_size}"
             )
         check_max_removed(self.max_removed)
 
@@ -247,6 +250,7 @@ class SyncJob:
             builder,
             workspace,
             concurrency=settings.concurrency,
+            max_concurrency=settings.max_concurrency,
             fetch_size=settings.fetch_size,
             max_rows=settings.max_rows,
             progress=self.progress,

@@ -257,7 +257,8 @@ class WorkspaceEmulator:
 
     def settings(self, **settings: Any) -> dict[str, Any]:
         """Change some workspace settings (``identify_by``, ``allow_email_update_by_id``,
-        ``object_types``); returns all of them. ``settings()`` just reads them."""
+        ``object_types``, ``track_requests_per_second``); returns all of them. ``settings()`` just reads
+        them."""
         return self._admin("POST", "settings", settings)
 
     def suppress(self, *, id: str | None = None, email: str | None = None) -> None:

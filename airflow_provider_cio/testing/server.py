@@ -343,6 +343,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self._next_seq = 1
         self._stats: dict[str, dict[str, Any]] = {}
         self._app_calls: collections.deque[float] = collections.deque()
+        self._track_calls: collections.deque[float] = collections.deque()
 
     # --- answering -----------------------------------------------------------------------------------
 
@@ -377,7 +378,7 @@ class EmulatorServer(ThreadingHTTPServer):
             if call.body is None:
                 message = f"request body is {call.body_size} bytes; the limit is {MAX_BATCH_BYTES}"
                 return batch_error(413, "too_large", message)
-            return None
+            return self._track_rate_limited()
         scheme, _, token = (call.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or token.strip() != self.credentials.app_api_key:
             return meta_error(401, "Unauthorized request")
@@ -408,6 +409,23 @@ class EmulatorServer(ThreadingHTTPServer):
                 return False
             calls.append(now)
             return True
+
+    # --- the Track API rate limit (setting ``track_requests_per_second``, off by default) ------------
+
+    def _track_rate_limited(self) -> Response | None:
+        """429 with ``Retry-After`` when the last second already holds the accepted requests the limit allows."""
+        limit = self.workspace.settings.get("track_requests_per_second")
+        if not limit:
+            return None
+        now = time.monotonic()
+        with self.lock:
+            calls = self._track_calls
+            while calls and calls[0] <= now - 1:
+                calls.popleft()
+            if len(calls) < limit:
+                calls.append(now)
+                return None
+        return meta_error(429, "rate limited", headers=(("Retry-After", "1"),), retry_after=1)
 
     def _draw_fault(self) -> tuple[str | None, bool, float]:
         with self.lock:

@@ -37,6 +37,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "identify_by": "both",
     "allow_email_update_by_id": False,
     "object_types": ["1"],
+    "track_requests_per_second": None,
 }
 
 PERSON_IDENTIFIER_KINDS = ("id", "email", "cio_id")
@@ -370,6 +371,8 @@ class Workspace:
             updated["allow_email_update_by_id"] = changes["allow_email_update_by_id"]
         if "object_types" in changes:
             updated["object_types"] = _object_type_list(changes["object_types"])
+        if "track_requests_per_second" in changes:
+            updated["track_requests_per_second"] = _rate_limit(changes["track_requests_per_second"])
         self.settings = updated
         self._ids_allowed = updated["identify_by"] != "email"
         return dict(updated)
@@ -1074,3 +1077,15 @@ def _object_type_list(value: Any) -> list[str]:
             raise ValueError(f"object type {item!r} is not a positive integer")
         types.append(text)
     return types
+
+
+# --- the Track API rate limit setting ------------------------------------------------------------------
+
+
+def _rate_limit(value: Any) -> int | None:
+    """``track_requests_per_second``: a positive whole number, or null for no limit."""
+    if value is None:
+        return None
+    if type(value) is not int or value < 1:
+        raise ValueError("track_requests_per_second must be a positive whole number, or null for no limit")
+    return value

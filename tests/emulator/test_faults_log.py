@@ -168,7 +168,12 @@ def test_reset_clears_everything(workspace, track):
     assert workspace.people() == workspace.objects() == workspace.relationships() == []
     assert workspace.segments() == workspace.activities() == workspace.requests_log() == []
     assert workspace.stats() == {}
-    assert workspace.settings() == {"identify_by": "both", "allow_email_update_by_id": False, "object_types": ["1"]}
+    assert workspace.settings() == {
+        "identify_by": "both",
+        "allow_email_update_by_id": False,
+        "object_types": ["1"],
+        "track_requests_per_second": None,
+    }
     assert track.batch(person({"id": "9"})).status_code == 200  # faults off, suppression gone
     assert workspace.person(id="9") is not None
     assert workspace.create_segment("again")["id"] == 1

@@ -102,7 +102,12 @@ def test_identify_by_email_refuses_id_identifiers(workspace, track):
 
 
 def test_settings_are_validated_and_partial(workspace):
-    assert workspace.settings() == {"identify_by": "both", "allow_email_update_by_id": False, "object_types": ["1"]}
+    assert workspace.settings() == {
+        "identify_by": "both",
+        "allow_email_update_by_id": False,
+        "object_types": ["1"],
+        "track_requests_per_second": None,
+    }
     assert workspace.settings(allow_email_update_by_id=True)["identify_by"] == "both"
     for bad in ({"identify_by": "phone"}, {"allow_email_update_by_id": "yes"}, {"object_types": ["0"]}, {"x": 1}):
         with pytest.raises(ValueError, match="400"):
