@@ -26,6 +26,7 @@ from airflow_provider_cio.hooks.customerio import (
     RetryPolicy,
 )
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+from airflow_provider_cio.operators.lifeline import arm
 from airflow_provider_cio.operators.links import ErrorReportLink
 from airflow_provider_cio.sync.columns import QueryError
 from airflow_provider_cio.sync.engine import SyncProgress
@@ -258,6 +259,7 @@ class BaseSyncOperator(BaseOperator):
         )
         self._stream = MySQLQueryStream(self.mysql_conn_id)
         finished = False
+        lifeline = arm(self.on_kill)  # the sync dies with the process supervising this task (no orphan)
         try:
             try:
                 cursor = self._stream.execute(self.sql, self._job.text_converters())
@@ -278,6 +280,7 @@ class BaseSyncOperator(BaseOperator):
             if self._job.errors.count:  # failed rows, and suppressed people under on_suppressed="fail"
                 report.error_report = self._write_error_report(context)
         finally:
+            lifeline.disarm()
             self._stream.close(finished=finished)
             self._job.close()
             self.hook.close()
