@@ -1,4 +1,4 @@
-"""Test doubles that are real servers: a Customer.io workspace emulator and a throwaway MySQL server.
+"""Test doubles that are real servers: a Customer.io workspace emulator, throwaway MySQL, PostgreSQL and Redis.
 
 Use them in your own DAG tests::
 
@@ -14,6 +14,10 @@ _EXPORTS = {
     "WorkspaceEmulator": "airflow_provider_cio.testing.emulator",
     "TemporaryMySQLServer": "airflow_provider_cio.testing.mysql_server",
     "MySQLServer": "airflow_provider_cio.testing.mysql_server",
+    "TemporaryPostgresServer": "airflow_provider_cio.testing.postgres_server",
+    "PostgresServer": "airflow_provider_cio.testing.postgres_server",
+    "TemporaryRedisServer": "airflow_provider_cio.testing.redis_server",
+    "RedisServer": "airflow_provider_cio.testing.redis_server",
 }
 
 __all__ = sorted(_EXPORTS)
