@@ -5,6 +5,8 @@
 #   a MariaDB (or MySQL) server         the tests and the demo start a private one
 #   python3-venv, python3-dev, gcc      the virtualenv and the mysqlclient build
 #   chromium                            the browser tests of the Airflow UI page
+#   postgresql, redis-server            the system tests start a private PostgreSQL (Airflow's metadata DB)
+#                                       and Redis (Celery's broker) unless CIO_TEST_POSTGRES_URL/_REDIS_URL
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
@@ -19,6 +21,13 @@ if [ -z "${CIO_TEST_MYSQL_URL:-}" ] && ! command -v mariadbd >/dev/null 2>&1 && 
   missing+=(mariadb-server)
 fi
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+if [ -z "${CIO_TEST_POSTGRES_URL:-}" ] && ! command -v initdb >/dev/null 2>&1 \
+   && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+if [ -z "${CIO_TEST_REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+  missing+=(redis-server)
+fi
 # the UI tests drive Debian's Chromium with Playwright (Playwright's own browser download is disabled)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then

@@ -21,11 +21,10 @@ from typing import Any
 
 import psutil
 import pytest
+from faults.support import START, create_people, ops_accepted, people_dag
 
 from airflow_provider_cio.operators.lifeline import arm
 from airflow_provider_cio.testing import WorkspaceEmulator
-
-from faults.support import START, create_people, ops_accepted, people_dag
 
 PROCESSES = Path(__file__).with_name("processes.py")
 DAGRUN_WORKER = Path(__file__).parents[1] / "faults" / "dagrun_worker.py"
