@@ -65,6 +65,13 @@ class Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    killed: bool = False
+    """Killed on purpose by a test: its exit is no failure of the deployment."""
+
+    def kill(self) -> None:
+        """SIGKILL the process itself (not its group), as the OOM killer or a lost node would."""
+        self.killed = True
+        os.kill(self.popen.pid, signal.SIGKILL)
 
     def tail(self, lines: int = 30) -> str:
         """The end of its log."""
@@ -187,6 +194,12 @@ class Deployment:
         self.spawn("dag-processor", "dag-processor")
         wait_for(self._healthy, START_SECONDS, "the API server and the scheduler answering healthy", self.logs)
         wait_for(lambda: set(dag_ids) <= self.parsed_dag_ids(), START_SECONDS, f"DAGs {dag_ids} parsed", self.logs)
+        plugins = {plugin["name"] for plugin in self.api("GET", "/api/v2/plugins").json()["plugins"]}
+        if "customerio_syncs" not in plugins:
+            raise DeploymentError(
+                "airflow api-server did not load the customerio_syncs plugin: install the package (pip install -e .) "
+                "so that its airflow.plugins entry point is registered"
+            )
         return self
 
     def stop(self) -> None:
@@ -201,7 +214,7 @@ class Deployment:
     def check_running(self) -> None:
         """Fail with the logs when a process has exited."""
         for process in self.processes:
-            if process.popen.poll() is not None:
+            if process.popen.poll() is not None and not process.killed:
                 raise DeploymentError(f"{process.name} exited\n{self.logs()}")
 
     def _healthy(self) -> bool:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import secrets
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,7 +112,9 @@ def test_an_error_report_written_on_a_worker_is_served_by_the_api_server(
 
     download = airflow.api("GET", error_report_path("cio_sys_celery_bad_rows", "sync", run_id))
     assert download.ok, download.text
-    assert [row["id"] for row in csv.DictReader(io.StringIO(download.text))] == ["7"]
+    assert download.text == written.read_text()
+    (row,) = csv.DictReader(io.StringIO(download.text))
+    assert (row["row_number"], row["identifier"]) == ("7", "7"), row
 
 
 def test_a_sync_whose_worker_dies_is_retried_on_the_other_worker_without_overlap(
@@ -131,17 +131,21 @@ def test_a_sync_whose_worker_dies_is_retried_on_the_other_worker_without_overlap
     (victim,) = [name for name, host in WORKER_HOSTS.items() if host == old_host]
     (new_host,) = set(WORKER_HOSTS.values()) - {old_host}
     worker = celery.workers[victim]
-    below = descendants(worker.popen.pid)  # the pool process, the supervisor, the task process
+    (first_try,) = [ti for ti in airflow.task_instances(["cio_sys_celery_retry"]) if ti["run_id"] == run_id]
+    task_process = psutil.Process(first_try["pid"])
+    below = [task_process.parent(), task_process]  # the supervisor (a Celery pool process) and the task process
+    assert below[0].pid in {process.pid for process in descendants(worker.popen.pid)}
     try:
-        os.kill(worker.popen.pid, signal.SIGKILL)  # the worker's main process only, as an OOM killer would
+        worker.kill()  # the worker's main process only, as an OOM killer would
         killed_at = time.monotonic()  # the emulator runs in this process: its request times are on this clock
         wait_for(lambda: any(host_of(r) == new_host for r in sends(emulator_server)), 300,
                  "the retry sending from the other worker", airflow.logs)  # fmt: skip
         emulator_server.faults()  # let the retry finish quickly
         assert airflow.wait_for_run("cio_sys_celery_retry", run_id) == "success"
+        survivors = [f"{process.pid} {process.cmdline()}" for process in below if alive(process)]
     finally:
         for process in below:
-            if process.is_running():
+            if alive(process):
                 process.kill()  # an orphan the lifeline failed to stop
 
     log = sends(emulator_server)
@@ -156,7 +160,7 @@ def test_a_sync_whose_worker_dies_is_retried_on_the_other_worker_without_overlap
     assert max(old) < min(new), "no request of the old try after the first request of the retry"
     (task,) = [ti for ti in airflow.task_instances(["cio_sys_celery_retry"]) if ti["run_id"] == run_id]
     assert (task["state"], task["try_number"]) == ("success", 2)
-    assert not any(process.is_running() and process.status() != psutil.STATUS_ZOMBIE for process in below)
+    assert survivors == [], "the killed worker's supervisor and its task process both ended"
     assert airflow.xcom("cio_sys_celery_retry", run_id, "sync")["rows_sent"] == PEOPLE
     people = source.people("people_celery")
     assert workspace_people(emulator_server, set(people)) == people
@@ -165,6 +169,14 @@ def test_a_sync_whose_worker_dies_is_retried_on_the_other_worker_without_overlap
 def sends(workspace: WorkspaceEmulator) -> list[dict[str, Any]]:
     """The workspace's request log (Track and App API requests), oldest first."""
     return workspace.requests_log()
+
+
+def alive(process: psutil.Process) -> bool:
+    """Whether a process still runs (a zombie nobody reaped yet has ended)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def host_of(entry: dict[str, Any]) -> str:

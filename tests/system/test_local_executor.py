@@ -150,9 +150,11 @@ def test_the_page_lists_the_runs_and_serves_the_error_report(local: Deployment, 
 
     download = local.api("GET", error_report_path("cio_sys_bad_rows", "sync", run_id))
     assert download.ok, download.text
-    rows = list(csv.DictReader(io.StringIO(download.text)))
-    assert [row["id"] for row in rows] == ["7"]
-    assert Path(bad["report"]["error_report"].removeprefix("file://")).is_relative_to(local.home)
+    written = Path(bad["report"]["error_report"].removeprefix("file://"))
+    assert written.is_relative_to(local.home), "the default location: the worker's AIRFLOW_HOME"
+    assert download.text == written.read_text()
+    (row,) = csv.DictReader(io.StringIO(download.text))
+    assert (row["row_number"], row["identifier"]) == ("7", "7"), row
 
 
 def successes(deployment: Deployment, dag_id: str) -> int:
