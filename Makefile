@@ -5,7 +5,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench bench-mirror lint format clean
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -24,6 +24,9 @@ test: $(INSTALLED)  ## the whole test suite, against a private MySQL server and 
 
 bench: $(INSTALLED)  ## throughput and memory (N=1,000,000 by default: make bench N=200000)
 	$(BIN)/python -m benchmarks $(if $(N),--rows $(N))
+
+bench-mirror: $(INSTALLED)  ## mirror mode against the raw read, and its memory at N and 3 x N (make bench-mirror N=200000)
+	$(BIN)/python -m benchmarks.mirror $(if $(N),--rows $(N))
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

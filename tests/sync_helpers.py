@@ -31,6 +31,7 @@ from airflow_provider_cio.sync.columns import ColumnPlan
 from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings
 from airflow_provider_cio.sync.outcomes import RowError
 from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.testing.dagruns import check_counts
 
 TESTS = Path(__file__).parent
 SQL_DIR = TESTS / "sql"
@@ -187,6 +188,8 @@ def run_job(
     :param progress: called with the sync's progress after every block of rows.
     :param settings: ``SyncSettings`` fields; ``import_type`` defaults to people, the activity log is
         read once (no settle wait) unless ``activity_settle_seconds`` says otherwise.
+
+    The report's counts are checked (``check_counts``) before it is returned.
     """
     settings.setdefault("import_type", "people")
     settings.setdefault("activity_settle_seconds", 0)
@@ -197,6 +200,7 @@ def run_job(
     try:
         cursor = stream.execute(sql, job.text_converters() if converters else None)
         report = job.run(cursor)
+        check_counts(report)
         finished = report.error is None
         errors = list(job.errors) if job.engine is not None else []
         return JobRun(report, errors, job.plan, list(getattr(hook, "sent_sizes", [])))

@@ -3,12 +3,16 @@ or refused after the fact (failed attribute changes, suppressed people) and trac
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
 
 import pytest
 from sync_helpers import person, person_attributes, run_job, seed, sync_dag_fixture  # noqa: F401
+
+from airflow_provider_cio.sync import job as job_module
+from airflow_provider_cio.sync.reconcile import settled_activities
 
 NO_APP_KEY_NOTE = "failed attribute changes and suppressed people cannot be seen"
 
@@ -265,14 +269,17 @@ def test_without_an_app_api_key_the_log_says_once_that_late_failures_cannot_be_s
 # --- the settle wait -----------------------------------------------------------------------------------------
 
 
-def late_conflict_after_first_activity_read(workspace, stop: threading.Event) -> threading.Thread:
+def late_conflict_after_first_activity_read(
+    workspace, stop: threading.Event, applied: threading.Event
+) -> threading.Thread:
     """The real workspace applies writes seconds later: once the sync has read the activity log the first time,
-    person 2's email change is refused (over real HTTP), as if it had been applied late."""
+    person 2's email change is refused (over real HTTP), as if it had been applied late; then ``applied`` is set."""
 
     def apply_late() -> None:
         while not stop.is_set():
             if any(r["path"] == "/v1/activities" for r in workspace.requests_log()):
                 seed(person({"id": "2"}, email="taken@example.com"))
+                applied.set()
                 return
             time.sleep(0.02)
 
@@ -287,12 +294,19 @@ def activity_reads(workspace) -> int:
 
 @pytest.mark.parametrize("settle_seconds", [0, 1.0])
 def test_activities_appearing_between_reads_are_picked_up_by_the_settle_wait(
-    mysql_db, workspace, settle_seconds
+    mysql_db, workspace, settle_seconds, monkeypatch
 ) -> None:
     seed(person({"id": "10"}, email="taken@example.com"))
     users_table(mysql_db, [("1", "one@example.com", "pro"), ("2", None, "pro"), ("3", None, "pro")])
-    stop = threading.Event()
-    thread = late_conflict_after_first_activity_read(workspace, stop)
+    stop, applied = threading.Event(), threading.Event()
+
+    def settle_wait(seconds: float) -> None:
+        """The settle wait, which the late write falls into however long this machine takes to make it."""
+        assert applied.wait(60), "the late conflict was applied"
+        time.sleep(seconds)
+
+    monkeypatch.setattr(job_module, "settled_activities", functools.partial(settled_activities, sleep=settle_wait))
+    thread = late_conflict_after_first_activity_read(workspace, stop, applied)
     try:
         job = run_job("SELECT id, email, plan FROM users ORDER BY n", activity_settle_seconds=settle_seconds)
     finally:

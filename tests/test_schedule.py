@@ -14,7 +14,6 @@ test around it puts its scheduled runs before and after now.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -25,7 +24,7 @@ from airflow.sdk import DAG, task
 
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.testing import WorkspaceEmulator
-from airflow_provider_cio.testing.dagruns import DagRunOutcome, register_dag, run_dag
+from airflow_provider_cio.testing.dagruns import DagRunOutcome, read_xcom, register_dag, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -83,6 +82,11 @@ with DAG("schedule_mapped", schedule="@hourly", start_date=START, catchup=False,
     )
 
 
+MAX_ROUNDS = 50
+"""Rounds of scheduling after which a manual run that is still running is an error (each round runs every
+task that can run; these DAGs have at most two tasks in a row)."""
+
+
 def trigger_manual_run(dag: DAG) -> DagRunOutcome:
     """Trigger a manual run without a logical date, start it as the scheduler does, run its tasks here."""
     from airflow.api.common.trigger_dag import trigger_dag
@@ -103,18 +107,23 @@ def trigger_manual_run(dag: DAG) -> DagRunOutcome:
     with create_session() as session:
         run = session.query(DagRun).filter_by(dag_id=dag.dag_id, run_id=run_id).one()
         run.dag = DBDagBag().get_dag_for_run(run, session=session)
-        while run.state == DagRunState.RUNNING:
+        for _ in range(MAX_ROUNDS):
             session.expire_all()
             schedulable, _ = run.update_state(session=session)
+            if run.state != DagRunState.RUNNING:
+                break
             for instance in schedulable:
                 instance.try_number += 1
                 instance.state = TaskInstanceState.SCHEDULED
             session.commit()
             for instance in run.get_task_instances(session=session):
                 if instance.state == TaskInstanceState.SCHEDULED:
-                    # A failed task is recorded in its state, as in dag.test().
-                    with contextlib.suppress(Exception):
-                        _run_task(ti=instance, task=dag.task_dict[instance.task_id], run_triggerer=True)
+                    # A task that fails is recorded in its state (the runner returns); an exception here is
+                    # the harness's own error, and stops the test.
+                    _run_task(ti=instance, task=dag.task_dict[instance.task_id], run_triggerer=True)
+        else:
+            states = {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+            raise AssertionError(f"run {run_id} still running after {MAX_ROUNDS} rounds of scheduling: {states}")
         return DagRunOutcome(
             dag_id=run.dag_id,
             run_id=run.run_id,
@@ -125,18 +134,18 @@ def trigger_manual_run(dag: DAG) -> DagRunOutcome:
 
 
 def mapped_reports(outcome: DagRunOutcome, task_id: str) -> list[dict[str, Any]]:
-    """The report of each instance of a mapped task, by map index."""
+    """The report of each instance of a mapped task, by map index (each one's counts checked)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = (
-            session.query(XComModel)
+        indexes = (
+            session.query(XComModel.map_index)
             .filter_by(dag_id=outcome.dag_id, run_id=outcome.run_id, task_id=task_id, key="return_value")
             .order_by(XComModel.map_index)
             .all()
         )
-        return [XComModel.deserialize_value(row) for row in rows]
+    return [read_xcom(outcome.dag_id, outcome.run_id, task_id, map_index=index) for (index,) in indexes]
 
 
 def mysql_time(moment: datetime) -> str:

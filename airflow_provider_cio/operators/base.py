@@ -10,7 +10,6 @@ ones. Each successful sync leaves its DagRun's start as an XCom of the task (key
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from functools import cached_property
@@ -28,10 +27,12 @@ from airflow_provider_cio.hooks.customerio import (
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
 from airflow_provider_cio.operators.lifeline import arm
 from airflow_provider_cio.operators.links import ErrorReportLink
+from airflow_provider_cio.storage import ObjectStore, error_report_uri, snapshot_folder
 from airflow_provider_cio.sync.columns import QueryError
 from airflow_provider_cio.sync.engine import SyncProgress
 from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings
 from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.mirror import MassRemovalError, MirrorOptions, check_max_removed
 from airflow_provider_cio.sync.report import SyncReport
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 WATERMARK_KEY = "cio_sync_watermark"
+SNAPSHOT_KEY = "cio_mirror_snapshot"
+SYNC_MODES = ("upsert", "mirror")
 EMPTY_VALUES = ("ignore", "delete")
 IDENTIFY_BY = ("id", "email")
 
@@ -51,9 +54,16 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
 
 
-def watermark_key(map_index: int | None) -> str:
+def watermark_key(map_index: int | None, key: str = WATERMARK_KEY) -> str:
     """The XCom key holding a sync task's watermark (one per map index of a mapped task)."""
-    return WATERMARK_KEY if map_index is None or map_index < 0 else f"{WATERMARK_KEY}_{map_index}"
+    return key if map_index is None or map_index < 0 else f"{key}_{map_index}"
+
+
+def latest_snapshot(pointers: Sequence[Any], run_start: datetime | None) -> dict[str, Any] | None:
+    """The snapshot pointer recorded by the latest successful run that started before ``run_start``."""
+    limit = run_start.timestamp() if run_start is not None else float("inf")
+    earlier = [p for p in pointers if isinstance(p, dict) and p.get("run_start", 0) <= limit]
+    return max(earlier, key=lambda p: p.get("run_start", 0), default=None)
 
 
 def latest_watermark(watermarks: Sequence[Any], run_start: datetime | None) -> int:
@@ -64,10 +74,8 @@ def latest_watermark(watermarks: Sequence[Any], run_start: datetime | None) -> i
 
 
 def default_error_report_path(dag_id: str, task_id: str, run_id: str) -> str:
-    """``file://$AIRFLOW_HOME/cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``."""
-    home = os.path.expanduser(os.environ.get("AIRFLOW_HOME") or "~/airflow")
-    safe_run_id = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in run_id)
-    return f"file://{os.path.abspath(home)}/cio_error_reports/{dag_id}/{task_id}/{safe_run_id}.csv"
+    """``<[customerio] storage_base>/cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``."""
+    return error_report_uri(dag_id, task_id, run_id)
 
 
 class BaseSyncOperator(BaseOperator):
@@ -99,7 +107,19 @@ class BaseSyncOperator(BaseOperator):
     :param lookback_seconds: seconds subtracted from ``last_sync_time``, for transactions that commit
         late and for clock skew between Airflow and MySQL: rows may be sent twice, never lost.
     :param error_report_path: where the error CSV is written (templated; any ``ObjectStoragePath`` URI,
-        e.g. ``s3://conn@bucket/key.csv``). Default: under ``$AIRFLOW_HOME/cio_error_reports/``.
+        e.g. ``s3://conn@bucket/key.csv``). Default: under ``<[customerio] storage_base>/cio_error_reports/``.
+    :param sync_mode: ``upsert`` (default): every row of the query is sent (filter it on
+        ``{{ last_sync_time }}``). ``mirror``: the query returns the whole desired set on every run; only
+        the rows that changed since the last successful run are sent, and rows that left the query are
+        handled as ``on_removed`` says (docs/mirror.md).
+    :param on_removed: mirror mode: what happens in the workspace to a row that left the query (see the
+        operator's choices and defaults).
+    :param max_removed: mirror mode: the most rows one run may remove, a count or ``"N%"`` of the last
+        snapshot (default ``"10%"``). A run that would remove more removes nothing and fails.
+    :param snapshot_base: mirror mode: the ``ObjectStoragePath`` URI under which snapshots are kept,
+        overriding ``[customerio] storage_base`` (snapshots go to ``<base>/cio_snapshots/<dag>/<task>``).
+    :param checkpoint_interval: mirror mode: seconds between checkpoints of the rows the workspace
+        accepted, from which a stopped run resumes (0: after every answered batch).
     :param dry_run: read, check and build everything, send nothing; the report says what would be sent.
     :param concurrency: batch requests in flight at once.
     :param fetch_size: rows fetched from MySQL at a time.
@@ -119,6 +139,9 @@ class BaseSyncOperator(BaseOperator):
     ui_color = "#ffcc5c"
     operator_extra_links = (ErrorReportLink(),)
     import_type: ClassVar[str] = ""
+    on_removed_choices: ClassVar[tuple[str, ...]] = ("ignore", "delete")
+    mirror_on_removed: ClassVar[str] = "ignore"
+    """``on_removed`` when the DAG does not set it, in mirror mode."""
 
     def __init__(
         self,
@@ -128,7 +151,7 @@ class BaseSyncOperator(BaseOperator):
         customerio_conn_id: str = CustomerIOHook.default_conn_name,
         identify_by: str = "id",
         object_type_id: str = "1",
-        empty_values: str = "ignore",
+        empty_values: str | None = None,
         json_columns: Sequence[str] = (),
         timezone: str = "UTC",
         lookback_seconds: int = 0,
@@ -140,11 +163,28 @@ class BaseSyncOperator(BaseOperator):
         request_timeout: float = 60.0,
         request_attempts: int = RetryPolicy.max_attempts,
         progress_interval: float = 10.0,
+        sync_mode: str = "upsert",
+        on_removed: str | None = None,
+        max_removed: int | str = "10%",
+        snapshot_base: str | None = None,
+        checkpoint_interval: float = 10.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_choice("sync_mode", sync_mode, SYNC_MODES)
+        if empty_values is None:  # a mirror removes what became NULL, so the workspace equals the query
+            empty_values = "delete" if sync_mode == "mirror" else "ignore"
         check_choice("identify_by", identify_by, IDENTIFY_BY)
         check_choice("empty_values", empty_values, EMPTY_VALUES)
+        if on_removed is None:
+            on_removed = self.mirror_on_removed if sync_mode == "mirror" else "ignore"
+        check_choice("on_removed", on_removed, self.on_removed_choices)
+        check_max_removed(max_removed)
+        if sync_mode == "mirror" and "last_sync_time" in sql:
+            raise ValueError(
+                "sync_mode='mirror' compares the whole result of the query on every run: remove the "
+                "{{ last_sync_time }} filter (rows it leaves out would count as removed)"
+            )
         if not str(object_type_id).isdigit() or int(object_type_id) < 1:
             raise ValueError(f"object_type_id must be a positive integer such as '1', not {object_type_id!r}")
         if not 1 <= max_rows <= MAX_ROWS:
@@ -170,6 +210,11 @@ class BaseSyncOperator(BaseOperator):
         self.request_timeout = request_timeout
         self.request_attempts = request_attempts
         self.progress_interval = progress_interval
+        self.sync_mode = sync_mode
+        self.on_removed = on_removed
+        self.max_removed = max_removed
+        self.snapshot_base = snapshot_base
+        self.checkpoint_interval = checkpoint_interval
         self._job: SyncJob | None = None
         self._stream: MySQLQueryStream | None = None
 
@@ -196,6 +241,26 @@ class BaseSyncOperator(BaseOperator):
             fetch_size=self.fetch_size,
             max_rows=self.max_rows,
             dry_run=self.dry_run,
+            sync_mode=self.sync_mode,  # type: ignore[arg-type]
+            on_removed=self.on_removed,  # type: ignore[arg-type]
+            max_removed=self.max_removed,
+        )
+
+    def mirror_options(self, context: Context) -> MirrorOptions | None:
+        """Where this task's snapshots live and which one its last successful run recorded (mirror mode)."""
+        if self.sync_mode != "mirror":
+            return None
+        ti = context["ti"]
+        folder = snapshot_folder(context["dag"].dag_id, self.task_id, ti.map_index, self.snapshot_base)
+        key = watermark_key(ti.map_index, SNAPSHOT_KEY)
+        pulled = ti.xcom_pull(task_ids=self.task_id, key=key, include_prior_dates=True)
+        pointer = latest_snapshot(pulled if isinstance(pulled, list) else [pulled], context["dag_run"].start_date)
+        return MirrorOptions(
+            on_removed=self.on_removed,  # type: ignore[arg-type]
+            max_removed=self.max_removed,
+            store=ObjectStore(folder),
+            pointer=pointer,
+            checkpoint_interval=self.checkpoint_interval,
         )
 
     def segment(self) -> SegmentTarget | None:
@@ -256,6 +321,7 @@ class BaseSyncOperator(BaseOperator):
             progress_interval=self.progress_interval,
             workdir=tempfile.gettempdir(),
             logger=self.log,
+            mirror=self.mirror_options(context),
         )
         self._stream = MySQLQueryStream(self.mysql_conn_id)
         finished = False
@@ -314,6 +380,7 @@ class BaseSyncOperator(BaseOperator):
                 ti = context["ti"]
                 start = context["dag_run"].start_date
                 ti.xcom_push(key=watermark_key(ti.map_index), value=int(start.timestamp()))
+                self._record_snapshot(context)
             return data
         context["ti"].xcom_push(key="return_value", value=data)
         message = report.failure_message()
@@ -321,6 +388,21 @@ class BaseSyncOperator(BaseOperator):
         if report.error and not (report.rows_failed or report.row_limit_reached) and retry_may_help(failure):
             raise AirflowException(message)
         raise AirflowFailException(message)
+
+    def _record_snapshot(self, context: Context) -> None:
+        """Point the task at the snapshot this successful mirror run stored, then drop older files."""
+        mirror = self._job.mirror if self._job is not None else None
+        if mirror is None or mirror.new_pointer is None:
+            return
+        ti = context["ti"]
+        start = context["dag_run"].start_date
+        assert start is not None, "a running DagRun has started"
+        pointer = {**mirror.new_pointer, "run_start": start.timestamp()}
+        ti.xcom_push(key=watermark_key(ti.map_index, SNAPSHOT_KEY), value=pointer)
+        try:
+            mirror.clean_up(mirror.options.pointer)
+        except Exception as error:  # leftovers cost storage only: the pointer names the snapshot to use
+            self.log.warning("Could not delete old snapshot files (%s): %s", type(error).__name__, error)
 
     def _fail_before_sending(self, context: Context, last_sync_time: int, message: str, *, retry: bool) -> None:
         report = SyncReport(import_type=self.import_type, last_sync_time=last_sync_time, error=message)
@@ -359,6 +441,8 @@ def retry_may_help(error: BaseException | None) -> bool:
     """
     if isinstance(error, CustomerIOError):
         return isinstance(error, CustomerIOUnavailableError)
+    if isinstance(error, MassRemovalError):
+        return False
     if error is not None and is_mysql_error(error):
         return is_connection_error(error)
     return True

@@ -45,12 +45,19 @@ class RelationshipOperator(BaseSyncOperator):
         task naming a pool that does not exist waits in ``scheduled`` forever and nothing fails
         (docs/scheduling.md).
 
+    In mirror mode (``sync_mode="mirror"``) the query returns every relationship that should exist; a
+    relationship that left the query is deleted (``on_removed="delete"``, the default) or left as it is
+    (``"ignore"``), and a run that would delete more than ``max_removed`` deletes nothing and fails
+    (docs/mirror.md).
+
     The parameters are those of :class:`~airflow_provider_cio.operators.base.BaseSyncOperator`:
     ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,
     ``object_type_id``, ``empty_values`` (NULL relationship attributes), ``json_columns``,
     ``timezone``, ``lookback_seconds``, ``error_report_path`` (templated), ``dry_run``,
-    ``concurrency``, ``fetch_size``, ``max_rows``, ``request_timeout``, ``request_attempts``, ``progress_interval``.
+    ``concurrency``, ``fetch_size``, ``max_rows``, ``request_timeout``, ``request_attempts``, ``progress_interval``,
+    ``sync_mode``, ``on_removed``, ``max_removed``, ``snapshot_base``, ``checkpoint_interval``.
     See docs/relationships.md.
     """
 
     import_type: ClassVar[str] = "relationships"
+    mirror_on_removed: ClassVar[str] = "delete"

@@ -11,6 +11,7 @@ from airflow_provider_cio.sync.job import SegmentTarget, SyncSettings
 
 IMPORT_TYPES = ("people", "objects")
 ON_SUPPRESSED = ("succeed", "fail")
+OBJECTS_ON_REMOVED = ("ignore", "delete")
 
 
 class MySQLReverseETLOperator(BaseSyncOperator):
@@ -38,6 +39,13 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         (docs/scheduling.md).
 
     :param import_type: ``people`` or ``objects`` (one sync cannot import both).
+    :param sync_mode: ``upsert`` (default) or ``mirror``: send only what changed since the last
+        successful run, and handle rows that left the query as ``on_removed`` says (docs/mirror.md).
+    :param on_removed: mirror mode: people who left the query are ``ignore``-d (default), ``delete``-d
+        (the profile is deleted) or ``suppress``-ed (deleted and its identifiers blocked); objects are
+        ``ignore``-d (default) or ``delete``-d. People always leave ``segment_id``/``segment_name``.
+    :param max_removed: mirror mode: the most rows one run may remove, a count or ``"N%"`` of the last
+        snapshot (default ``"10%"``); a run over it removes nothing and fails, saying how to allow it.
     :param on_suppressed: rows about suppressed people: ``succeed`` (left out, counted, the sync
         succeeds) or ``fail`` (each reported as "person is suppressed", the sync fails). Seeing them
         needs the connection's App API key.
@@ -51,11 +59,13 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,
     ``object_type_id``, ``empty_values``, ``json_columns``, ``timezone``, ``lookback_seconds``,
     ``error_report_path`` (templated), ``dry_run``, ``concurrency``, ``fetch_size``, ``max_rows``,
-    ``request_timeout``, ``request_attempts``, ``progress_interval``.
+    ``request_timeout``, ``request_attempts``, ``progress_interval``, ``snapshot_base``,
+    ``checkpoint_interval``. ``empty_values`` defaults to ``delete`` in mirror mode.
     """
 
     template_fields: Sequence[str] = (*BaseSyncOperator.template_fields, "segment_name")
     import_type: ClassVar[str] = "people"
+    on_removed_choices: ClassVar[tuple[str, ...]] = ("ignore", "delete", "suppress")
 
     def __init__(
         self,
@@ -70,6 +80,8 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     ) -> None:
         super().__init__(**kwargs)
         check_choice("import_type", import_type, IMPORT_TYPES)
+        if import_type == "objects":
+            check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
         check_choice("on_suppressed", on_suppressed, ON_SUPPRESSED)
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")

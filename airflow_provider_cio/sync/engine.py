@@ -140,6 +140,8 @@ class SyncEngine:
     :param max_rows: rows one sync may send; a query with more fails after sending this many.
     :param progress: called with a :class:`SyncProgress` at most every ``progress_interval`` seconds.
     :param workdir: where temporary files go (identifier spill file, error database).
+    :param settled: called (from the sender threads) with the ops of each answered batch that the
+        workspace accepted and those it refused for good (mirror mode records the accepted rows).
     """
 
     def __init__(
@@ -153,6 +155,7 @@ class SyncEngine:
         progress: Callable[[SyncProgress], None] | None = None,
         progress_interval: float = 10.0,
         workdir: str | None = None,
+        settled: Callable[[list[Op], list[Op]], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -169,6 +172,7 @@ class SyncEngine:
         self._stop = threading.Event()
         self._lanes: list[Lane] = []
         self._held_rows = 0
+        self.settled = settled
 
     def run(self, cursor: Any) -> SyncResult:
         """Read every row of an executed cursor and send it; return when every batch has an answer."""
@@ -319,6 +323,9 @@ class SyncEngine:
             result.batches_sent += 1
             result.ops_sent += len(batch.ops)
             result.rows_accepted += batch.rows - failed_rows - sum(batch.ops[i].row_count for i in again)
+        if self.settled is not None:  # mirror mode: which rows the workspace now has
+            answered = [(i, op) for i, op in enumerate(batch.ops) if i not in again]
+            self.settled([op for i, op in answered if i not in refusals], [op for i, op in answered if i in refusals])
         return [op for ops in again.values() for op in ops]
 
     def _send_again(self, batch: Batch, refusals: dict[int, OpError]) -> dict[int, list[Op]]:

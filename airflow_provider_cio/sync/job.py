@@ -10,16 +10,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from airflow_provider_cio.sync.columns import ColumnPlan, IdentifyBy, ImportType, plan_columns
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncProgress
 from airflow_provider_cio.sync.errors import ErrorLog
 from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.mirror import MirrorOptions, MirrorRun, OnRemoved, SyncMode, raw_converters
 from airflow_provider_cio.sync.ops import EmptyValues, ObjectOps, OpBuilder, PeopleOps
 from airflow_provider_cio.sync.outcomes import FAILED_ATTRIBUTE_CHANGE, SUPPRESSED
 from airflow_provider_cio.sync.reconcile import settled_activities, trace_to_rows
@@ -48,6 +50,12 @@ class SyncSettings:
     :param dry_run: build and check everything, send nothing.
     :param activity_settle_seconds: how long the activity log must stay unchanged to count as settled.
     :param activity_timeout: the longest wait for the activity log to settle.
+    :param sync_mode: ``upsert`` (send every row of the query) or ``mirror`` (send what changed since
+        the last successful sync; remove what left the query, see :mod:`~airflow_provider_cio.sync.mirror`).
+    :param on_removed: mirror mode: what happens to rows that left the query (``ignore``, ``delete``,
+        ``suppress``).
+    :param max_removed: mirror mode: the most rows one run may remove (a count, or ``"N%"`` of the
+        previous snapshot).
     """
 
     import_type: ImportType
@@ -63,6 +71,9 @@ class SyncSettings:
     dry_run: bool = False
     activity_settle_seconds: float = 5.0
     activity_timeout: float = 60.0
+    sync_mode: SyncMode = "upsert"
+    on_removed: OnRemoved = "ignore"
+    max_removed: int | str = "10%"
 
 
 @dataclass
@@ -93,6 +104,8 @@ class SyncJob:
     :param segment: the manual segment to add synced people to, if any.
     :param progress: called with a :class:`SyncProgress` every ``progress_interval`` seconds.
     :param workdir: where temporary files go.
+    :param mirror: where a mirror sync keeps its snapshots (needed when ``settings.sync_mode`` is
+        ``mirror``); after a successful run, ``job.mirror.new_pointer`` is the snapshot to record.
     """
 
     def __init__(
@@ -105,8 +118,14 @@ class SyncJob:
         progress_interval: float = 10.0,
         workdir: str | None = None,
         logger: logging.Logger | Any = log,
+        mirror: MirrorOptions | None = None,
     ) -> None:
+        if settings.sync_mode == "mirror" and mirror is None:
+            raise ValueError("a mirror sync needs MirrorOptions (where its snapshots are kept)")
         self.settings = settings
+        self.mirror_options = mirror
+        self.mirror: MirrorRun | None = None
+        self._lazy_conversion = settings.sync_mode == "mirror" and mirror is not None
         self.workspace = workspace
         self.segment = segment
         self.progress = progress
@@ -126,7 +145,12 @@ class SyncJob:
         return self.engine.errors
 
     def text_converters(self) -> dict[int, Callable[[str], Any]]:
-        """Converters for the MySQL driver to apply as it reads (see ``ValueRules.text_converters``)."""
+        """Converters for the MySQL driver to apply as it reads (see ``ValueRules.text_converters``).
+
+        A mirror sync asks for the raw values instead and converts only the rows it sends.
+        """
+        if self._lazy_conversion:
+            return raw_converters(self.values.text_converters())
         return self.values.text_converters()
 
     def plan_for(self, description: Any) -> ColumnPlan:
@@ -149,8 +173,13 @@ class SyncJob:
         for note in self.plan.ignored:
             self.log.info("Column not sent: %s", note)
         workspace = DryRunWorkspace() if settings.dry_run else self.workspace
+        builder = builder_for(self.plan, settings)
+        if self.mirror_options is not None and settings.sync_mode == "mirror":
+            self.mirror = self._start_mirror(cursor.description)
+            lazy = self.values.text_converters() if self._lazy_conversion else None
+            builder = self.mirror.wrap(builder, self.plan, settings.object_type_id, lazy, cursor.description)
         self.engine = SyncEngine(
-            builder_for(self.plan, settings),
+            builder,
             workspace,
             concurrency=settings.concurrency,
             fetch_size=settings.fetch_size,
@@ -158,12 +187,14 @@ class SyncJob:
             progress=self.progress,
             progress_interval=self.progress_interval,
             workdir=self.workdir,
+            settled=self.mirror.settled if self.mirror is not None else None,
         )
         report = SyncReport(
             import_type=settings.import_type,
             last_sync_time=last_sync_time,
             dry_run=settings.dry_run,
             suppressed_fail=settings.on_suppressed == "fail",
+            sync_mode=settings.sync_mode,
         )
         try:
             result = self.engine.run(cursor)
@@ -172,12 +203,99 @@ class SyncJob:
             if not settings.dry_run:
                 suppressed_rows = self._trace_late_failures(report)
                 self._fill_segment(report, suppressed_rows)
+            if self.mirror is not None:
+                self._handle_removed(report)
         except Exception as error:  # reported; the operator pushes the report, then fails the task
             self.failure = error
             report.error = f"{type(error).__name__}: {error}"
+        except BaseException:  # interrupted: keep what the workspace accepted, for the next run
+            if self.mirror is not None:
+                self.mirror.checkpoint()
+            raise
         self._count(report)
+        if self.mirror is not None:
+            self._finish_mirror(report)
         report.duration_seconds = time.monotonic() - started
         return report
+
+    def _start_mirror(self, description: Any) -> MirrorRun:
+        """Load the task's last snapshot, with what stopped runs delivered since."""
+        assert self.mirror_options is not None
+        settings, target = self.settings, self.segment
+        segment = None if target is None else [target.segment_id, target.segment_name]
+        keys = [settings.import_type, settings.identify_by, settings.object_type_id, segment]
+        values = [
+            [column[0] for column in description],
+            settings.empty_values,
+            settings.json_columns,
+            settings.timezone,
+        ]
+        mirror = MirrorRun(
+            replace(self.mirror_options, segment=bool(segment)),
+            import_type=settings.import_type,
+            identify_by=settings.identify_by,
+            key_fingerprint=fingerprint(keys),
+            value_fingerprint=fingerprint(values),
+            workdir=self.workdir,
+            dry_run=settings.dry_run,
+            logger=self.log,
+        )
+        mirror.load()
+        return mirror
+
+    def _handle_removed(self, report: SyncReport) -> None:
+        """Rows of the last snapshot that left the query: out of the segment, then ``on_removed``."""
+        mirror = self.mirror
+        assert mirror is not None and self.engine is not None
+        if self.engine.stopped or self.engine.result.row_limit_reached:  # rows not read are not removed
+            return
+        removed = mirror.removed_count()
+        if not removed:
+            return
+        if not mirror.acts_on_removals:
+            for chunk in mirror.removed_keys():
+                mirror.forget_removed(chunk)
+            return
+        mirror.check_guard(removed)
+        if self.settings.dry_run:
+            report.would_remove = removed
+            return
+        keys = [key for chunk in mirror.removed_keys() for key in chunk]  # at most max_removed
+        if report.segment_id is not None:
+            report.people_removed_from_segment = self.workspace.remove_from_segment(
+                report.segment_id, keys, id_type=self.settings.identify_by
+            )
+            self.log.info("Removed %d people from segment %s", report.people_removed_from_segment, report.segment_id)
+        if mirror.options.on_removed == "ignore":
+            mirror.forget_removed(keys)
+            return
+        mirror.forget_removed(mirror.remove(self.workspace, keys))
+        report.rows_removed = mirror.rows_removed
+        report.removals_failed = len(mirror.removals_refused)
+        for refused in mirror.removals_refused[:20]:
+            self.log.warning("Not removed: %s (%s)", refused.identifier, refused.message)
+        self.log.info(
+            "Removed (%s) %d %s that left the query",
+            mirror.options.on_removed,
+            report.rows_removed,
+            self.settings.import_type,
+        )
+
+    def _finish_mirror(self, report: SyncReport) -> None:
+        """Count the unchanged rows; after a successful run, store the new snapshot."""
+        mirror = self.mirror
+        assert mirror is not None
+        report.rows_unchanged = mirror.rows_unchanged
+        if self.settings.dry_run:
+            return
+        if self.engine is not None and self.settings.import_type == "people":
+            late = [e.identifier for e in self.engine.errors if e.error_type == FAILED_ATTRIBUTE_CHANGE]
+            mirror.mark_dirty([key.lower() if self.settings.identify_by == "email" else key for key in late])
+        if report.failed:
+            mirror.checkpoint()
+            return
+        pointer = mirror.write_snapshot()
+        report.snapshot = pointer["name"]
 
     def cancel(self) -> None:
         """Stop the sync as soon as possible (from another thread)."""
@@ -188,6 +306,8 @@ class SyncJob:
         """Remove temporary files."""
         if self.engine is not None:
             self.engine.close()
+        if self.mirror is not None:
+            self.mirror.close()
 
     def _count(self, report: SyncReport) -> None:
         """Fill the report's counts from the engine's result and the error log."""
@@ -254,3 +374,8 @@ class SyncJob:
         for row_number, key in self.engine.identifiers:
             if not errors.has(row_number) and row_number not in suppressed_rows:
                 yield key
+
+
+def fingerprint(parts: Any) -> str:
+    """A short stable hash of settings (to tell whether a snapshot was made with the same ones)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]

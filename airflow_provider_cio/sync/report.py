@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+MIRROR_ONLY = ("removals_failed", "people_removed_from_segment", "would_remove", "snapshot")
+"""Report keys that only a mirror sync pushes."""
+
 
 @dataclass
 class SyncReport:
     """The outcome of one sync, pushed to XCom as ``return_value`` (see :meth:`to_xcom`).
 
-    ``rows_read = rows_sent + rows_failed + rows_suppressed + rows_not_sent`` once a sync has ended.
+    Once a sync has ended, every row read is counted once::
+
+        rows_read = rows_sent + rows_failed + rows_suppressed + rows_not_sent + rows_unchanged
+
+    (``rows_unchanged`` is 0 outside mirror mode). ``rows_removed`` counts something else: rows of the
+    last snapshot that were no longer in the query, which the workspace removed.
 
     :param rows_read: rows the query returned (at most the row limit).
     :param rows_sent: rows the workspace accepted and applied.
@@ -18,6 +26,14 @@ class SyncReport:
         counted here, even under ``on_suppressed="fail"``, which lists them in the report too).
     :param rows_suppressed: rows about suppressed people (not applied).
     :param rows_not_sent: rows never sent because the sync stopped early.
+    :param rows_unchanged: mirror mode: rows equal to the last snapshot's, not sent.
+    :param rows_removed: mirror mode: rows that left the query and were removed from the workspace as
+        ``on_removed`` says (deleted, suppressed, or relationships deleted).
+    :param removals_failed: mirror mode: removals the workspace refused (the sync fails; the next run
+        tries them again).
+    :param people_removed_from_segment: mirror mode: people who left the query, removed from the segment.
+    :param would_remove: mirror dry run: how many rows would be removed.
+    :param snapshot: mirror mode: the snapshot this successful run recorded (relative to its folder).
     :param last_sync_time: the value ``{{ last_sync_time }}`` had in the query.
     :param error_report: URI of the error CSV, or None when it would be empty.
     :param errors_by_type: failed rows per error type.
@@ -31,6 +47,13 @@ class SyncReport:
     rows_failed: int = 0
     rows_suppressed: int = 0
     rows_not_sent: int = 0
+    rows_unchanged: int = 0
+    rows_removed: int = 0
+    removals_failed: int = 0
+    people_removed_from_segment: int = 0
+    would_remove: int = 0
+    sync_mode: str = "upsert"
+    snapshot: str | None = None
     ops_sent: int = 0
     batches_sent: int = 0
     requests_sent: int = 0
@@ -54,6 +77,7 @@ class SyncReport:
             self.error
             or self.rows_failed
             or self.rows_not_sent
+            or self.removals_failed
             or self.row_limit_reached
             or (self.suppressed_fail and self.rows_suppressed)
         )
@@ -66,6 +90,8 @@ class SyncReport:
         )
         if self.rows_not_sent:
             text += f", {self.rows_not_sent} not sent"
+        if self.sync_mode == "mirror":
+            text += f", {self.rows_unchanged} unchanged, {self.rows_removed} removed"
         if self.dry_run and self.would_send:
             text += f" (dry run: would send {self.would_send['rows']} rows in {self.would_send['ops']} ops, "
             text += f"{self.would_send['batches']} batches)"
@@ -91,12 +117,22 @@ class SyncReport:
             )
         if self.rows_not_sent and not self.error:
             reasons.append(f"{self.rows_not_sent} rows were not sent")
+        if self.removals_failed:
+            reasons.append(f"the workspace refused {self.removals_failed} removals (see the task log)")
+        if self.sync_mode == "mirror":
+            return "; ".join(reasons) + (
+                ". The snapshot is not advanced: the next run sends the failed and unsent rows again (rows the "
+                "workspace accepted are kept in a checkpoint and not sent again)."
+            )
         return "; ".join(reasons) + ". last_sync_time is not advanced: the next run sends these rows again."
 
     def to_xcom(self) -> dict[str, Any]:
         """The report as a JSON-serialisable dict."""
         data = asdict(self)
         data.pop("suppressed_fail")
+        if self.sync_mode != "mirror":  # rows_unchanged and rows_removed stay (0): the count identity
+            for key in MIRROR_ONLY:
+                data.pop(key)
         data["status"] = "failed" if self.failed else "success"
         data["duration_seconds"] = round(self.duration_seconds, 3)
         return data

@@ -232,6 +232,17 @@ class WorkspaceEmulator:
         """The whole activity log (``failed_attribute_change`` entries), oldest first."""
         return self._admin("GET", "activities")
 
+    def suppressions(self) -> dict[str, list[str]]:
+        """The suppressed identifiers: ``{"ids": [...], "emails": [...]}`` (emails in lower case)."""
+        return self._admin("GET", "suppressions")
+
+    def removals(self) -> list[dict[str, Any]]:
+        """Every person/object ``delete`` and ``suppress`` op applied, oldest first.
+
+        Each is ``{"type", "identifiers", "action", "found"}``.
+        """
+        return self._admin("GET", "removals")
+
     def stats(self) -> dict[str, Any]:
         """Requests (by status) and ops (accepted, failed) per route, e.g. ``stats()["POST /api/v2/batch"]``."""
         return self._admin("GET", "stats")

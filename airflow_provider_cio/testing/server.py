@@ -233,6 +233,8 @@ ROUTES = (
     Route("GET", "/_emulator/relationships", ADMIN, "admin_relationships"),
     Route("GET", "/_emulator/segments", ADMIN, "admin_segments"),
     Route("GET", "/_emulator/activities", ADMIN, "admin_activities"),
+    Route("GET", "/_emulator/suppressions", ADMIN, "admin_suppressions"),
+    Route("GET", "/_emulator/removals", ADMIN, "admin_removals"),
     Route("GET", "/_emulator/stats", ADMIN, "admin_stats"),
     Route("GET", "/_emulator/requests", ADMIN, "admin_requests"),
     Route("POST", "/_emulator/reset", ADMIN, "admin_reset"),
@@ -608,6 +610,15 @@ class EmulatorServer(ThreadingHTTPServer):
     def admin_activities(self, document: Any) -> Response:
         """``GET /_emulator/activities``: all of them, oldest first."""
         return self._admin_view(lambda: self.workspace.activities)
+
+    def admin_suppressions(self, document: Any) -> Response:
+        """``GET /_emulator/suppressions``: ``{"ids": [...], "emails": [...]}``, the blocked identifiers."""
+        return self._admin_view(self.workspace.suppressions)
+
+    def admin_removals(self, document: Any) -> Response:
+        """``GET /_emulator/removals``: every person/object ``delete`` and ``suppress`` op applied, oldest first:
+        ``{"type", "identifiers", "action", "found"}`` (``found``: whether it named an existing profile/object)."""
+        return self._admin_view(lambda: self.workspace.removals)
 
     def admin_stats(self, document: Any) -> Response:
         """``GET /_emulator/stats``."""

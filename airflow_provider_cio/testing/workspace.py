@@ -334,10 +334,12 @@ class Workspace:
         self._suppressed_ids: set[str] = set()
         self._suppressed_emails: set[str] = set()  # lower-cased
         self.activities: list[dict[str, Any]] = []  # oldest first
+        self.removals: list[dict[str, Any]] = []  # person/object delete and suppress ops applied, oldest first
         self._ids_allowed = True  # identify_by is not "email"
         self._actions = {
             ("person", "identify"): self._identify_person,
             ("person", "delete"): self._delete_person,
+            ("person", "suppress"): self._suppress_person,
             ("person", "add_relationships"): self._add_person_relationships,
             ("person", "delete_relationships"): self._delete_person_relationships,
             ("object", "identify"): self._identify_object,
@@ -593,8 +595,25 @@ class Workspace:
         if self._ignore_suppressed(by, key, _ABSENT, _ABSENT):
             return
         person = self._find_person(by, key)
+        self._record_removal("person", {by: key}, "delete", found=person is not None)
         if person is not None:
             self._remove_person(person)
+
+    def _suppress_person(self, op: dict[str, Any], op_bytes: int | None) -> None:
+        """``suppress``: delete the profile and block its identifiers (also when nobody has them yet)."""
+        by, key = self._person_identifiers(op.get("identifiers"), "identifiers")
+        person = self._find_person(by, key)
+        self._record_removal("person", {by: key}, "suppress", found=person is not None)
+        if by == "cio_id":
+            if person is not None and person.id is not None:
+                self.suppress(id=person.id)
+            elif person is not None:
+                self.suppress(email=person.email)
+            return
+        self.suppress(**{by: key})
+
+    def _record_removal(self, kind: str, identifiers: dict[str, str], action: str, *, found: bool) -> None:
+        self.removals.append({"type": kind, "identifiers": identifiers, "action": action, "found": found})
 
     def _add_person_relationships(self, op: dict[str, Any], op_bytes: int | None) -> None:
         by, key = self._person_identifiers(op.get("identifiers"), "identifiers")
@@ -713,6 +732,8 @@ class Workspace:
 
     def _delete_object(self, op: dict[str, Any], op_bytes: int | None) -> None:
         key = self._object_key(op.get("identifiers"), "identifiers")
+        identifiers = {"object_type_id": key[0], "object_id": key[1]}
+        self._record_removal("object", identifiers, "delete", found=key in self._objects)
         if self._objects.pop(key, None) is not None:
             for cio_id in list(self._people_of_object.get(key, ())):
                 self._remove_relationship(cio_id, key)
@@ -948,6 +969,10 @@ class Workspace:
             }
             for (cio_id, type_id, object_id), attributes in self._relationships.items()
         ]
+
+    def suppressions(self) -> dict[str, list[str]]:
+        """The suppressed identifiers: ``{"ids": [...], "emails": [...]}`` (emails in lower case), sorted."""
+        return {"ids": sorted(self._suppressed_ids), "emails": sorted(self._suppressed_emails)}
 
     def segment_members(self) -> list[dict[str, Any]]:
         """Every manual segment with its members (cio_ids in the order they were added)."""

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
+
+from airflow_provider_cio.testing import emulator as emulator_client
+from airflow_provider_cio.testing import server as emulator_server
 
 from .conftest import person
 
@@ -97,7 +101,31 @@ def test_deleted_and_suppressed_people_drop_out_of_segments(workspace, track, pe
     assert members(workspace, segment) == [cio(workspace, id="3")]
 
 
-def test_app_api_allows_10_requests_a_second_then_429(workspace, track):
+class FrozenClock:
+    """The emulator's clock, stopped: requests arrive at the same instant however slowly this machine sends
+    them, and time moves only when the test (or a ``sleep`` of the code under test) moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """Stop the clock of the emulator's server (in this process): its rate-limit window reads this clock."""
+    clock = FrozenClock()
+    monkeypatch.setattr(emulator_server, "time", SimpleNamespace(monotonic=clock.monotonic, sleep=time.sleep))
+    return clock
+
+
+def test_app_api_allows_10_requests_a_second_then_429(workspace, track, frozen_clock):
     statuses = [track.app("GET", "/v1/segments").status_code for _ in range(11)]
     assert statuses == [200] * 10 + [429]
     refused = track.app("GET", "/v1/activities")
@@ -106,18 +134,22 @@ def test_app_api_allows_10_requests_a_second_then_429(workspace, track):
     assert refused.json() == {"meta": {"error": "rate limited"}}
     assert track.get("/api/v1/accounts/region").status_code == 200  # the Track API is not limited
     assert workspace.people() == []  # nor the admin endpoints
-    time.sleep(1.05)
+    frozen_clock.now += 0.999
+    assert track.app("GET", "/v1/segments").status_code == 429, "the window is one second"
+    frozen_clock.now += 0.001
     assert track.app("GET", "/v1/segments").status_code == 200
-    entry = workspace.requests_log()[-3]
+    entry = workspace.requests_log()[-4]
     assert (entry["path"], entry["status"], entry["retry_after"]) == ("/v1/activities", 429, 1)
 
 
-def test_create_segment_helper_waits_out_the_rate_limit(workspace, track):
+def test_create_segment_helper_waits_out_the_rate_limit(workspace, track, frozen_clock, monkeypatch):
+    monkeypatch.setattr(emulator_client, "time", SimpleNamespace(sleep=frozen_clock.sleep))
     for _ in range(10):
         track.app("GET", "/v1/segments")
-    started = time.monotonic()
     assert workspace.create_segment("late")["id"] == 1
-    assert time.monotonic() - started >= 0.5
+    assert frozen_clock.slept == [1.0], "waited what Retry-After said, once"
+    creations = [r["status"] for r in workspace.requests_log() if r["path"] == "/v1/segments" and r["method"] == "POST"]
+    assert creations == [429, 200]
 
 
 # --- activity log -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ restart or reconfigure without disturbing the session's server."""
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -56,6 +57,22 @@ class OwnDatabase:
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Rows of a query."""
         return self.server.query(sql, self.name)
+
+
+@pytest.fixture
+def select_only_user(mysql_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A MySQL user that may only SELECT from the test's database (what docs/security.md recommends);
+    ``mysql_default`` logs in as it. Returns the user's name."""
+    server, user = mysql_db.server, f"cio_select_only_{next(_database_numbers)}"
+    server.execute(
+        f"DROP USER IF EXISTS '{user}'@'%'",
+        f"CREATE USER '{user}'@'%' IDENTIFIED BY 'select-only'",
+        f"GRANT SELECT ON `{mysql_db.name}`.* TO '{user}'@'%'",
+    )
+    connection = {**server.connection(mysql_db.name), "login": user, "password": "select-only"}
+    monkeypatch.setenv("AIRFLOW_CONN_MYSQL_DEFAULT", json.dumps(connection))
+    yield user
+    server.execute(f"DROP USER IF EXISTS '{user}'@'%'")
 
 
 @pytest.fixture(scope="module")

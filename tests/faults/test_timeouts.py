@@ -14,11 +14,15 @@ import os
 import re
 import signal
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from airflow_provider_cio.hooks import mysql_stream
+from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
 from airflow_provider_cio.testing import WorkspaceEmulator
 from airflow_provider_cio.testing.dagruns import run_dag
 
@@ -42,6 +46,37 @@ KILLED_DAG_ID = "faults_task_killed"
 QUERY_TIMEOUT_DAG_ID = "faults_execution_timeout_in_query"
 QUERY_SECONDS = 60
 SLOW_QUERY = PEOPLE_SQL + f" AND id = (SELECT 1 FROM DUAL WHERE SLEEP({QUERY_SECONDS}) = 0)"
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """Wait until ``condition()`` returns something true, and return it."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.02)
+    return value
+
+
+def server_sessions(db: Any) -> dict[int, tuple[str, str | None]]:
+    """The server's process list: ``connection id -> (user, statement running or None)``."""
+    return {
+        int(row[0]): (row[1], row[2]) for row in db.query("SELECT ID, USER, INFO FROM information_schema.PROCESSLIST")
+    }
+
+
+TIMEOUT_SET = timedelta(minutes=10)
+"""The ``execution_timeout`` of the tests that time out mid-sync: :func:`time_out_when` makes it fire."""
+
+
+def time_out_when(condition: Callable[[], bool]) -> Watcher:
+    """Make the running task's ``execution_timeout`` fire as soon as ``condition`` holds.
+
+    Airflow's timeout is a SIGALRM (from a timer) whose handler raises ``AirflowTaskTimeout``: the signal is
+    sent here at a known point of the sync instead of after a number of seconds that a loaded machine may
+    or may not reach first. The task needs an ``execution_timeout`` (so that the handler is installed).
+    """
+    return Watcher(condition, lambda: os.kill(os.getpid(), signal.SIGALRM))
 
 
 def sync_threads() -> list[str]:
@@ -83,11 +118,13 @@ def test_execution_timeout_while_sending_stops_the_sync_and_the_next_run_sends_e
 ) -> None:
     create_people(mysql_db, 15_000, clock, padding=600)
     workspace.faults(latency_ms=1000)
-    dag = people_dag(TIMEOUT_DAG_ID, concurrency=2, execution_timeout=timedelta(seconds=3))
+    dag = people_dag(TIMEOUT_DAG_ID, concurrency=2, execution_timeout=TIMEOUT_SET)
 
     capfd.readouterr()
-    outcome = run_dag(dag, clock + timedelta(hours=1))
+    with time_out_when(lambda: ops_accepted(workspace) > 0) as timeout:  # reading and sending
+        outcome = run_dag(dag, clock + timedelta(hours=1))
 
+    assert timeout.fired.is_set()
     assert (outcome.state, outcome.task_states["sync"]) == ("failed", "failed")
     log = "".join(capfd.readouterr())
     assert "AirflowTaskTimeout: Timeout" in log
@@ -113,12 +150,15 @@ def test_execution_timeout_while_sending_stops_the_sync_and_the_next_run_sends_e
 def test_execution_timeout_while_the_last_batches_are_sent_stops_the_sync(
     mysql_db: Any, workspace: WorkspaceEmulator, clock: datetime
 ) -> None:
-    create_people(mysql_db, 5_000, clock, padding=600)  # read at once; ten batches left to send
+    create_people(mysql_db, 5_000, clock, padding=600)  # ten batches
     workspace.faults(latency_ms=1000)
-    dag = people_dag(DRAIN_TIMEOUT_DAG_ID, concurrency=2, execution_timeout=timedelta(seconds=2))
+    dag = people_dag(DRAIN_TIMEOUT_DAG_ID, concurrency=2, execution_timeout=TIMEOUT_SET)
 
-    outcome = run_dag(dag, clock + timedelta(hours=1))
+    # Once a batch has been answered the query has run; once it has left the process list, every row is read.
+    with time_out_when(lambda: ops_accepted(workspace) > 0 and not sync_queries(mysql_db)) as timeout:
+        outcome = run_dag(dag, clock + timedelta(hours=1))
 
+    assert timeout.fired.is_set()
     assert (outcome.state, outcome.task_states["sync"]) == ("failed", "failed")
     assert outcome.xcom("sync") is None
     assert sync_threads() == []
@@ -128,9 +168,52 @@ def test_execution_timeout_while_the_last_batches_are_sent_stops_the_sync(
     assert workspace.requests_log() == sent
 
 
-def test_execution_timeout_while_mysql_runs_the_query_kills_the_query(
-    mysql_db: Any, workspace: WorkspaceEmulator, clock: datetime, capfd: pytest.CaptureFixture[str]
+def test_cancel_kills_the_query_and_keeps_the_session_as_a_select_only_user(
+    mysql_db: Any, select_only_user: str, clock: datetime
 ) -> None:
+    """``KILL QUERY`` from a second connection of the same user, which needs no privilege beyond SELECT, ends
+    the running query at once and leaves its session connected (a ``KILL CONNECTION`` would end both)."""
+    create_people(mysql_db, 10, clock)
+    stream = MySQLQueryStream("mysql_default")
+    ended: dict[str, BaseException | None] = {}
+
+    def run_the_query() -> None:
+        try:
+            stream.execute(SLOW_QUERY.replace("{{ last_sync_time }}", "0"))
+            ended["error"] = None
+        except BaseException as error:
+            ended["error"] = error
+
+    reader = threading.Thread(target=run_the_query, daemon=True)
+    reader.start()
+    try:
+        [session] = wait_for(lambda: sync_queries(mysql_db), "the query to run on the server")
+        assert server_sessions(mysql_db)[session][0] == select_only_user
+
+        stream.cancel()
+
+        reader.join(QUERY_SECONDS / 2)
+        assert not reader.is_alive(), f"the query still runs {QUERY_SECONDS / 2:.0f} s after KILL QUERY"
+        assert server_sessions(mysql_db)[session] == (select_only_user, None), "the session is kept, idle"
+        error = ended["error"]
+        assert error is not None and error.args[0] == 1317, error  # ER_QUERY_INTERRUPTED
+    finally:
+        stream.close(finished=False)
+        reader.join(QUERY_SECONDS)
+    assert session not in server_sessions(mysql_db), "closed afterwards"
+
+
+def test_execution_timeout_while_mysql_runs_the_query_kills_the_query(
+    mysql_db: Any,
+    select_only_user: str,
+    workspace: WorkspaceEmulator,
+    clock: datetime,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As a SELECT-only user. The stream would fall back on ``KILL CONNECTION`` after ``SETTLE_SECONDS``;
+    here that comes after the query would have ended by itself, so only ``KILL QUERY`` ends the task in time."""
+    monkeypatch.setattr(mysql_stream, "SETTLE_SECONDS", 2.0 * QUERY_SECONDS)
     create_people(mysql_db, 10, clock)
     dag = people_dag(QUERY_TIMEOUT_DAG_ID, sql=SLOW_QUERY, execution_timeout=timedelta(seconds=2))
 

@@ -27,6 +27,7 @@ from airflow_provider_cio.testing import MySQLServer, PostgresServer, RedisServe
 from .conftest import SourceTables, workspace_people
 from .deployment import HEARTBEAT_TIMEOUT_SECONDS, START_SECONDS, Deployment, Process, descendants, wait_for
 
+pytestmark = pytest.mark.timeout(900)  # the first test also starts the deployment
 POOL = workspace_pool("customerio_default")
 WORKER_HOSTS = {"worker-a": "127.0.0.1", "worker-b": "localhost"}
 """The host name under which each worker reaches the workspace emulator."""
@@ -42,7 +43,8 @@ class CeleryDeployment:
 
     airflow: Deployment
     workers: dict[str, Process]
-    reports: Path
+    storage: Path
+    """``[customerio] storage_base``: storage the workers and the API server share (no worker's disk)."""
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +60,12 @@ def celery(
     """API server, scheduler and DAG processor, then two Celery workers (concurrency 1 each)."""
     emulator_server.reset()
     workdir = tmp_path_factory.mktemp("celery")
-    reports = workdir / "shared-storage" / "error-reports"
-    reports.mkdir(parents=True)
+    storage = workdir / "shared-storage"
+    storage.mkdir()
     env = {
         **mysql_server.connection_env("mysql_default", database=source.database),
         **emulator_server.connection_env("customerio_default"),
-        "CIO_SYSTEM_REPORTS": str(reports),
+        "AIRFLOW__CUSTOMERIO__STORAGE_BASE": f"file://{storage}",
         "AIRFLOW__CELERY__BROKER_URL": redis_server.url_for(secrets.randbelow(15) + 1),
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + postgres_server.url_for(metadata_database, driver="psycopg2"),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
@@ -75,7 +77,7 @@ def celery(
         workers = {name: start_worker(deployment, emulator_server, name, host) for name, host in WORKER_HOSTS.items()}
         for worker in workers.values():
             wait_for(lambda w=worker: ready(deployment, w), START_SECONDS, f"{worker.name} ready", deployment.logs)
-        yield CeleryDeployment(deployment, workers, reports)
+        yield CeleryDeployment(deployment, workers, storage)
     finally:
         deployment.stop()
         emulator_server.faults()
@@ -106,7 +108,7 @@ def test_an_error_report_written_on_a_worker_is_served_by_the_api_server(
 
     report = airflow.xcom("cio_sys_celery_bad_rows", run_id, "sync")
     written = Path(report["error_report"].removeprefix("file://"))
-    assert written.parent == celery.reports and written.is_file()
+    assert written.is_relative_to(celery.storage) and written.is_file()
     homes = [airflow.home, *(airflow.workdir / name for name in celery.workers)]
     assert not any(written.is_relative_to(home) for home in homes), "the report is on shared storage"
 

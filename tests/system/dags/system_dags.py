@@ -2,13 +2,12 @@
 
 Every sync reads its own table of the ``mysql_default`` database into the ``customerio_default``
 workspace (the emulator), one person per row. All DAGs start paused; a test unpauses what it runs.
-``CIO_SYSTEM_REPORTS`` (when set) is the directory of the error reports of ``cio_sys_celery_bad_rows``:
-storage shared by the workers and the API server, not any worker's ``AIRFLOW_HOME``.
+Error reports go under ``[customerio] storage_base`` (the Celery tests set it to storage shared by the
+workers and the API server).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import DAG
@@ -49,8 +48,4 @@ ticks = sync_dag("cio_sys_ticks", "people_ticks", schedule=TICK)
 killed = sync_dag("cio_sys_killed", "people_killed")
 bad_rows = sync_dag("cio_sys_bad_rows", "people_bad")
 celery_retry = sync_dag("cio_sys_celery_retry", "people_celery", retries=1)
-celery_bad_rows = sync_dag(
-    "cio_sys_celery_bad_rows",
-    "people_bad",
-    error_report_path=f"file://{os.environ.get('CIO_SYSTEM_REPORTS', '/nonexistent')}/{{{{ run_id }}}}.csv",
-)
+celery_bad_rows = sync_dag("cio_sys_celery_bad_rows", "people_bad")
