@@ -8,6 +8,7 @@ end. The machine's own servers on 5432/6379 are never touched.
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import subprocess
@@ -25,9 +26,12 @@ from airflow_provider_cio.testing import (
     TemporaryRedisServer,
 )
 
-from .deployment import AIRFLOW, Deployment
+from .deployment import AIRFLOW, DAGS, REPO, Deployment
 
 MIGRATE_SECONDS = 600
+EXAMPLES = REPO / "dags_examples"
+EXAMPLE_FILES = ("people_hourly.py", "companies_daily.py", "newsletter_segment.py", "sql")
+"""The example DAGs the system tests run (the mirror example keeps its own test), and their SQL."""
 NOTE_CHARACTERS = 400
 """Each row's ``note`` attribute: about 1,000 rows fill a batch (500,000 bytes), so a sync has several."""
 
@@ -85,15 +89,35 @@ def metadata_database(postgres_server: PostgresServer, migrated_database: str) -
     postgres_server.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def dags_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The DAGs of the deployments: tests/system/dags/ and the example DAGs, linked into one folder."""
+    folder = tmp_path_factory.mktemp("dags")
+    for path in DAGS.glob("*.py"):
+        (folder / path.name).symlink_to(path)
+    for name in EXAMPLE_FILES:
+        (folder / name).symlink_to(EXAMPLES / name)
+    return folder
+
+
 class SourceTables:
-    """The MySQL database the system DAGs read (``mysql_default``): one ``people_*`` table per DAG."""
+    """The MySQL database the system DAGs read (``mysql_default``): one ``people_*`` table per DAG.
+
+    Each table's ids start at a different multiple of 100,000, so that no two tables (nor the example DAGs'
+    users 1 to 7) write the same person in the one workspace of the module.
+    """
 
     def __init__(self, server: MySQLServer, database: str) -> None:
         self.server = server
         self.database = database
+        self._bases = itertools.count(100_000, 100_000)
 
-    def create(self, table: str, count: int, *, bad_ids: tuple[int, ...] = ()) -> None:
-        """``table`` with people 1..``count`` (``bad_ids`` get an email the workspace refuses)."""
+    def create(self, table: str, count: int, *, bad_ids: tuple[int, ...] = ()) -> int:
+        """``table`` with people ``base + 1`` to ``base + count``; return ``base``.
+
+        :param bad_ids: the numbers (1 to ``count``) of the people whose email the workspace refuses.
+        """
+        base = next(self._bases)
         self.server.execute(
             f"DROP TABLE IF EXISTS {table}",
             f"CREATE TABLE {table} (id INT PRIMARY KEY, email VARCHAR(200), plan VARCHAR(20), note VARCHAR(500), "
@@ -101,13 +125,21 @@ class SourceTables:
             database=self.database,
         )
         note = "x" * NOTE_CHARACTERS
-        rows = [(n, "not an email" if n in bad_ids else f"p{n}@example.com", "free", note) for n in range(1, count + 1)]
+        rows = [
+            (base + n, "not an email" if n in bad_ids else f"p{base + n}@example.com", "free", note)
+            for n in range(1, count + 1)
+        ]
         conn = self.server.connect(self.database)
         try:
             with conn.cursor() as cursor:
                 cursor.executemany(f"INSERT INTO {table} (id, email, plan, note) VALUES (%s, %s, %s, %s)", rows)
         finally:
             conn.close()
+        return base
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of a query on the database."""
+        return self.server.query(sql, self.database)
 
     def touch(self, table: str, plan: str) -> None:
         """Change every row's plan now (``updated_at`` = now)."""

@@ -102,6 +102,7 @@ class Deployment:
     :param postgres: the PostgreSQL server; ``database`` is the (migrated) metadata database on it.
     :param workdir: the homes, logs and password file live here.
     :param env: more environment for every process (connections, ``[celery]`` settings).
+    :param dags_folder: the DAGs the DAG processor parses.
     """
 
     executor: str
@@ -109,6 +110,7 @@ class Deployment:
     database: str
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
+    dags_folder: Path = DAGS
     processes: list[Process] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
@@ -138,7 +140,7 @@ class Deployment:
             "AIRFLOW__CORE__EXECUTOR": self.executor,
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.postgres.url_for(self.database, driver="psycopg2"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
             "AIRFLOW__CORE__AUTH_MANAGER": (

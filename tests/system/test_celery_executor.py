@@ -55,6 +55,7 @@ def celery(
     mysql_server: MySQLServer,
     source: SourceTables,
     emulator_server: WorkspaceEmulator,
+    dags_folder: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[CeleryDeployment]:
     """API server, scheduler and DAG processor, then two Celery workers (concurrency 1 each)."""
@@ -70,7 +71,7 @@ def celery(
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + postgres_server.url_for(metadata_database, driver="psycopg2"),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
     }
-    deployment = Deployment("CeleryExecutor", postgres_server, metadata_database, workdir, env=env)
+    deployment = Deployment("CeleryExecutor", postgres_server, metadata_database, workdir, env, dags_folder)
     try:
         deployment.start(["cio_sys_celery_retry", "cio_sys_celery_bad_rows"])
         deployment.create_pool(POOL)
@@ -101,7 +102,7 @@ def test_an_error_report_written_on_a_worker_is_served_by_the_api_server(
     celery: CeleryDeployment, source: SourceTables
 ) -> None:
     airflow = celery.airflow
-    source.create("people_bad", 20, bad_ids=(7,))
+    base = source.create("people_bad", 20, bad_ids=(7,))
     airflow.set_paused("cio_sys_celery_bad_rows", False)
     run_id = airflow.trigger("cio_sys_celery_bad_rows")
     assert airflow.wait_for_run("cio_sys_celery_bad_rows", run_id) == "failed"
@@ -116,7 +117,7 @@ def test_an_error_report_written_on_a_worker_is_served_by_the_api_server(
     assert download.ok, download.text
     assert download.text == written.read_text()
     (row,) = csv.DictReader(io.StringIO(download.text))
-    assert (row["row_number"], row["identifier"]) == ("7", "7"), row
+    assert (row["row_number"], row["identifier"]) == ("7", str(base + 7)), row
 
 
 def test_a_sync_whose_worker_dies_is_retried_on_the_other_worker_without_overlap(

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_examples import SYNC_TASKS, expected_people, source_state, sql_statements, workspace_state
 
 from airflow_provider_cio.plugins.urls import error_report_path
 from airflow_provider_cio.pools import workspace_pool
 from airflow_provider_cio.testing import MySQLServer, PostgresServer, WorkspaceEmulator
 
-from .conftest import SourceTables, workspace_people
+from .conftest import EXAMPLES, SourceTables, workspace_people
 from .deployment import Deployment, unix, wait_for
 
 pytestmark = pytest.mark.timeout(900)  # the first test also starts the deployment
@@ -38,6 +39,7 @@ def local(
     mysql_server: MySQLServer,
     source: SourceTables,
     emulator_server: WorkspaceEmulator,
+    dags_folder: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployment]:
     """The LocalExecutor deployment, with the workspace's one-slot pool."""
@@ -46,11 +48,12 @@ def local(
         **mysql_server.connection_env("mysql_default", database=source.database),
         **emulator_server.connection_env("customerio_default"),
     }
-    deployment = Deployment(
-        "LocalExecutor", postgres_server, metadata_database, tmp_path_factory.mktemp("local"), env=env
-    )
+    workdir = tmp_path_factory.mktemp("local")
+    deployment = Deployment("LocalExecutor", postgres_server, metadata_database, workdir, env, dags_folder)
     try:
-        deployment.start(["cio_sys_pool_a", "cio_sys_pool_b", "cio_sys_ticks", "cio_sys_killed", "cio_sys_bad_rows"])
+        deployment.start(
+            ["cio_sys_pool_a", "cio_sys_pool_b", "cio_sys_ticks", "cio_sys_killed", "cio_sys_bad_rows", *SYNC_TASKS]
+        )
         deployment.create_pool(POOL)
         yield deployment
     finally:
@@ -136,11 +139,13 @@ def test_a_sigkilled_task_loses_nothing_on_the_next_run(
 
 
 def test_the_page_lists_the_runs_and_serves_the_error_report(local: Deployment, source: SourceTables) -> None:
-    source.create("people_bad", 20, bad_ids=(7,))
+    base = source.create("people_bad", 20, bad_ids=(7,))
     local.set_paused("cio_sys_bad_rows", False)
     failed = local.trigger("cio_sys_bad_rows")
     assert local.wait_for_run("cio_sys_bad_rows", failed) == "failed"
-    source.server.execute("UPDATE people_bad SET email = 'p7@example.com' WHERE id = 7", database=source.database)
+    source.server.execute(
+        f"UPDATE people_bad SET email = 'fixed@example.com' WHERE id = {base + 7}", database=source.database
+    )
     fixed = local.trigger("cio_sys_bad_rows")
     assert local.wait_for_run("cio_sys_bad_rows", fixed) == "success"
 
@@ -159,7 +164,7 @@ def test_the_page_lists_the_runs_and_serves_the_error_report(local: Deployment, 
     assert written.is_relative_to(local.home), "the default storage: file://$AIRFLOW_HOME"
     assert download.text == written.read_text()
     (row,) = csv.DictReader(io.StringIO(download.text))
-    assert (row["row_number"], row["identifier"]) == ("7", "7"), row
+    assert (row["row_number"], row["identifier"]) == ("7", str(base + 7)), row
 
 
 def successes(deployment: Deployment, dag_id: str) -> int:
@@ -170,3 +175,34 @@ def successes(deployment: Deployment, dag_id: str) -> int:
 def accepted_ops(workspace: Any) -> int:
     """Batch ops the workspace accepted so far."""
     return workspace.stats().get("POST /api/v2/batch", {}).get("ops", {}).get("accepted", 0)
+
+
+def test_the_example_dags_run_under_the_scheduler(
+    local: Deployment, source: SourceTables, emulator_server: Any
+) -> None:
+    source.server.execute(
+        *sql_statements(EXAMPLES / "sql" / "schema.sql"),
+        *sql_statements(EXAMPLES / "sql" / "sample_data.sql"),
+        database=source.database,
+    )
+    reports = {}
+    for dag_id, task_ids in SYNC_TASKS.items():  # people first: the memberships need them
+        local.set_paused(dag_id, False)
+        run_id = local.trigger(dag_id)
+        assert local.wait_for_run(dag_id, run_id) == "success", dag_id
+        reports.update({task_id: local.xcom(dag_id, run_id, task_id) for task_id in task_ids})
+
+    assert {task_id: report["rows_sent"] for task_id, report in reports.items()} == {
+        "sync_people": 6,
+        "sync_companies": 3,
+        "sync_memberships": 5,
+        "sync_signups": 3,
+    }
+    expected = expected_people(source, {})
+    held = {
+        person["email"]: {"id": person["id"], "attributes": person["attributes"]}
+        for person in emulator_server.people()
+        if person["email"] in expected
+    }
+    assert held == expected
+    assert workspace_state(emulator_server) == source_state(source)
