@@ -187,10 +187,13 @@ def test_the_example_dags_run_under_the_scheduler(
     )
     reports = {}
     for dag_id, task_ids in SYNC_TASKS.items():  # people first: the memberships need them
-        local.set_paused(dag_id, False)
-        run_id = local.trigger(dag_id)
-        assert local.wait_for_run(dag_id, run_id) == "success", dag_id
-        reports.update({task_id: local.xcom(dag_id, run_id, task_id) for task_id in task_ids})
+        local.set_paused(dag_id, False)  # the scheduler runs the latest interval of the DAG's own schedule
+        try:
+            run = wait_for(lambda d=dag_id: local.dag_runs(d), 120, f"a scheduled run of {dag_id}", local.logs)[0]
+            assert (run["run_type"], local.wait_for_run(dag_id, run["run_id"])) == ("scheduled", "success")
+        finally:
+            local.set_paused(dag_id, True)
+        reports.update({task_id: local.xcom(dag_id, run["run_id"], task_id) for task_id in task_ids})
 
     assert {task_id: report["rows_sent"] for task_id, report in reports.items()} == {
         "sync_people": 6,
