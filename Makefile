@@ -17,9 +17,11 @@ $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 demo: $(INSTALLED)  ## a real sync from MySQL into the workspace emulator, end to end
 	$(BIN)/python scripts/demo.py
 
-test: $(INSTALLED)  ## the whole test suite, against a private MySQL server and the emulator
+test: $(INSTALLED)  ## lint, types, doc snippets, then the whole test suite (a private MySQL server, the emulator)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/doc_snippets.py
 	$(BIN)/pytest
 
 bench: $(INSTALLED)  ## throughput and memory (N=1,000,000 by default: make bench N=200000)
@@ -31,10 +33,13 @@ bench-mirror: $(INSTALLED)  ## mirror mode against the raw read, and its memory 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/doc_snippets.py
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/python scripts/doc_snippets.py --write
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info build dist

@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from airflow_provider_cio.get_provider_info import package_version
+
+__version__ = package_version()

@@ -6,16 +6,27 @@ initialises, and an Airflow import here breaks every ``airflow`` command with a 
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+PACKAGE_NAME = "airflow-provider-cio"
+
+
+def package_version() -> str:
+    """The installed version (pyproject.toml is its one source); ``0+unknown`` when run from an uninstalled tree."""
+    try:
+        return version(PACKAGE_NAME)
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider description Airflow reads through the ``apache_airflow_provider`` entry point."""
     return {
-        "package-name": "airflow-provider-cio",
+        "package-name": PACKAGE_NAME,
         "name": "Customer.io reverse ETL",
         "description": "Sync people, objects and relationships from MySQL into a Customer.io workspace.",
-        "versions": ["0.1.0"],
+        "versions": [package_version()],
         "integrations": [
             {
                 "integration-name": "Customer.io",
@@ -39,6 +50,43 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_provider_cio.operators.links.ErrorReportLink"],
+        "asset-uris": [
+            {
+                "schemes": ["customerio"],
+                "handler": "airflow_provider_cio.assets.sanitize_uri",
+                "factory": "airflow_provider_cio.assets.create_asset",
+                "to_openlineage_converter": "airflow_provider_cio.assets.convert_asset_to_openlineage",
+            }
+        ],
+        "config": {
+            "customerio": {
+                "description": "Defaults of the Customer.io sync operators that a deployment sets once.",
+                "options": {
+                    "storage_base": {
+                        "description": (
+                            "Where the syncs write their files: error reports (cio_error_reports/...) and mirror "
+                            "snapshots (cio_snapshots/...) go under this ObjectStoragePath URI. The file:// default "
+                            "works when every worker shares one disk; with several hosts use shared storage, e.g. "
+                            "s3://aws_default@my-bucket/customerio (needs the Amazon provider)."
+                        ),
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "s3://aws_default@my-bucket/customerio",
+                        "default": "file://{AIRFLOW_HOME}",
+                    },
+                    "pool_name_template": {
+                        "description": (
+                            "The name of a workspace's one-slot pool, from its customerio connection id "
+                            "({conn_id}). workspace_pool() and cio-retl create-pool both use it."
+                        ),
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "cio_{conn_id}",
+                        "default": "customerio_{conn_id}",
+                    },
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": "customerio",

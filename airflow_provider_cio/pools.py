@@ -10,7 +10,8 @@ and, once per Airflow deployment, ``cio-retl create-pool --conn-id customerio_de
 A task that names a pool that does not exist is never started: it stays ``scheduled`` forever, and
 only the scheduler's log says why. Create the pool before the DAG's first run.
 
-This module is imported by DAG files: it imports nothing from Airflow until a pool is created.
+This module is imported by DAG files: it imports nothing from Airflow at import time (the pool name reads
+Airflow's configuration when it is asked for).
 """
 
 from __future__ import annotations
@@ -19,15 +20,34 @@ from dataclasses import dataclass
 
 POOL_SLOTS = 1
 DEFAULT_CONN_ID = "customerio_default"
+SECTION = "customerio"
+DEFAULT_POOL_NAME_TEMPLATE = "customerio_{conn_id}"
 
 
 def workspace_pool(customerio_conn_id: str = DEFAULT_CONN_ID) -> str:
     """The name of the pool that serialises the syncs into the workspace of a ``customerio`` connection.
 
+    The name follows ``[customerio] pool_name_template`` (default ``customerio_{conn_id}``), so a
+    deployment that names its pools otherwise sets it once for every DAG and for ``cio-retl create-pool``.
+
     :param customerio_conn_id: the connection of the workspace (its id, not its Site ID).
-    :return: ``customerio_<connection id>``, e.g. ``customerio_customerio_default``.
+    :return: e.g. ``customerio_customerio_default`` with the default template.
+    :raises ValueError: the template names a field other than ``{conn_id}``.
     """
-    return f"customerio_{customerio_conn_id}"
+    template = pool_name_template()
+    try:
+        return template.format(conn_id=customerio_conn_id)
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(
+            f"[customerio] pool_name_template may name only {{conn_id}} (the connection id), not {template!r}"
+        ) from None
+
+
+def pool_name_template() -> str:
+    """``[customerio] pool_name_template`` (``AIRFLOW__CUSTOMERIO__POOL_NAME_TEMPLATE``), or the default."""
+    from airflow.sdk import conf
+
+    return conf.get(SECTION, "pool_name_template", fallback=None) or DEFAULT_POOL_NAME_TEMPLATE
 
 
 @dataclass(frozen=True)

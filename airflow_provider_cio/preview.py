@@ -10,7 +10,7 @@ name, a statement that is not a SELECT) gets the message that says how to fix it
 ::
 
     cio-retl preview --mysql-conn-id mysql_default --import-type people --identify-by id \\
-        --sql "SELECT id, email, plan FROM users WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }}"
+        --sql "SELECT id, email, plan FROM users WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }})"
 
 Exit status: 0 when the query passes the rules and every previewed row could be sent; 1 otherwise.
 Nothing secret is printed: the connection is named by its id only, and row values are shown only as the
@@ -22,23 +22,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, get_args
 
 import orjson
 
-from airflow_provider_cio.sync.columns import ColumnPlan, QueryError, plan_columns
+from airflow_provider_cio.sync.columns import ColumnPlan, IdentifyBy, ImportType, QueryError, plan_columns
+from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine
 from airflow_provider_cio.sync.job import SyncSettings, builder_for
-from airflow_provider_cio.sync.ops import Op
-from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, RowError
+from airflow_provider_cio.sync.ops import EmptyValues, Op, OpBuilder
+from airflow_provider_cio.sync.outcomes import RowError
 from airflow_provider_cio.sync.values import ValueRules
 
 MAX_PREVIEW_ROWS = 100
 PROCESS_CONTEXT = "_AIRFLOW_PROCESS_CONTEXT"
-IMPORT_TYPES = ("people", "objects", "relationships")
 
 
 @dataclass
@@ -97,8 +97,8 @@ def preview_query(sql: str, settings: SyncSettings, mysql_conn_id: str, limit: i
     """
     from airflow.sdk.exceptions import AirflowNotFoundException
 
+    from airflow_provider_cio.hooks.mysql_errors import is_mysql_error, mysql_message
     from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
-    from airflow_provider_cio.operators.base import is_mysql_error, mysql_message
 
     limit = max(1, min(int(limit), MAX_PREVIEW_ROWS))
     preview = Preview()
@@ -113,13 +113,19 @@ def preview_query(sql: str, settings: SyncSettings, mysql_conn_id: str, limit: i
             json_columns=settings.json_columns,
             values=ValueRules(settings.timezone),
         )
-        rows = cursor.fetchmany(limit)
-        preview.rows_read = len(rows)
-        preview.more_rows = len(rows) == limit and bool(cursor.fetchmany(1))
+        builder = RecordingBuilder(builder_for(preview.plan, settings))
+        engine = SyncEngine(builder, DryRunWorkspace(), concurrency=1, fetch_size=limit, max_rows=limit)
+        try:
+            result = engine.run(cursor)
+            if result.error is not None:
+                raise result.error
+            errors = list(engine.errors)
+        finally:
+            engine.close()
+        preview.rows_read = result.rows_read
+        preview.more_rows = result.row_limit_reached
         exhausted = not preview.more_rows
-        builder = builder_for(preview.plan, settings)
-        built = [*builder.build(rows, 1), *builder.finish()]
-        preview.items = list(refuse_duplicates(built)) if builder.unique_keys else built
+        preview.items = previewed_items(builder.ops, errors)
     except QueryError as error:
         preview.verdict = str(error)
     except AirflowNotFoundException:
@@ -135,17 +141,35 @@ def preview_query(sql: str, settings: SyncSettings, mysql_conn_id: str, limit: i
     return preview
 
 
-def refuse_duplicates(items: Sequence[Op | RowError]) -> Iterator[Op | RowError]:
-    """A row whose identifier an earlier row already has becomes a row error, as in a sync."""
-    first_rows: dict[str, int] = {}
-    for item in items:
-        if isinstance(item, Op):
-            first = first_rows.setdefault(item.key, item.first_row)
-            if first != item.first_row:
-                message = f"row {first} of this sync already has this identifier; each one may appear once"
-                yield RowError(item.first_row, item.identifier, DUPLICATE_IDENTIFIER, message)
-                continue
-        yield item
+class RecordingBuilder:
+    """The sync's op builder, keeping a copy of each op it builds: the dry-run workspace receives only bytes."""
+
+    def __init__(self, builder: OpBuilder) -> None:
+        self.builder = builder
+        self.unique_keys = builder.unique_keys
+        self.ops: list[Op] = []
+
+    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
+        """The builder's ops and row errors, in row order."""
+        return self._recorded(self.builder.build(rows, first_row))
+
+    def finish(self) -> Iterator[Op | RowError]:
+        """The ops the builder held back until the end."""
+        return self._recorded(self.builder.finish())
+
+    def _recorded(self, items: Iterable[Op | RowError]) -> Iterator[Op | RowError]:
+        for item in items:
+            if isinstance(item, Op):
+                self.ops.append(item)
+            yield item
+
+
+def previewed_items(ops: Sequence[Op], errors: Sequence[RowError]) -> list[Op | RowError]:
+    """Ops and row errors in row order; an op the engine refused (a duplicate identifier) shows as its error."""
+    failed = {error.row_number for error in errors}
+    items: list[Op | RowError] = [op for op in ops if op.first_row not in failed]
+    items.extend(errors)
+    return sorted(items, key=lambda item: item.first_row if isinstance(item, Op) else item.row_number)
 
 
 def print_preview(preview: Preview, settings: SyncSettings, out: IO[str]) -> None:
@@ -229,10 +253,10 @@ def add_preview_parser(commands: Any) -> argparse.ArgumentParser:
     query.add_argument("--sql", help="the SELECT query ({{ last_sync_time }} is filled in)")
     query.add_argument("--sql-file", type=Path, help="a file holding the query")
     parser.add_argument("--mysql-conn-id", default="mysql_default", help="the Airflow MySQL connection")
-    parser.add_argument("--import-type", choices=IMPORT_TYPES, default="people", help="what each row is")
-    parser.add_argument("--identify-by", choices=("id", "email"), default="id", help="how people are identified")
+    parser.add_argument("--import-type", choices=get_args(ImportType), default="people", help="what each row is")
+    parser.add_argument("--identify-by", choices=get_args(IdentifyBy), default="id", help="how people are identified")
     parser.add_argument("--object-type-id", default="1", help="the object type of rows without object_type_id")
-    parser.add_argument("--empty-values", choices=("ignore", "delete"), default="ignore", help="NULL and empty values")
+    parser.add_argument("--empty-values", choices=get_args(EmptyValues), default="ignore", help="NULL and empty values")
     parser.add_argument("--json-columns", nargs="*", default=[], metavar="COLUMN", help="columns holding JSON text")
     parser.add_argument("--timezone", default="UTC", help="the time zone naive DATETIME values are read in")
     parser.add_argument("--last-sync-time", type=int, default=0, help="the {{ last_sync_time }} value (default 0)")
@@ -268,18 +292,19 @@ def connections_from_the_metadata_db() -> Iterator[None]:
 def run_preview(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     """The ``preview`` subcommand: print the preview; 0 when the query and every previewed row are fine."""
     out = out or sys.stdout
-    if not str(args.object_type_id).isdigit() or int(args.object_type_id) < 1:
-        out.write(f"--object-type-id must be a positive integer such as 1, not {args.object_type_id!r}\n")
+    try:
+        settings = SyncSettings(
+            import_type=args.import_type,
+            identify_by=args.identify_by,
+            object_type_id=args.object_type_id,
+            empty_values=args.empty_values,
+            json_columns=tuple(args.json_columns),
+            timezone=args.timezone,
+            dry_run=True,
+        )
+    except ValueError as error:  # the settings' own check, e.g. --object-type-id 0
+        out.write(f"{error}\n")
         return 1
-    settings = SyncSettings(
-        import_type=args.import_type,
-        identify_by=args.identify_by,
-        object_type_id=str(int(args.object_type_id)),
-        empty_values=args.empty_values,
-        json_columns=tuple(args.json_columns),
-        timezone=args.timezone,
-        dry_run=True,
-    )
     sql = args.sql if args.sql is not None else args.sql_file.read_text()
     try:
         with connections_from_the_metadata_db():

@@ -22,6 +22,7 @@ Tables: `sql/schema.sql`. Connections: `mysql_default`, `customerio_default`.
 
 from __future__ import annotations
 
+# [START companies_daily]
 from datetime import datetime, timezone
 
 from airflow.sdk import DAG
@@ -47,6 +48,7 @@ with DAG(
         empty_values="delete",
         pool=workspace_pool("customerio_default"),
     )
+    # [START sync_memberships]
     memberships = RelationshipOperator(
         task_id="sync_memberships",
         sql="sql/memberships.sql",
@@ -54,4 +56,6 @@ with DAG(
         object_type_id="1",
         pool=workspace_pool("customerio_default"),
     )
+    # [END sync_memberships]
     companies >> memberships
+# [END companies_daily]

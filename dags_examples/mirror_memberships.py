@@ -65,6 +65,7 @@ with DAG(
         sync_mode="mirror",
         pool=POOL,
     )
+    # [START mirror_memberships]
     memberships = RelationshipOperator(
         task_id="sync_memberships",
         sql=(
@@ -75,6 +76,7 @@ with DAG(
         max_removed=100,  # at most 100 memberships deleted a run (the default is "10%" of the last snapshot)
         pool=POOL,
     )
+    # [END mirror_memberships]
     team_segment = MySQLReverseETLOperator(
         task_id="sync_team_segment",
         sql="SELECT id, email FROM users WHERE plan = 'team' AND deleted_at IS NULL",

@@ -27,17 +27,29 @@ running is skipped, and the next run catches up through `last_sync_time`. The po
 same time. **Create the pool before the first run** (`cio-retl create-pool`). Otherwise the task stays
 `scheduled` forever, and only the scheduler's log says why.
 
+**People synced.** The task's outlet is the asset `customerio_people`
+(`customerio://us/<site_id>/people`): each successful sync announces an asset event whose extra holds
+its counts, and `cio_after_people_synced` (`after_people_synced.py`) runs on it. Set
+`CUSTOMERIO_SITE_ID` to the workspace's Site ID; a sync whose outlet names another workspace fails before
+sending anything.
+
 Connections: `mysql_default` (the database holding `users`), `customerio_default` (the workspace).
 """
 
 from __future__ import annotations
 
+# [START people_hourly]
+import os
 from datetime import datetime, timezone
 
 from airflow.sdk import DAG
 
+from airflow_provider_cio.assets import customerio_asset
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.pools import workspace_pool
+
+# The workspace's Site ID (the customerio connection's login), for the asset its people are.
+SITE_ID = os.environ.get("CUSTOMERIO_SITE_ID", "emulator-site")
 
 with DAG(
     dag_id="cio_people_hourly",
@@ -48,6 +60,7 @@ with DAG(
     doc_md=__doc__,
     tags=["customerio", "reverse-etl"],
 ):
+    # [START sync_people]
     MySQLReverseETLOperator(
         task_id="sync_people",
         sql="sql/people_hourly.sql",
@@ -56,4 +69,8 @@ with DAG(
         empty_values="delete",
         lookback_seconds=60,
         pool=workspace_pool("customerio_default"),
+        # Each successful sync announces "people synced", with its counts (after_people_synced.py).
+        outlets=[customerio_asset(SITE_ID, "people", name="customerio_people")],
     )
+    # [END sync_people]
+# [END people_hourly]

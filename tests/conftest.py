@@ -8,6 +8,7 @@ module imports Airflow.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,16 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(TESTS / "dags"),
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # OpenLineage: the events of the DAGs named lineage_* (tests/test_lineage.py) go to a file; others emit none.
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": f"{AIRFLOW_HOME}/openlineage.jsonl", "append": True}
+        ),
+        "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(
+            [
+                {"scope": {}, "controls": {"emit": False}},
+                {"scope": {"dag_id": "lineage_.*"}, "match_mode": "regex", "controls": {"emit": True}},
+            ]
+        ),
     }
 )
 

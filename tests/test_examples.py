@@ -27,6 +27,8 @@ SYNC_TASKS = {
     "cio_newsletter_segment": ["sync_signups"],
 }
 """The example DAGs and their sync tasks, in the order they run (people before their memberships)."""
+ASSET_DAGS = {"cio_after_people_synced": ["people_synced"]}
+"""The example DAGs scheduled on a sync's asset (they sync nothing themselves)."""
 MIRROR_EXAMPLE = "cio_mirror_memberships"
 """Run by tests/test_mirror_example.py (its snapshots and segment are its own)."""
 
@@ -67,15 +69,15 @@ def example_dags(example_bag: Any) -> dict[str, Any]:
 def test_every_example_dag_parses_without_import_errors_or_warnings(example_bag: Any) -> None:
     assert example_bag.import_errors == {}
     assert example_bag.captured_warnings == {}
-    assert sorted(example_bag.dag_ids) == sorted([*SYNC_TASKS, MIRROR_EXAMPLE])
-    for dag_id, task_ids in SYNC_TASKS.items():
+    assert sorted(example_bag.dag_ids) == sorted([*SYNC_TASKS, *ASSET_DAGS, MIRROR_EXAMPLE])
+    for dag_id, task_ids in (SYNC_TASKS | ASSET_DAGS).items():
         dag = example_bag.dags[dag_id]
         assert sorted(dag.task_ids) == sorted(task_ids)
         assert dag.doc_md and dag.doc_md.strip(), f"{dag_id} is not documented at its top"
 
 
 def test_every_example_dag_runs_one_sync_at_a_time(example_bag: Any) -> None:
-    for dag in example_bag.dags.values():
+    for dag in (example_bag.dags[dag_id] for dag_id in [*SYNC_TASKS, MIRROR_EXAMPLE]):
         assert (dag.max_active_runs, dag.catchup) == (1, False), dag.dag_id
         for task in dag.tasks:
             assert task.pool == workspace_pool("customerio_default") == "customerio_customerio_default"

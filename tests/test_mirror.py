@@ -193,6 +193,32 @@ def test_a_membership_deleted_in_mysql_is_deleted_in_the_workspace(mysql_db: Any
     assert relationships_held(workspace) == expected()
 
 
+def test_a_grouped_relationship_op_refused_for_one_object_fails_only_that_row(
+    mysql_db: Any, workspace: WorkspaceEmulator
+) -> None:
+    """Mirror mode keeps the relationship builder's split: the person's other rows are sent one by one."""
+    seed_relationship_parties(2, 3)
+    mysql_db.execute("CREATE TABLE memberships (person_id INT, company_id VARCHAR(10), role VARCHAR(20))")
+    mysql_db.insert(
+        "memberships",
+        [
+            {"person_id": 1, "company_id": "c1", "role": "member"},
+            {"person_id": 1, "company_id": "nosuch", "role": "member"},  # no such object: refused
+            {"person_id": 1, "company_id": "c3", "role": "admin"},
+            {"person_id": 2, "company_id": "c2", "role": "member"},
+        ],
+    )
+    sql = "SELECT person_id AS id, company_id AS object_id, role FROM memberships ORDER BY person_id"
+    with DAG(f"mirror_{next(_dags)}", schedule="@hourly", start_date=START, catchup=False) as dag:
+        RelationshipOperator(task_id="sync", sql=sql, sync_mode="mirror")
+
+    outcome, report = run(dag)
+
+    assert (outcome.state, report["rows_sent"], report["rows_failed"]) == ("failed", 3, 1)
+    assert report["errors_by_type"] == {"not_found": 1}
+    assert relationships_held(workspace) == {("1", "c1", "member"), ("1", "c3", "admin"), ("2", "c2", "member")}
+
+
 def test_the_segment_mirrors_its_query(mysql_db: Any, workspace: WorkspaceEmulator) -> None:
     create_people(mysql_db, 20)
     mysql_db.execute("UPDATE people SET active = FALSE WHERE id > 15")

@@ -82,6 +82,7 @@ def test_rows_a_sync_would_refuse_are_listed_with_the_reason(capsys, users):
     assert "row 3: ERROR invalid_email: the email column is not a valid email address (RFC 5322)" in out
     assert "row 4: ERROR missing_identifier: the id column is empty" in out
     assert "row 5: ERROR duplicate_identifier: row 1 of this sync already has this identifier" in out
+    assert "row 5: person" not in out  # a refused duplicate is shown as its error only
     assert "5 rows previewed: 2 would be sent, 3 would fail." in out
     assert "Fix the failing rows (duplicate_identifier, invalid_email, missing_identifier)" in out
 

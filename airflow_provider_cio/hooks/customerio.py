@@ -70,6 +70,7 @@ class WorkspaceSettings:
     verify: bool | str
     api_key: str = ""
     app_api_key: str = ""
+    region: str = "us"
 
     def __repr__(self) -> str:
         return (
@@ -139,6 +140,7 @@ def parse_connection(conn: Any) -> WorkspaceSettings:
         app_url=app_url,
         app_api_key=extra_value(extra, "app_api_key") or "",
         verify=ca_bundle or True,
+        region=region,
     )
 
 

@@ -18,40 +18,35 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_cio.assets import announce_sync, check_outlets, records_name, workspace_outlets
 from airflow_provider_cio.hooks.customerio import (
     CustomerIOError,
     CustomerIOHook,
     CustomerIOUnavailableError,
     RetryPolicy,
 )
+from airflow_provider_cio.hooks.mysql_errors import is_connection_error, is_mysql_error, mysql_message
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
 from airflow_provider_cio.operators.lifeline import arm
 from airflow_provider_cio.operators.links import ErrorReportLink
 from airflow_provider_cio.storage import ObjectStore, error_report_uri, snapshot_folder
-from airflow_provider_cio.sync.columns import QueryError
+from airflow_provider_cio.sync.columns import IdentifyBy, ImportType, QueryError
 from airflow_provider_cio.sync.engine import SyncProgress
-from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings
+from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings, check_choice
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror import MassRemovalError, MirrorOptions, check_max_removed
+from airflow_provider_cio.sync.mirror import MassRemovalError, MirrorOptions, OnRemoved, SyncMode
+from airflow_provider_cio.sync.ops import EmptyValues
 from airflow_provider_cio.sync.report import SyncReport
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     import jinja2
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 WATERMARK_KEY = "cio_sync_watermark"
 SNAPSHOT_KEY = "cio_mirror_snapshot"
-SYNC_MODES = ("upsert", "mirror")
-EMPTY_VALUES = ("ignore", "delete")
-IDENTIFY_BY = ("id", "email")
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
-    """A clear error at DAG parse time for a parameter outside its choices."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
 
 
 def watermark_key(map_index: int | None, key: str = WATERMARK_KEY) -> str:
@@ -138,9 +133,11 @@ class BaseSyncOperator(BaseOperator):
     template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql"}
     ui_color = "#ffcc5c"
     operator_extra_links = (ErrorReportLink(),)
-    import_type: ClassVar[str] = ""
-    on_removed_choices: ClassVar[tuple[str, ...]] = ("ignore", "delete")
-    mirror_on_removed: ClassVar[str] = "ignore"
+    import_type: ImportType = "people"
+    # The public parameter shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
+    dry_run: bool  # type: ignore[assignment]
+    on_removed_choices: ClassVar[tuple[OnRemoved, ...]] = ("ignore", "delete")
+    mirror_on_removed: ClassVar[OnRemoved] = "ignore"
     """``on_removed`` when the DAG does not set it, in mirror mode."""
 
     def __init__(
@@ -149,9 +146,9 @@ class BaseSyncOperator(BaseOperator):
         sql: str,
         mysql_conn_id: str = "mysql_default",
         customerio_conn_id: str = CustomerIOHook.default_conn_name,
-        identify_by: str = "id",
+        identify_by: IdentifyBy = "id",
         object_type_id: str = "1",
-        empty_values: str | None = None,
+        empty_values: EmptyValues | None = None,
         json_columns: Sequence[str] = (),
         timezone: str = "UTC",
         lookback_seconds: int = 0,
@@ -163,36 +160,28 @@ class BaseSyncOperator(BaseOperator):
         request_timeout: float = 60.0,
         request_attempts: int = RetryPolicy.max_attempts,
         progress_interval: float = 10.0,
-        sync_mode: str = "upsert",
-        on_removed: str | None = None,
+        sync_mode: SyncMode = "upsert",
+        on_removed: OnRemoved | None = None,
         max_removed: int | str = "10%",
         snapshot_base: str | None = None,
         checkpoint_interval: float = 10.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_choice("sync_mode", sync_mode, SYNC_MODES)
         if empty_values is None:  # a mirror removes what became NULL, so the workspace equals the query
             empty_values = "delete" if sync_mode == "mirror" else "ignore"
-        check_choice("identify_by", identify_by, IDENTIFY_BY)
-        check_choice("empty_values", empty_values, EMPTY_VALUES)
         if on_removed is None:
             on_removed = self.mirror_on_removed if sync_mode == "mirror" else "ignore"
-        check_choice("on_removed", on_removed, self.on_removed_choices)
-        check_max_removed(max_removed)
+        check_choice("on_removed", on_removed, self.on_removed_choices)  # this operator's; SyncSettings: all
         if sync_mode == "mirror" and "last_sync_time" in sql:
             raise ValueError(
                 "sync_mode='mirror' compares the whole result of the query on every run: remove the "
                 "{{ last_sync_time }} filter (rows it leaves out would count as removed)"
             )
-        if not str(object_type_id).isdigit() or int(object_type_id) < 1:
-            raise ValueError(f"object_type_id must be a positive integer such as '1', not {object_type_id!r}")
-        if not 1 <= max_rows <= MAX_ROWS:
-            raise ValueError(f"max_rows must be between 1 and {MAX_ROWS:,}, not {max_rows}")
         if lookback_seconds < 0:
             raise ValueError(f"lookback_seconds must be 0 or more, not {lookback_seconds}")
-        if concurrency < 1 or fetch_size < 1 or request_attempts < 1:
-            raise ValueError("concurrency, fetch_size and request_attempts must be at least 1")
+        if request_attempts < 1:
+            raise ValueError(f"request_attempts must be at least 1, not {request_attempts}")
         self.sql = sql
         self.mysql_conn_id = mysql_conn_id
         self.customerio_conn_id = customerio_conn_id
@@ -217,6 +206,8 @@ class BaseSyncOperator(BaseOperator):
         self.checkpoint_interval = checkpoint_interval
         self._job: SyncJob | None = None
         self._stream: MySQLQueryStream | None = None
+        self._report: dict[str, Any] | None = None
+        BaseSyncOperator.settings(self)  # checks the shared settings at DAG parse time (ValueError)
 
     @cached_property
     def hook(self) -> CustomerIOHook:
@@ -231,18 +222,18 @@ class BaseSyncOperator(BaseOperator):
     def settings(self) -> SyncSettings:
         """The sync settings of this task (the subclasses add theirs)."""
         return SyncSettings(
-            import_type=self.import_type,  # type: ignore[arg-type]
-            identify_by=self.identify_by,  # type: ignore[arg-type]
+            import_type=self.import_type,
+            identify_by=self.identify_by,
             object_type_id=self.object_type_id,
-            empty_values=self.empty_values,  # type: ignore[arg-type]
+            empty_values=self.empty_values,
             json_columns=self.json_columns,
             timezone=self.timezone,
             concurrency=self.concurrency,
             fetch_size=self.fetch_size,
             max_rows=self.max_rows,
             dry_run=self.dry_run,
-            sync_mode=self.sync_mode,  # type: ignore[arg-type]
-            on_removed=self.on_removed,  # type: ignore[arg-type]
+            sync_mode=self.sync_mode,
+            on_removed=self.on_removed,
             max_removed=self.max_removed,
         )
 
@@ -256,7 +247,7 @@ class BaseSyncOperator(BaseOperator):
         pulled = ti.xcom_pull(task_ids=self.task_id, key=key, include_prior_dates=True)
         pointer = latest_snapshot(pulled if isinstance(pulled, list) else [pulled], context["dag_run"].start_date)
         return MirrorOptions(
-            on_removed=self.on_removed,  # type: ignore[arg-type]
+            on_removed=self.on_removed,
             max_removed=self.max_removed,
             store=ObjectStore(folder),
             pointer=pointer,
@@ -300,6 +291,26 @@ class BaseSyncOperator(BaseOperator):
         latest = latest_watermark(pulled if isinstance(pulled, list) else [pulled], run_start)
         return max(0, latest - self.lookback_seconds) if latest else 0
 
+    # lineage --------------------------------------------------------------------------------------
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """OpenLineage: the query's MySQL tables in, the workspace's records out (operators/lineage.py)."""
+        from airflow_provider_cio.operators.lineage import sync_lineage
+
+        return sync_lineage(self, None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage at the end: the lineage with the sync's counts (rows sent, failed, by error type)."""
+        from airflow_provider_cio.operators.lineage import sync_lineage
+
+        return sync_lineage(self, self._report)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage for a failed sync: the counts of its report, when it got as far as one."""
+        from airflow_provider_cio.operators.lineage import sync_lineage
+
+        return sync_lineage(self, self._report)
+
     # execute --------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -313,6 +324,12 @@ class BaseSyncOperator(BaseOperator):
             last_sync_time,
             " (dry run: nothing is sent)" if self.dry_run else "",
         )
+        outlets = workspace_outlets(self.outlets)
+        if outlets:  # an outlet naming another workspace or other records fails before anything is sent
+            try:
+                check_outlets(outlets, self.hook.settings, records_name(self.import_type, self.object_type_id))
+            except ValueError as error:
+                raise AirflowFailException(str(error)) from None
         self._job = SyncJob(
             self.settings(),
             self.hook,
@@ -374,11 +391,13 @@ class BaseSyncOperator(BaseOperator):
 
     def _publish(self, context: Context, report: SyncReport) -> dict[str, Any]:
         self.log.info("%s", report.summary())
-        data = report.to_xcom()
+        data = self._report = report.to_xcom()
         if not report.failed:
+            announce_sync(context, self.outlets, data, self.import_type, self.dry_run)
             if not self.dry_run:
                 ti = context["ti"]
                 start = context["dag_run"].start_date
+                assert start is not None, "a running DagRun has started"
                 ti.xcom_push(key=watermark_key(ti.map_index), value=int(start.timestamp()))
                 self._record_snapshot(context)
             return data
@@ -406,7 +425,8 @@ class BaseSyncOperator(BaseOperator):
 
     def _fail_before_sending(self, context: Context, last_sync_time: int, message: str, *, retry: bool) -> None:
         report = SyncReport(import_type=self.import_type, last_sync_time=last_sync_time, error=message)
-        context["ti"].xcom_push(key="return_value", value=report.to_xcom())
+        self._report = report.to_xcom()
+        context["ti"].xcom_push(key="return_value", value=self._report)
         raise (AirflowException if retry else AirflowFailException)(f"{message}. Nothing was sent.")
 
     def _write_error_report(self, context: Context) -> str:
@@ -446,67 +466,3 @@ def retry_may_help(error: BaseException | None) -> bool:
     if error is not None and is_mysql_error(error):
         return is_connection_error(error)
     return True
-
-
-def is_mysql_error(error: BaseException) -> bool:
-    """Whether an exception comes from the MySQL driver (mysqlclient or mysql-connector)."""
-    module = type(error).__module__ or ""
-    return module.startswith(("MySQLdb", "_mysql", "mysql.connector", "_mysql_connector"))
-
-
-CONNECTION_ERRORS = frozenset({2002, 2003, 2005, 2006, 2013, 2055, 1040, 1053, 1317})
-"""Server gone, lost, unreachable, too many connections, shutdown, query interrupted: worth a retry."""
-
-
-def mysql_error_code(error: BaseException) -> int | None:
-    """The MySQL error number of a driver exception (mysqlclient or mysql-connector)."""
-    code = getattr(error, "errno", None)
-    if code is None and error.args and isinstance(error.args[0], int):
-        code = error.args[0]
-    return code
-
-
-def is_connection_error(error: BaseException) -> bool:
-    """Whether the MySQL error is about the connection rather than the query."""
-    return mysql_error_code(error) in CONNECTION_ERRORS
-
-
-MYSQL_HINTS = {
-    1064: "Fix the SQL syntax where MySQL points ('near ...'); `cio-retl preview` runs a query without syncing it",
-    1054: "Fix the query: it names a column the table does not have",
-    1146: "Fix the query: it names a table the connection's database does not have",
-    1305: "Fix the query: it calls a function the database does not have",
-    1142: "Grant the connection's MySQL user SELECT on what the query reads",
-    1143: "Grant the connection's MySQL user SELECT on what the query reads",
-    1044: "Grant the connection's MySQL user access to the database, or fix the connection's schema",
-    1049: "Fix the connection's schema: the server has no database of that name",
-    1045: (
-        "Check the connection's login and password; a user created with REQUIRE SSL or REQUIRE X509 also needs "
-        "the connection's ssl extra (ca, and cert and key for X509)"
-    ),
-    2026: (
-        "Check the connection's ssl extra: ca must be the CA that signed the server's certificate, and cert and "
-        "key a client certificate the server accepts"
-    ),
-}
-"""What to do about the MySQL errors a sync's query or connection meets most."""
-
-
-def mysql_message(error: BaseException, conn_id: str) -> str:
-    """A driver error as a sentence naming the MySQL connection, with what to do about the common ones.
-
-    The driver's text never includes passwords.
-    """
-    code = mysql_error_code(error)
-    detail = getattr(error, "msg", None) or (error.args[1] if len(error.args) > 1 else str(error))
-    if code == 1792:
-        return (
-            f"the query tried to write (MySQL connection {conn_id!r}, error 1792: {detail}); the sync runs "
-            "queries in a read-only transaction and changed nothing. Use a plain SELECT: no FOR UPDATE, no "
-            "function that writes (NEXTVAL, a stored function that modifies data)"
-        )
-    number = f" {code}" if code else ""
-    hint = MYSQL_HINTS.get(code) if code else None
-    return f"MySQL connection {conn_id!r} failed ({type(error).__name__}{number}): {detail}" + (
-        f". {hint}" if hint else ""
-    )

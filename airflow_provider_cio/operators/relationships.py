@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from airflow_provider_cio.operators.base import BaseSyncOperator
+from airflow_provider_cio.sync.columns import ImportType
+from airflow_provider_cio.sync.mirror import OnRemoved
 
 
 class RelationshipOperator(BaseSyncOperator):
@@ -35,7 +37,7 @@ class RelationshipOperator(BaseSyncOperator):
         RelationshipOperator(
             task_id="sync_memberships",
             sql="SELECT person_id AS id, company_id AS object_id, removed AS deleted, role "
-            "FROM memberships WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }} ORDER BY person_id",
+            "FROM memberships WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }}) ORDER BY person_id",
             identify_by="id",
             pool=workspace_pool("customerio_default"),
         )
@@ -59,5 +61,5 @@ class RelationshipOperator(BaseSyncOperator):
     See docs/relationships.md.
     """
 
-    import_type: ClassVar[str] = "relationships"
-    mirror_on_removed: ClassVar[str] = "delete"
+    import_type: ImportType = "relationships"
+    mirror_on_removed: ClassVar[OnRemoved] = "delete"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
-from airflow_provider_cio.operators.base import BaseSyncOperator, check_choice
-from airflow_provider_cio.sync.job import SegmentTarget, SyncSettings
+from airflow_provider_cio.operators.base import BaseSyncOperator
+from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
+from airflow_provider_cio.sync.mirror import OnRemoved
 
-IMPORT_TYPES = ("people", "objects")
-ON_SUPPRESSED = ("succeed", "fail")
-OBJECTS_ON_REMOVED = ("ignore", "delete")
+RecordType = Literal["people", "objects"]
+OBJECTS_ON_REMOVED: tuple[OnRemoved, ...] = ("ignore", "delete")
 
 
 class MySQLReverseETLOperator(BaseSyncOperator):
@@ -27,7 +27,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
 
         MySQLReverseETLOperator(
             task_id="sync_people",
-            sql="SELECT id, email, plan FROM users WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }}",
+            sql="SELECT id, email, plan FROM users WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }})",
             import_type="people",
             identify_by="id",
             pool=workspace_pool("customerio_default"),
@@ -64,14 +64,13 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     """
 
     template_fields: Sequence[str] = (*BaseSyncOperator.template_fields, "segment_name")
-    import_type: ClassVar[str] = "people"
-    on_removed_choices: ClassVar[tuple[str, ...]] = ("ignore", "delete", "suppress")
+    on_removed_choices: ClassVar[tuple[OnRemoved, ...]] = ("ignore", "delete", "suppress")
 
     def __init__(
         self,
         *,
-        import_type: str = "people",
-        on_suppressed: str = "succeed",
+        import_type: RecordType = "people",
+        on_suppressed: OnSuppressed = "succeed",
         segment_id: int | None = None,
         segment_name: str | None = None,
         activity_settle_seconds: float = 5.0,
@@ -79,10 +78,9 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_choice("import_type", import_type, IMPORT_TYPES)
+        check_choice("import_type", import_type, get_args(RecordType))  # relationships: RelationshipOperator
         if import_type == "objects":
             check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
-        check_choice("on_suppressed", on_suppressed, ON_SUPPRESSED)
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")
         if (segment_id is not None or segment_name) and import_type != "people":
@@ -93,12 +91,13 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         self.segment_name = segment_name
         self.activity_settle_seconds = activity_settle_seconds
         self.activity_timeout = activity_timeout
+        self.settings()  # checks on_suppressed at DAG parse time (ValueError)
 
     def settings(self) -> SyncSettings:
         """The base settings plus the suppression and activity-log choices."""
         return replace(
             super().settings(),
-            on_suppressed=self.on_suppressed,  # type: ignore[arg-type]
+            on_suppressed=self.on_suppressed,
             activity_settle_seconds=self.activity_settle_seconds,
             activity_timeout=self.activity_timeout,
         )

@@ -30,7 +30,7 @@ class CustomerIOSyncsPlugin(AirflowPlugin):
     """The "Customer.io syncs" page: sync runs, their counts and their error reports."""
 
     name = "customerio_syncs"
-    fastapi_apps = FastAPIAppOnDemand()  # type: ignore[assignment]
+    fastapi_apps = FastAPIAppOnDemand()
     external_views = [
         {
             "name": "Customer.io syncs",

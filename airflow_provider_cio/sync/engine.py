@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from airflow_provider_cio.sync.batches import Batch, BatchBuilder
 from airflow_provider_cio.sync.errors import ErrorLog
@@ -77,12 +77,33 @@ def streaming_interpreter() -> Iterator[None]:
 class Workspace(Protocol):
     """Where batches go: ``CustomerIOHook`` in production, :class:`DryRunWorkspace` for a dry run.
 
-    A workspace may also have ``cancel()``, called when the sync is interrupted (the task's timeout, a
-    kill) so that no request waits out its retries.
+    A workspace may also be a :class:`CancellableWorkspace`.
     """
 
     def send_batch(self, ops: Sequence[bytes]) -> list[OpError]:
         """Send encoded ops in one request; return the refused ones."""
+        ...
+
+
+@runtime_checkable
+class CancellableWorkspace(Workspace, Protocol):
+    """A workspace whose retry waits can be stopped (``CustomerIOHook``).
+
+    ``cancel()`` is called when the sync is interrupted (the task's timeout, a kill), so that no
+    request waits out its retries.
+    """
+
+    def cancel(self) -> None:
+        """Stop waiting to retry; requests in flight end with an error."""
+        ...
+
+
+@runtime_checkable
+class SplittingBuilder(OpBuilder, Protocol):
+    """An op builder that can take back a refused op of several rows (``RelationshipOps``)."""
+
+    def split(self, op: Op, refusal: OpError) -> list[Op]:
+        """Ops to send instead of ``op``, refused for ``refusal`` (one per row, say); none to keep it failed."""
         ...
 
 
@@ -211,9 +232,8 @@ class SyncEngine:
 
     def _cancel_workspace(self) -> None:
         """Stop the workspace's retry waits, when it can (``CustomerIOHook.cancel``)."""
-        cancel = getattr(self.workspace, "cancel", None)
-        if callable(cancel):
-            cancel()
+        if isinstance(self.workspace, CancellableWorkspace):
+            self.workspace.cancel()
 
     def fail(self, error: BaseException) -> None:
         """Stop the sync because of ``error`` (the first error is the one kept)."""
@@ -330,11 +350,11 @@ class SyncEngine:
 
     def _send_again(self, batch: Batch, refusals: dict[int, OpError]) -> dict[int, list[Op]]:
         """``batch index -> ops to send in its place``: split refused ops, then the later ops of their keys."""
-        split = getattr(self.builder, "split", None)
-        if split is None:
+        builder = self.builder
+        if not isinstance(builder, SplittingBuilder):
             return {}
         parts = {
-            index: split(batch.ops[index], refusal)
+            index: builder.split(batch.ops[index], refusal)
             for index, refusal in sorted(refusals.items())
             if batch.ops[index].row_count > 1
         }

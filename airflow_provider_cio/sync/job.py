@@ -13,23 +13,40 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
+from functools import cache
+from typing import Any, Literal, Protocol, get_args, get_origin, get_type_hints
 
 from airflow_provider_cio.sync.columns import ColumnPlan, IdentifyBy, ImportType, plan_columns
-from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncProgress
+from airflow_provider_cio.sync.engine import CancellableWorkspace, DryRunWorkspace, SyncEngine, SyncProgress
 from airflow_provider_cio.sync.errors import ErrorLog
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror import MirrorOptions, MirrorRun, OnRemoved, SyncMode, raw_converters
+from airflow_provider_cio.sync.mirror import (
+    MirrorOptions,
+    MirrorRun,
+    OnRemoved,
+    SyncMode,
+    check_max_removed,
+    raw_converters,
+)
 from airflow_provider_cio.sync.ops import EmptyValues, ObjectOps, OpBuilder, PeopleOps
 from airflow_provider_cio.sync.outcomes import FAILED_ATTRIBUTE_CHANGE, SUPPRESSED
-from airflow_provider_cio.sync.reconcile import settled_activities, trace_to_rows
+from airflow_provider_cio.sync.reconcile import ActivityLog, settled_activities, trace_to_rows
 from airflow_provider_cio.sync.report import SyncReport
 from airflow_provider_cio.sync.values import ValueRules
 
 OnSuppressed = Literal["succeed", "fail"]
 log = logging.getLogger(__name__)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    """A clear error for a setting outside its choices (raised at DAG parse time by the operators).
+
+    :raises ValueError: ``value`` is not one of ``choices``.
+    """
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,54 @@ class SyncSettings:
     on_removed: OnRemoved = "ignore"
     max_removed: int | str = "10%"
 
+    def __post_init__(self) -> None:
+        """Check every setting once, here: the operators, the preview and the engine's callers rely on it.
+
+        :raises ValueError: a setting is outside its choices (those of its ``Literal`` type) or range.
+        """
+        for name, choices in literal_choices(SyncSettings).items():
+            check_choice(name, getattr(self, name), choices)
+        if not str(self.object_type_id).isdigit() or int(self.object_type_id) < 1:
+            raise ValueError(f"object_type_id must be a positive integer such as '1', not {self.object_type_id!r}")
+        if not 1 <= self.max_rows <= MAX_ROWS:
+            raise ValueError(f"max_rows must be between 1 and {MAX_ROWS:,}, not {self.max_rows}")
+        if self.concurrency < 1 or self.fetch_size < 1:
+            raise ValueError(
+                f"concurrency and fetch_size must be at least 1, not {self.concurrency}, {self.fetch_size}"
+            )
+        check_max_removed(self.max_removed)
+
+
+@cache
+def literal_choices(cls: type) -> dict[str, tuple[str, ...]]:
+    """``field name -> allowed values`` for each field of a dataclass whose type is a ``Literal``."""
+    hints = get_type_hints(cls)
+    return {item.name: get_args(hints[item.name]) for item in fields(cls) if get_origin(hints[item.name]) is Literal}
+
+
+class SyncWorkspace(CancellableWorkspace, ActivityLog, Protocol):
+    """The workspace a :class:`SyncJob` syncs into: ``CustomerIOHook``, or a test double with the same methods."""
+
+    requests_sent: int
+    """HTTP requests made so far (for the report)."""
+
+    @property
+    def can_read_activities(self) -> bool:
+        """Whether the activity log can be read (the connection has an App API key)."""
+        ...
+
+    def ensure_manual_segment(self, name: str, description: str = "") -> int:
+        """The id of the manual segment of this name, created when missing."""
+        ...
+
+    def add_to_segment(self, segment_id: int | str, ids: Iterable[str], id_type: str = "id") -> int:
+        """Add people to a manual segment; return how many were sent."""
+        ...
+
+    def remove_from_segment(self, segment_id: int | str, ids: Iterable[str], id_type: str = "id") -> int:
+        """Remove people from a manual segment (mirror mode); return how many were sent."""
+        ...
+
 
 @dataclass
 class SegmentTarget:
@@ -111,7 +176,7 @@ class SyncJob:
     def __init__(
         self,
         settings: SyncSettings,
-        workspace: Any,
+        workspace: SyncWorkspace,
         *,
         segment: SegmentTarget | None = None,
         progress: Callable[[SyncProgress], None] | None = None,
@@ -319,7 +384,7 @@ class SyncJob:
         report.rows_read = result.rows_read
         report.rows_not_sent = result.rows_not_sent
         report.row_limit_reached = result.row_limit_reached
-        report.requests_sent = getattr(self.workspace, "requests_sent", 0)
+        report.requests_sent = self.workspace.requests_sent
         if self.settings.dry_run:
             report.would_send = {"rows": result.rows_accepted, "ops": result.ops_sent, "batches": result.batches_sent}
             return
@@ -332,7 +397,7 @@ class SyncJob:
         settings = self.settings
         if settings.import_type != "people":
             return set()
-        if not getattr(self.workspace, "can_read_activities", False):
+        if not self.workspace.can_read_activities:
             self.log.warning(
                 "The connection has no App API key: failed attribute changes and suppressed people cannot be "
                 "seen, so they are counted as sent. Add the app_api_key extra to report them per row."
@@ -361,7 +426,7 @@ class SyncJob:
         if target.segment_id is not None:
             segment_id = int(target.segment_id)
         else:
-            segment_id = self.workspace.ensure_manual_segment(target.segment_name, target.description)
+            segment_id = self.workspace.ensure_manual_segment(target.segment_name or "", target.description)
         report.segment_id = segment_id
         report.people_added_to_segment = self.workspace.add_to_segment(
             segment_id, self._applied_people(suppressed_rows), id_type=self.settings.identify_by

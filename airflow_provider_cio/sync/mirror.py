@@ -39,7 +39,7 @@ import orjson
 from xxhash import xxh3_64_intdigest
 
 from airflow_provider_cio.sync.columns import ColumnPlan
-from airflow_provider_cio.sync.engine import Workspace
+from airflow_provider_cio.sync.engine import SplittingBuilder, Workspace
 from airflow_provider_cio.sync.ops import Op, OpBuilder, object_type_text
 from airflow_provider_cio.sync.outcomes import RowError, RowRefused
 from airflow_provider_cio.sync.snapshot import (
@@ -369,6 +369,7 @@ class MirrorRun:
         index[index == base.rows] = 0
         found = base.key_hashes[index] == key_hashes
         self.seen[index[found]] = True
+        unchanged: np.ndarray
         if self.compare_values:
             unchanged = found & (base.value_hashes[index] == value_hashes)
         else:
@@ -580,9 +581,8 @@ class MirrorBuilder:
         self.lazy = list((lazy or {}).items())
         self.lazy_keys = bool(set(lazy or ()) & set(key_columns))
         self._next_row = 1
-        split = getattr(inner, "split", None)
-        if split is not None:
-            self.split = split
+        if isinstance(inner, SplittingBuilder):  # then this builder splits too (the engine's seam)
+            self.split = inner.split
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
         """Ops and row errors for the changed rows; unchanged rows are counted."""

@@ -203,6 +203,7 @@ def identifier_text(value: Any, column: str) -> str:
     :raises RowRefused: empty or only spaces, binary, over 150 bytes, or holding control characters.
     """
     kind = type(value)
+    text: str
     if kind is str:
         text = value
     elif kind is int:

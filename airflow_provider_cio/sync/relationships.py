@@ -70,7 +70,7 @@ def is_deleted(value: Any) -> bool:
         return False
     kind = type(value)
     if kind is bool:
-        return value
+        return value is True
     if kind is int or kind is Decimal or kind is float:
         if value == 1:
             return True

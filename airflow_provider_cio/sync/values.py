@@ -185,17 +185,17 @@ def utc_text_seconds(value: str | bytes) -> int | InvalidDate:
 
     A ``TIMESTAMP`` is always read this way: it is a point in time, and the sync's session time zone is UTC.
     """
-    try:
-        return (parse_datetime(value[:19]) - EPOCH_NAIVE) // ONE_SECOND  # fractions of a second round down
-    except ValueError:
-        return InvalidDate(text(value))
-    except TypeError:
-        return utc_text_seconds(text(value))
+    if type(value) is str:
+        try:
+            return (parse_datetime(value[:19]) - EPOCH_NAIVE) // ONE_SECOND  # fractions of a second round down
+        except ValueError:
+            return InvalidDate(value)
+    return utc_text_seconds(text(value))
 
 
 def text(value: str | bytes) -> str:
     """A value of MySQL's text protocol as ``str`` (drivers hand over ``str`` or ``bytes``)."""
-    return value if type(value) is str else bytes(value).decode()
+    return value if isinstance(value, str) else bytes(value).decode()
 
 
 def keep(value: Any) -> Any:

@@ -26,8 +26,8 @@ import orjson
 import pytest
 
 from airflow_provider_cio.hooks.customerio import CustomerIOError, CustomerIOHook
+from airflow_provider_cio.hooks.mysql_errors import mysql_message
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
-from airflow_provider_cio.operators.base import mysql_message
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.testing import WorkspaceEmulator

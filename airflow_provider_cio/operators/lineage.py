@@ -1,0 +1,108 @@
+"""OpenLineage for the sync operators: the MySQL tables a query reads in, the workspace's records out.
+
+Imported only from the operators' ``get_openlineage_facets_on_*`` methods, so that nothing here (nor the
+OpenLineage client) is imported when a DAG is parsed or when the OpenLineage provider is not installed.
+
+- Inputs: the tables of the sync's rendered query, found by Airflow's SQL parser with the MySQL hook's
+  naming: namespace ``mysql://<host>:<port>``, name ``<database>.<table>``. The parser only reads the
+  query text: no extra query runs on MySQL.
+- Output: the workspace's records, namespace ``customerio://<region>/<site_id>``, name ``people``,
+  ``objects/<object_type_id>`` or ``relationships`` (the dataset of the sync's ``customerio://`` asset).
+- Facets of the output, once the sync has a report: ``outputStatistics`` (``rowCount`` = rows the
+  workspace accepted) and ``customerio_sync`` (rows read, sent, failed, suppressed, failed rows by error
+  type, dry run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attr
+from airflow.providers.common.compat.openlineage.facet import (
+    OutputDataset,
+    OutputStatisticsOutputDatasetFacet,
+)
+from airflow.providers.openlineage.extractors import OperatorLineage
+from airflow.providers.openlineage.sqlparser import SQLParser
+from openlineage.client.generated.base import OutputDatasetFacet
+
+from airflow_provider_cio.assets import records_name, workspace_namespace
+
+if TYPE_CHECKING:
+    from airflow_provider_cio.operators.base import BaseSyncOperator
+
+SYNC_FACET = "customerio_sync"
+
+
+@attr.define
+class CustomerIOSyncOutputDatasetFacet(OutputDatasetFacet):
+    """What one sync did to the workspace's records (a custom output facet, key ``customerio_sync``)."""
+
+    rowsRead: int = attr.field(default=0)
+    rowsSent: int = attr.field(default=0)
+    rowsFailed: int = attr.field(default=0)
+    rowsSuppressed: int = attr.field(default=0)
+    errorsByType: dict[str, int] = attr.field(factory=dict)
+    dryRun: bool = attr.field(default=False)
+    status: str = attr.field(default="")
+
+    _additional_skip_redact: ClassVar[list[str]] = [
+        "rowsRead",
+        "rowsSent",
+        "rowsFailed",
+        "rowsSuppressed",
+        "errorsByType",
+        "dryRun",
+        "status",
+    ]
+
+
+def sync_lineage(operator: BaseSyncOperator, report: Mapping[str, Any] | None) -> OperatorLineage:
+    """The lineage of a sync task: its query's tables in, the workspace's records out (with counts when done).
+
+    :param operator: the sync task (its ``sql`` rendered, for the facets Airflow asks for at start and end).
+    :param report: the sync's report (XCom ``return_value``), or None before it has one.
+    """
+    query = mysql_lineage(operator.sql, operator.mysql_conn_id)
+    workspace = operator.hook.settings
+    output = workspace_output(
+        workspace_namespace(workspace.region, workspace.site_id),
+        records_name(operator.import_type, operator.object_type_id),
+        report,
+    )
+    return OperatorLineage(
+        inputs=query.inputs, outputs=[output], run_facets=query.run_facets, job_facets=query.job_facets
+    )
+
+
+def mysql_lineage(sql: str, mysql_conn_id: str) -> OperatorLineage:
+    """The tables a query reads, as Airflow's SQL parser names them for the MySQL connection."""
+    from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+    hook = MySqlHook(mysql_conn_id=mysql_conn_id)
+    connection = hook.get_connection(mysql_conn_id)
+    # A MySQL "database" is what the parser calls a schema: unqualified tables are in the connection's.
+    parser = SQLParser(dialect=hook.get_openlineage_database_dialect(connection), default_schema=connection.schema)
+    return parser.generate_openlineage_metadata_from_sql(
+        sql=sql, hook=hook, database_info=hook.get_openlineage_database_info(connection), use_connection=False
+    )
+
+
+def workspace_output(namespace: str, name: str, report: Mapping[str, Any] | None) -> OutputDataset:
+    """The workspace's records as an output dataset; with the report's counts once the sync has one."""
+    if report is None:
+        return OutputDataset(namespace=namespace, name=name)
+    facets: dict[str, OutputDatasetFacet] = {
+        "outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=int(report.get("rows_sent") or 0)),
+        SYNC_FACET: CustomerIOSyncOutputDatasetFacet(
+            rowsRead=int(report.get("rows_read") or 0),
+            rowsSent=int(report.get("rows_sent") or 0),
+            rowsFailed=int(report.get("rows_failed") or 0),
+            rowsSuppressed=int(report.get("rows_suppressed") or 0),
+            errorsByType=dict(report.get("errors_by_type") or {}),
+            dryRun=bool(report.get("dry_run")),
+            status=str(report.get("status") or ""),
+        ),
+    }
+    return OutputDataset(namespace=namespace, name=name, outputFacets=facets)
