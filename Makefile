@@ -5,7 +5,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench bench-mirror lint format clean
+.PHONY: demo test bench bench-mirror bench-postgres lint format clean
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -29,6 +29,9 @@ bench: $(INSTALLED)  ## throughput and memory (N=1,000,000 by default: make benc
 
 bench-mirror: $(INSTALLED)  ## mirror mode against the raw read, and its memory at N and 3 x N (make bench-mirror N=200000)
 	$(BIN)/python -m benchmarks.mirror $(if $(N),--rows $(N))
+
+bench-postgres: $(INSTALLED)  ## a sync from PostgreSQL against the bare read, memory at N and 3 x N (make bench-postgres N=200000)
+	$(BIN)/python -m benchmarks.postgres $(if $(N),--rows $(N))
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

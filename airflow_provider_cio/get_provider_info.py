@@ -46,6 +46,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_cio.operators.reverse_etl",
                     "airflow_provider_cio.operators.relationships",
+                    "airflow_provider_cio.operators.postgres",
                 ],
             }
         ],

@@ -51,6 +51,7 @@ class Preview:
     :param items: an op or a row error for the previewed rows, in row order.
     :param rows_read: rows previewed.
     :param more_rows: whether the query returns more rows than were previewed.
+    :param source: the database the query ran on.
     """
 
     verdict: str | None = None
@@ -59,6 +60,7 @@ class Preview:
     items: list[Op | RowError] = field(default_factory=list)
     rows_read: int = 0
     more_rows: bool = False
+    source: str = "MySQL"
 
     @property
     def row_errors(self) -> list[RowError]:
@@ -87,13 +89,21 @@ def render_sql(sql: str, last_sync_time: int) -> str:
         ) from None
 
 
-def preview_query(sql: str, settings: SyncSettings, mysql_conn_id: str, limit: int = MAX_PREVIEW_ROWS) -> Preview:
+def preview_query(
+    sql: str,
+    settings: SyncSettings,
+    mysql_conn_id: str,
+    limit: int = MAX_PREVIEW_ROWS,
+    *,
+    postgres_conn_id: str | None = None,
+) -> Preview:
     """Run the query and build the first ``limit`` rows into ops, as a sync would, without sending.
 
     :param sql: the rendered SELECT query.
     :param settings: the sync's settings (import type, identify_by, object type, empty values, ...).
     :param mysql_conn_id: the Airflow MySQL connection to read from.
     :param limit: rows to preview, at most 100.
+    :param postgres_conn_id: read from this Airflow Postgres connection instead of MySQL.
     """
     from airflow.sdk.exceptions import AirflowNotFoundException
 
@@ -102,7 +112,15 @@ def preview_query(sql: str, settings: SyncSettings, mysql_conn_id: str, limit: i
 
     limit = max(1, min(int(limit), MAX_PREVIEW_ROWS))
     preview = Preview()
-    stream = MySQLQueryStream(mysql_conn_id)
+    stream: Any = MySQLQueryStream(mysql_conn_id)
+    conn_id, is_source_error, source_message = mysql_conn_id, is_mysql_error, mysql_message
+    if postgres_conn_id is not None:
+        from airflow_provider_cio.hooks.postgres_errors import is_postgres_error, postgres_message
+        from airflow_provider_cio.hooks.postgres_stream import PostgresQueryStream
+
+        stream = PostgresQueryStream(postgres_conn_id, timezone=settings.timezone)
+        conn_id, is_source_error, source_message = postgres_conn_id, is_postgres_error, postgres_message
+        preview.source = "PostgreSQL"
     exhausted = False
     try:
         cursor = stream.execute(sql)
@@ -129,12 +147,13 @@ def preview_query(sql: str, settings: SyncSettings, mysql_conn_id: str, limit: i
     except QueryError as error:
         preview.verdict = str(error)
     except AirflowNotFoundException:
-        preview.verdict = f"no Airflow connection is named {mysql_conn_id!r}; give --mysql-conn-id a MySQL connection"
+        option = "--postgres-conn-id a Postgres" if postgres_conn_id is not None else "--mysql-conn-id a MySQL"
+        preview.verdict = f"no Airflow connection is named {conn_id!r}; give {option} connection"
         preview.query_failed = True
     except Exception as error:
-        if not is_mysql_error(error):
+        if not is_source_error(error):
             raise
-        preview.verdict = mysql_message(error, mysql_conn_id)
+        preview.verdict = source_message(error, conn_id)
         preview.query_failed = True
     finally:
         stream.close(finished=exhausted)
@@ -175,7 +194,7 @@ def previewed_items(ops: Sequence[Op], errors: Sequence[RowError]) -> list[Op | 
 def print_preview(preview: Preview, settings: SyncSettings, out: IO[str]) -> None:
     """Write the preview for a person to read: the verdict, then each row."""
     if preview.verdict is not None or preview.plan is None:
-        out.write("Query: FAILED on MySQL\n" if preview.query_failed else "Column rules: FAILED\n")
+        out.write(f"Query: FAILED on {preview.source}\n" if preview.query_failed else "Column rules: FAILED\n")
         out.write(f"  {preview.verdict}\n")
         out.write("Nothing would be sent. Fix the query and preview it again.\n")
         return
@@ -253,6 +272,9 @@ def add_preview_parser(commands: Any) -> argparse.ArgumentParser:
     query.add_argument("--sql", help="the SELECT query ({{ last_sync_time }} is filled in)")
     query.add_argument("--sql-file", type=Path, help="a file holding the query")
     parser.add_argument("--mysql-conn-id", default="mysql_default", help="the Airflow MySQL connection")
+    parser.add_argument(
+        "--postgres-conn-id", default=None, help="read from this Airflow Postgres connection instead of MySQL"
+    )
     parser.add_argument("--import-type", choices=get_args(ImportType), default="people", help="what each row is")
     parser.add_argument("--identify-by", choices=get_args(IdentifyBy), default="id", help="how people are identified")
     parser.add_argument("--object-type-id", default="1", help="the object type of rows without object_type_id")
@@ -308,7 +330,13 @@ def run_preview(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     sql = args.sql if args.sql is not None else args.sql_file.read_text()
     try:
         with connections_from_the_metadata_db():
-            preview = preview_query(render_sql(sql, args.last_sync_time), settings, args.mysql_conn_id, args.limit)
+            preview = preview_query(
+                render_sql(sql, args.last_sync_time),
+                settings,
+                args.mysql_conn_id,
+                args.limit,
+                postgres_conn_id=args.postgres_conn_id,
+            )
     except QueryError as error:
         preview = Preview(verdict=str(error))
     print_preview(preview, settings, out)

@@ -3,10 +3,12 @@
 # As root they are installed with apt-get; otherwise the exact command to run is printed.
 #   pkg-config + MySQL client headers  to build mysqlclient
 #   a MariaDB (or MySQL) server         the tests and the demo start a private one
+#   a PostgreSQL server (initdb)        the PostgreSQL source tests and the system tests (Airflow's
+#                                       metadata DB) start a private one unless CIO_TEST_POSTGRES_URL
 #   python3-venv, python3-dev, gcc      the virtualenv and the mysqlclient build
 #   chromium                            the browser tests of the Airflow UI page
-#   postgresql, redis-server            the system tests start a private PostgreSQL (Airflow's metadata DB)
-#                                       and Redis (Celery's broker) unless CIO_TEST_POSTGRES_URL/_REDIS_URL
+#   redis-server                        the system tests start a private one (Celery's broker) unless
+#                                       CIO_TEST_REDIS_URL
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
@@ -20,11 +22,11 @@ if [ -z "${CIO_TEST_MYSQL_URL:-}" ] && ! command -v mariadbd >/dev/null 2>&1 && 
    && [ ! -x /usr/sbin/mariadbd ] && [ ! -x /usr/sbin/mysqld ]; then
   missing+=(mariadb-server)
 fi
-command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 if [ -z "${CIO_TEST_POSTGRES_URL:-}" ] && ! command -v initdb >/dev/null 2>&1 \
    && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 if [ -z "${CIO_TEST_REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   missing+=(redis-server)
 fi

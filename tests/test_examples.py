@@ -31,6 +31,8 @@ ASSET_DAGS = {"cio_after_people_synced": ["people_synced"]}
 """The example DAGs scheduled on a sync's asset (they sync nothing themselves)."""
 MIRROR_EXAMPLE = "cio_mirror_memberships"
 """Run by tests/test_mirror_example.py (its snapshots and segment are its own)."""
+POSTGRES_EXAMPLE = "cio_postgres_people"
+"""Run by tests/postgres/test_postgres_example.py (it reads PostgreSQL)."""
 
 
 def sql_statements(path: Path) -> list[str]:
@@ -69,7 +71,7 @@ def example_dags(example_bag: Any) -> dict[str, Any]:
 def test_every_example_dag_parses_without_import_errors_or_warnings(example_bag: Any) -> None:
     assert example_bag.import_errors == {}
     assert example_bag.captured_warnings == {}
-    assert sorted(example_bag.dag_ids) == sorted([*SYNC_TASKS, *ASSET_DAGS, MIRROR_EXAMPLE])
+    assert sorted(example_bag.dag_ids) == sorted([*SYNC_TASKS, *ASSET_DAGS, MIRROR_EXAMPLE, POSTGRES_EXAMPLE])
     for dag_id, task_ids in (SYNC_TASKS | ASSET_DAGS).items():
         dag = example_bag.dags[dag_id]
         assert sorted(dag.task_ids) == sorted(task_ids)

@@ -205,7 +205,7 @@ class BaseSyncOperator(BaseOperator):
         self.snapshot_base = snapshot_base
         self.checkpoint_interval = checkpoint_interval
         self._job: SyncJob | None = None
-        self._stream: MySQLQueryStream | None = None
+        self._stream: Any = None
         self._report: dict[str, Any] | None = None
         BaseSyncOperator.settings(self)  # checks the shared settings at DAG parse time (ValueError)
 
@@ -317,10 +317,10 @@ class BaseSyncOperator(BaseOperator):
         """Run the sync; push the report; fail the task (without retry) when any row failed."""
         last_sync_time = int(context.get("last_sync_time") or 0)  # type: ignore[call-overload]
         self.log.info(
-            "Syncing %s into the workspace of connection %r from MySQL connection %r; last_sync_time=%d%s",
+            "Syncing %s into the workspace of connection %r from %s; last_sync_time=%d%s",
             self.import_type,
             self.customerio_conn_id,
-            self.mysql_conn_id,
+            self.source_name(),
             last_sync_time,
             " (dry run: nothing is sent)" if self.dry_run else "",
         )
@@ -340,7 +340,7 @@ class BaseSyncOperator(BaseOperator):
             logger=self.log,
             mirror=self.mirror_options(context),
         )
-        self._stream = MySQLQueryStream(self.mysql_conn_id)
+        self._stream = self.open_stream()
         finished = False
         lifeline = arm(self.on_kill)  # the sync dies with the process supervising this task (no orphan)
         try:
@@ -350,15 +350,15 @@ class BaseSyncOperator(BaseOperator):
             except QueryError as error:
                 self._fail_before_sending(context, last_sync_time, str(error), retry=False)
             except Exception as error:
-                if not is_mysql_error(error):
+                if not self.is_source_error(error):
                     raise
-                message = mysql_message(error, self.mysql_conn_id)
-                self._fail_before_sending(context, last_sync_time, message, retry=is_connection_error(error))
+                message = self.source_message(error)
+                self._fail_before_sending(context, last_sync_time, message, retry=self.source_retry_may_help(error))
             except BaseException as error:  # the task's execution_timeout, or the task killed
                 self._log_stopped(error)
                 raise
-            if self._job.failure is not None and is_mysql_error(self._job.failure):
-                report.error = mysql_message(self._job.failure, self.mysql_conn_id)
+            if self._job.failure is not None and self.is_source_error(self._job.failure):
+                report.error = self.source_message(self._job.failure)
             finished = not report.error and not report.row_limit_reached
             if self._job.errors.count:  # failed rows, and suppressed people under on_suppressed="fail"
                 report.error_report = self._write_error_report(context)
@@ -369,8 +369,36 @@ class BaseSyncOperator(BaseOperator):
             self.hook.close()
         return self._publish(context, report)
 
+    # the source (the Postgres operators override these) --------------------------------------------
+
+    def open_stream(self) -> Any:
+        """The stream the query runs in (``execute``, ``cancel``, ``close``): MySQL's here."""
+        return MySQLQueryStream(self.mysql_conn_id)
+
+    def source_lineage(self) -> OperatorLineage:
+        """OpenLineage: the tables the rendered query reads, named for the source connection."""
+        from airflow_provider_cio.operators.lineage import mysql_lineage
+
+        return mysql_lineage(self.sql, self.mysql_conn_id)
+
+    def source_name(self) -> str:
+        """The source connection, as the task log names it."""
+        return f"MySQL connection {self.mysql_conn_id!r}"
+
+    def is_source_error(self, error: BaseException) -> bool:
+        """Whether an exception is the source driver's."""
+        return is_mysql_error(error)
+
+    def source_message(self, error: BaseException) -> str:
+        """A source driver error as a sentence naming the connection and saying what to fix."""
+        return mysql_message(error, self.mysql_conn_id)
+
+    def source_retry_may_help(self, error: BaseException) -> bool:
+        """Whether a source driver error is about the connection (a retry may help) rather than the query."""
+        return is_connection_error(error)
+
     def on_kill(self) -> None:
-        """Stop reading and sending: kill the MySQL query and cancel in-flight requests."""
+        """Stop reading and sending: cancel the query on the source and cancel in-flight requests."""
         if self._job is not None:
             self._job.cancel()
         if "hook" in self.__dict__:
@@ -404,7 +432,8 @@ class BaseSyncOperator(BaseOperator):
         context["ti"].xcom_push(key="return_value", value=data)
         message = report.failure_message()
         failure = self._job.failure if self._job is not None else None
-        if report.error and not (report.rows_failed or report.row_limit_reached) and retry_may_help(failure):
+        retry = self.source_retry_may_help(failure) if failure and self.is_source_error(failure) else None
+        if report.error and not (report.rows_failed or report.row_limit_reached) and retry_may_help(failure, retry):
             raise AirflowException(message)
         raise AirflowFailException(message)
 
@@ -452,13 +481,17 @@ class BaseSyncOperator(BaseOperator):
         )
 
 
-def retry_may_help(error: BaseException | None) -> bool:
+def retry_may_help(error: BaseException | None, source_retry: bool | None = None) -> bool:
     """Whether running the task again may succeed: a service was unavailable rather than refusing us.
 
     Refused credentials, a failed TLS verification, a request the workspace refuses and MySQL errors
     about the query fail the task without retries; an unreachable or overloaded workspace or MySQL
     server, and anything unexpected, leave Airflow's ``retries`` to act.
+
+    :param source_retry: the source operator's verdict when ``error`` is its driver's.
     """
+    if source_retry is not None:
+        return source_retry
     if isinstance(error, CustomerIOError):
         return isinstance(error, CustomerIOUnavailableError)
     if isinstance(error, MassRemovalError):

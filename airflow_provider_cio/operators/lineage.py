@@ -1,4 +1,4 @@
-"""OpenLineage for the sync operators: the MySQL tables a query reads in, the workspace's records out.
+"""OpenLineage for the sync operators: the MySQL or PostgreSQL tables a query reads in, the workspace's records out.
 
 Imported only from the operators' ``get_openlineage_facets_on_*`` methods, so that nothing here (nor the
 OpenLineage client) is imported when a DAG is parsed or when the OpenLineage provider is not installed.
@@ -64,7 +64,7 @@ def sync_lineage(operator: BaseSyncOperator, report: Mapping[str, Any] | None) -
     :param operator: the sync task (its ``sql`` rendered, for the facets Airflow asks for at start and end).
     :param report: the sync's report (XCom ``return_value``), or None before it has one.
     """
-    query = mysql_lineage(operator.sql, operator.mysql_conn_id)
+    query = operator.source_lineage()
     workspace = operator.hook.settings
     output = workspace_output(
         workspace_namespace(workspace.region, workspace.site_id),
@@ -84,6 +84,20 @@ def mysql_lineage(sql: str, mysql_conn_id: str) -> OperatorLineage:
     connection = hook.get_connection(mysql_conn_id)
     # A MySQL "database" is what the parser calls a schema: unqualified tables are in the connection's.
     parser = SQLParser(dialect=hook.get_openlineage_database_dialect(connection), default_schema=connection.schema)
+    return parser.generate_openlineage_metadata_from_sql(
+        sql=sql, hook=hook, database_info=hook.get_openlineage_database_info(connection), use_connection=False
+    )
+
+
+def postgres_lineage(sql: str, postgres_conn_id: str) -> OperatorLineage:
+    """The tables a query reads, as Airflow's SQL parser names them for the Postgres connection
+    (namespace ``postgres://<host>:<port>``, name ``<database>.<schema>.<table>``; unqualified tables in
+    ``public``). Only the query text is read: no query runs on PostgreSQL."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    hook = PostgresHook(postgres_conn_id=postgres_conn_id)
+    connection = hook.get_connection(postgres_conn_id)
+    parser = SQLParser(dialect=hook.get_openlineage_database_dialect(connection), default_schema="public")
     return parser.generate_openlineage_metadata_from_sql(
         sql=sql, hook=hook, database_info=hook.get_openlineage_database_info(connection), use_connection=False
     )

@@ -75,6 +75,28 @@ class InvalidDate:
         self.text = text
 
 
+class Unsendable:
+    """A value a source's reader found the workspace cannot take (a PostgreSQL ``bytea``, an infinite date),
+    with what the row error says: the reader knows its database's functions for the advice.
+    """
+
+    __slots__ = ("error_type", "message")
+
+    def __init__(self, error_type: str, message: str) -> None:
+        self.error_type = error_type
+        self.message = message
+
+    def __repr__(self) -> str:  # stable across runs: a mirror sync hashes it
+        return f"Unsendable({self.error_type!r})"
+
+    __str__ = __repr__
+
+
+def refuse_unsendable(value: Unsendable) -> Any:
+    """A value the reader flagged: its row fails with the reader's message."""
+    raise RowRefused(value.error_type, value.message)
+
+
 def refuse_invalid_date(value: InvalidDate) -> Any:
     """A zero or partial date cannot become Unix seconds."""
     raise RowRefused(
@@ -92,6 +114,7 @@ class ValueRules:
         self.timezone = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
         self._by_type: dict[type, Converter] = {
             InvalidDate: refuse_invalid_date,
+            Unsendable: refuse_unsendable,
             bool: keep,
             float: finite_number,
             Decimal: decimal_string,
