@@ -4,8 +4,9 @@ Every route needs a signed-in Airflow user, checked the way the API server check
 in the ``Authorization: Bearer`` header, or the UI's session cookie), and shows only DAGs whose XComs
 the user may read. An anonymous request gets 401 and no data.
 
-- ``GET /cio-syncs/``: the "Customer.io syncs" page (HTML).
-- ``GET /cio-syncs/api/syncs``: the same as JSON.
+- ``GET /cio-syncs/?dag=&status=&connection=``: the overview, one row per sync task (HTML).
+- ``GET /cio-syncs/sync?dag_id=&task_id=&runs=``: one sync's settings, charts and runs (HTML).
+- ``GET /cio-syncs/api/syncs?runs=&dag_id=``: every sync with its recent runs (JSON).
 - ``GET /cio-syncs/error-report?dag_id=&task_id=&run_id=&map_index=``: one run's error CSV.
 
 Airflow's server modules are imported inside the routes: the plugin is also loaded by every task
@@ -14,22 +15,30 @@ process, which must not pay for them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from airflow_provider_cio.plugins.downloads import ErrorReportUnavailable, chunks, open_error_report
-from airflow_provider_cio.plugins.page import render_page
-from airflow_provider_cio.plugins.runs import SyncTaskRuns, find_sync_tasks, read_report, recent_runs
+from airflow_provider_cio.plugins.page import render_overview, render_sync
+from airflow_provider_cio.plugins.runs import read_report
 from airflow_provider_cio.plugins.urls import URL_PREFIX
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from airflow_provider_cio.plugins.views import (
+    STATUS_FILTERS,
+    Filters,
+    overview,
+    summaries,
+    sync_detail,
+    visible_sync_tasks,
+)
 
 DEFAULT_RUNS = 10
-MAX_RUNS = 100
+DEFAULT_PAGE_RUNS = 50
+MAX_RUNS = 500
+DEFAULT_ROWS = 200
+MAX_ROWS = 10_000
 
 app = FastAPI(title="Customer.io syncs", description="Sync runs of airflow-provider-cio and their error reports")
 bearer = HTTPBearer(auto_error=False)
@@ -46,59 +55,75 @@ async def signed_in_user(
 
 UserDep = Annotated[Any, Depends(signed_in_user)]
 RunsParam = Annotated[int, Query(ge=1, le=MAX_RUNS, description="runs shown per sync task")]
+NO_STORE = {"Cache-Control": "no-store"}
 
 
-def xcom_readable_dag_ids(session: Session, user: Any, dag_ids: set[str] | None = None) -> set[str]:
-    """The DAGs (of ``dag_ids``, or all) whose XComs, and so sync reports, the user may read."""
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
-    from airflow.models.dag import DagModel
-
-    auth_manager = get_auth_manager()
-    readable = auth_manager.get_authorized_dag_ids(user=user, method="GET", session=session)
-    if dag_ids is not None:
-        readable &= dag_ids
-    teams = DagModel.get_dag_id_to_team_name_mapping(sorted(readable), session=session) if readable else {}
-    return {
-        dag_id
-        for dag_id in readable
-        if auth_manager.is_authorized_dag(
-            method="GET",
-            access_entity=DagAccessEntity.XCOM,
-            details=DagDetails(id=dag_id, team_name=teams.get(dag_id)),
-            user=user,
-        )
-    }
+def mounts(request: Request) -> tuple[str, str]:
+    """Where the plugin is served, and the Airflow UI's root path (for links)."""
+    mount = request.scope.get("root_path", "") or URL_PREFIX
+    return mount, mount[: -len(URL_PREFIX)] if mount.endswith(URL_PREFIX) else ""
 
 
-def sync_runs(user: Any, runs: int, dag_id: str | None) -> list[SyncTaskRuns]:
-    """Every sync task the user may see, with its last ``runs`` runs."""
+@app.get("/", response_class=HTMLResponse, summary="Every sync at a glance")
+def overview_page(
+    request: Request,
+    user: UserDep,
+    dag: Annotated[str, Query(max_length=250, description="part of a DAG id")] = "",
+    status_filter: Annotated[str, Query(alias="status", description="a status: " + ", ".join(STATUS_FILTERS))] = "",
+    connection: Annotated[str, Query(max_length=250, description="a workspace connection id")] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="the most rows shown")] = DEFAULT_ROWS,
+) -> HTMLResponse:
+    """One row per sync task, those that need attention first, filtered by DAG, status and connection."""
+    from airflow.utils.session import create_session
+
+    if status_filter not in STATUS_FILTERS:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"status must be one of {sorted(STATUS_FILTERS)}")
+    filters = Filters(dag.strip(), status_filter, connection)
+    with create_session() as session:
+        view = overview(session, user, filters, limit)
+    mount, airflow_root = mounts(request)
+    page = render_overview(view, filters, limit=limit, mount=mount, airflow_root=airflow_root)
+    return HTMLResponse(page, headers=NO_STORE)
+
+
+@app.get("/sync", response_class=HTMLResponse, summary="One sync: settings, charts and runs")
+def sync_page(
+    request: Request, user: UserDep, dag_id: str, task_id: str, runs: RunsParam = DEFAULT_PAGE_RUNS
+) -> HTMLResponse:
+    """A sync task's settings, charts of its last runs, and its run list with error reports.
+
+    404 when the task is not a sync task of a DAG the user may read.
+    """
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        dag_ids = xcom_readable_dag_ids(session, user, {dag_id} if dag_id else None)
-        return [SyncTaskRuns(task, recent_runs(session, task, runs)) for task in find_sync_tasks(session, dag_ids)]
-
-
-@app.get("/", response_class=HTMLResponse, summary="The Customer.io syncs page")
-def syncs_page(
-    request: Request, user: UserDep, runs: RunsParam = DEFAULT_RUNS, dag_id: str | None = None
-) -> HTMLResponse:
-    """Sync tasks, their recent runs and counts, with links to each run's error CSV."""
-    mount = request.scope.get("root_path", "") or URL_PREFIX
-    airflow_root = mount[: -len(URL_PREFIX)] if mount.endswith(URL_PREFIX) else ""
-    page = render_page(sync_runs(user, runs, dag_id), runs=runs, mount=mount, airflow_root=airflow_root)
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+        summary = sync_detail(session, user, dag_id, task_id, runs)
+    if summary is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no sync task with this DAG and task id")
+    mount, airflow_root = mounts(request)
+    page = render_sync(summary, runs=runs, mount=mount, airflow_root=airflow_root)
+    return HTMLResponse(page, headers=NO_STORE)
 
 
 @app.get("/api/syncs", summary="Sync tasks and their recent runs as JSON")
 def syncs_json(user: UserDep, runs: RunsParam = DEFAULT_RUNS, dag_id: str | None = None) -> list[dict[str, Any]]:
-    """Each sync task with its recent runs: task state, dates and the report pushed to XCom."""
+    """Each sync task with its status, problems and recent runs: task state, dates and the report."""
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tasks = visible_sync_tasks(session, user, {dag_id} if dag_id else None)
+        found = summaries(session, tasks, runs, runs)
     return [
         {
             "dag_id": item.task.dag_id,
             "task_id": item.task.task_id,
             "operator": item.task.operator,
+            "pool": item.task.pool,
+            "connection": item.connection,
+            "status": item.status,
+            "problems": [{"kind": p.kind, "title": p.title, "command": p.command} for p in item.problems],
+            "paused": item.paused,
+            "next_run": item.next_run.isoformat() if item.next_run else None,
             "runs": [
                 {
                     "run_id": run.run_id,
@@ -111,7 +136,7 @@ def syncs_json(user: UserDep, runs: RunsParam = DEFAULT_RUNS, dag_id: str | None
                 for run in item.runs
             ],
         }
-        for item in sync_runs(user, runs, dag_id)
+        for item in found
     ]
 
 
@@ -125,8 +150,7 @@ def error_report(user: UserDep, dag_id: str, task_id: str, run_id: str, map_inde
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        readable = xcom_readable_dag_ids(session, user, {dag_id})
-        sync_task_ids = {task.task_id for task in find_sync_tasks(session, readable)}
+        sync_task_ids = {task.task_id for task in visible_sync_tasks(session, user, {dag_id})}
         report = read_report(session, dag_id, task_id, run_id, map_index) if task_id in sync_task_ids else None
     if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no sync report for this task and run")

@@ -1,38 +1,75 @@
-"""The sync tasks and their recent runs, read from Airflow's metadata database (on the API server).
+"""The runs of sync tasks and their reports, read from Airflow's metadata database (on the API server).
 
-A sync task is any task whose operator carries the "Error report" link: ``MySQLReverseETLOperator``,
-``RelationshipOperator`` and any subclass of ``BaseSyncOperator``, found in the latest serialized version
-of each DAG. A run's counts come from the report it pushed as XCom ``return_value``
-(``SyncReport.to_xcom()``); a run that has not pushed one yet (queued, running, or stopped before the
-report) shows its task state and no counts.
+A run's counts come from the report it pushed as XCom ``return_value`` (``SyncReport.to_xcom()``); a run
+that has not pushed one yet (queued, running, or stopped before the report) shows its task state and no
+counts. Every read is one indexed query for any number of sync tasks: the task instances of each task,
+newest DagRun first, cut to the last ``depth`` runs by a window function, with the report of the newest
+``reports`` of them joined on the XCom table's primary key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, literal, select, tuple_
+
+from airflow_provider_cio.plugins.catalog import SyncTask
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-LINK_NAME = "Error report"
-"""The name of ``ErrorReportLink``: every sync operator carries it, subclasses included."""
-
-OPERATORS_MODULE = "airflow_provider_cio.operators."
 REPORT_FIELDS = ("rows_read", "rows_sent", "rows_failed", "last_sync_time", "status")
+SUMMARY_FIELDS = (
+    *REPORT_FIELDS,
+    "rows_removed",
+    "duration_seconds",
+    "error",
+    "import_type",
+    "dry_run",
+    "customerio_conn_id",
+    "errors_by_type",
+    "sync_mode",
+    "on_removed",
+)
+"""What the overview needs of a report (kept by ``ReportCache``)."""
+CACHE_ENTRIES = 100_000
 
 
-@dataclass(frozen=True)
-class SyncTask:
-    """A task of a DAG that runs a sync."""
+class ReportCache:
+    """The overview's fields of reports already read, keyed by the XCom's identity and write time.
 
-    dag_id: str
-    task_id: str
-    operator: str
+    A report is written once per try; a retried task writes a new one (a new timestamp), so an entry is
+    never stale. Decoding reports is most of an overview's cost: with the cache, a load decodes only the
+    reports written since the last one. Bounded to ``CACHE_ENTRIES`` (oldest first out).
+    """
+
+    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+        self._entries = entries
+        self._reports: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[bool, dict[str, Any] | None]:
+        """(found, report)."""
+        with self._lock:
+            if key in self._reports:
+                return True, self._reports[key]
+        return False, None
+
+    def put(self, key: tuple[Any, ...], report: dict[str, Any] | None) -> None:
+        """Keep a report's overview fields (None: the XCom is no report)."""
+        slim = {name: report[name] for name in SUMMARY_FIELDS if name in report} if report else None
+        with self._lock:
+            self._reports[key] = slim
+            while len(self._reports) > self._entries:
+                del self._reports[next(iter(self._reports))]
+
+
+report_cache = ReportCache()
+"""The API server's cache of report fields (one per process)."""
 
 
 @dataclass
@@ -54,19 +91,22 @@ class SyncRun:
         return bool(self.report and self.report.get("error_report"))
 
     def count(self, name: str) -> int | None:
-        """A count from the report (``rows_read``, ``rows_sent``, ...), None without a report."""
+        """A count from the report (``rows_read``, ``rows_sent``, ...): None without a report, 0 when the
+        report has no such key (``rows_removed`` and ``rows_unchanged`` exist only in mirror-mode reports)."""
         if self.report is None:
             return None
-        value = self.report.get(name)
+        value = self.report.get(name, 0)
         return value if isinstance(value, int) else None
 
-
-@dataclass
-class SyncTaskRuns:
-    """A sync task with its most recent runs, newest first."""
-
-    task: SyncTask
-    runs: list[SyncRun] = field(default_factory=list)
+    @property
+    def seconds(self) -> float | None:
+        """The sync's duration from its report, else the task instance's; None while it has not ended."""
+        value = (self.report or {}).get("duration_seconds")
+        if isinstance(value, int | float):
+            return float(value)
+        if self.start_date is None or self.end_date is None:
+            return None
+        return (self.end_date - self.start_date).total_seconds()
 
 
 def is_report(value: Any) -> bool:
@@ -74,82 +114,124 @@ def is_report(value: Any) -> bool:
     return isinstance(value, dict) and all(name in value for name in REPORT_FIELDS)
 
 
-def sync_tasks_of(dag_id: str, serialized: dict[str, Any]) -> list[SyncTask]:
-    """The sync tasks in a serialized DAG (the ``data`` of ``SerializedDagModel``)."""
-    tasks = []
-    for item in serialized.get("dag", {}).get("tasks", []):
-        task = item.get("__var", item) if isinstance(item, dict) else {}
-        links = task.get("_operator_extra_links") or {}
-        module = str(task.get("_task_module") or "")
-        if LINK_NAME in links or module.startswith(OPERATORS_MODULE):
-            tasks.append(SyncTask(dag_id, str(task.get("task_id")), str(task.get("task_type") or "")))
-    return sorted(tasks, key=lambda t: t.task_id)
+def runs_of(
+    session: Session, tasks: Sequence[SyncTask], depth: int, reports: int, cache: ReportCache | None = None
+) -> dict[tuple[str, str], list[SyncRun]]:
+    """The last ``depth`` task instances of each sync task, newest DagRun first, by (dag_id, task_id).
 
-
-def find_sync_tasks(session: Session, dag_ids: Iterable[str]) -> list[SyncTask]:
-    """The sync tasks of the given DAGs, from their latest serialized versions."""
-    from airflow.models.serialized_dag import SerializedDagModel
-
-    wanted = sorted(set(dag_ids))
-    if not wanted:
-        return []
-    tasks: list[SyncTask] = []
-    for row in SerializedDagModel.get_latest_serialized_dags(dag_ids=wanted, session=session):
-        tasks.extend(sync_tasks_of(row.dag_id, row.data or {}))
-    return sorted(tasks, key=lambda t: (t.dag_id, t.task_id))
-
-
-def recent_runs(session: Session, task: SyncTask, limit: int) -> list[SyncRun]:
-    """The task's last ``limit`` task instances (newest DagRun first) with their reports."""
+    :param depth: task instances per sync task.
+    :param reports: of those, how many newest carry their report (the others have ``report=None``).
+    :param cache: read reports through this cache; the runs then carry only ``SUMMARY_FIELDS``.
+    """
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
 
-    rows = session.execute(
+    result: dict[tuple[str, str], list[SyncRun]] = {(t.dag_id, t.task_id): [] for t in tasks}
+    if not tasks:
+        return result
+    position = (
+        func.row_number()
+        .over(
+            partition_by=(TaskInstance.dag_id, TaskInstance.task_id),
+            order_by=(DagRun.run_after.desc(), DagRun.id.desc(), TaskInstance.map_index),
+        )
+        .label("position")
+    )
+    pairs = sorted(result)
+    if len(pairs) == 1:
+        (dag_id, task_id) = pairs[0]
+        which = and_(TaskInstance.dag_id == dag_id, TaskInstance.task_id == task_id)
+    else:
+        which = tuple_(TaskInstance.dag_id, TaskInstance.task_id).in_(pairs)
+    latest = (
         select(
+            TaskInstance.dag_id,
+            TaskInstance.task_id,
             TaskInstance.run_id,
             TaskInstance.map_index,
             TaskInstance.state,
             TaskInstance.start_date,
             TaskInstance.end_date,
+            DagRun.id.label("dag_run_id"),
+            position,
         )
         .join(DagRun, (DagRun.dag_id == TaskInstance.dag_id) & (DagRun.run_id == TaskInstance.run_id))
-        .where(TaskInstance.dag_id == task.dag_id, TaskInstance.task_id == task.task_id)
-        .order_by(DagRun.run_after.desc(), DagRun.id.desc(), TaskInstance.map_index)
-        .limit(limit)
+        .where(which)
+        .subquery()
+    )
+    wanted = XComModel.timestamp if cache is not None else XComModel.value
+    rows = session.execute(
+        select(latest, wanted)
+        .outerjoin(
+            XComModel,
+            (XComModel.dag_run_id == latest.c.dag_run_id)
+            & (XComModel.task_id == latest.c.task_id)
+            & (XComModel.map_index == latest.c.map_index)
+            & (XComModel.key == literal("return_value"))
+            & (latest.c.position <= reports),
+        )
+        .where(latest.c.position <= depth)
+        .order_by(latest.c.dag_id, latest.c.task_id, latest.c.position)
     ).all()
-    runs = [
-        SyncRun(task.dag_id, task.task_id, run_id, map_index, str(state) if state else None, start, end)
-        for run_id, map_index, state, start, end in rows
-    ]
-    reports = read_reports(session, task, [run.run_id for run in runs])
-    for run in runs:
-        run.report = reports.get((run.run_id, run.map_index))
-    return runs
+    found: dict[tuple[Any, ...], SyncRun] = {}
+    for row in rows:
+        run = SyncRun(
+            row.dag_id,
+            row.task_id,
+            row.run_id,
+            row.map_index,
+            str(row.state) if row.state else None,
+            row.start_date,
+            row.end_date,
+        )
+        result[(row.dag_id, row.task_id)].append(run)
+        if cache is None:
+            if row.value is not None:
+                value = XComModel.deserialize_value(row)
+                run.report = value if is_report(value) else None
+        elif row.timestamp is not None:
+            key = (row.dag_run_id, row.task_id, row.map_index, row.timestamp)
+            hit, run.report = cache.get(key)
+            if not hit:
+                found[key] = run
+    if cache is not None and found:
+        read_into_cache(session, cache, found)
+    return result
 
 
-def read_reports(session: Session, task: SyncTask, run_ids: Sequence[str]) -> dict[tuple[str, int], dict[str, Any]]:
-    """The reports the task pushed in these runs, by (run_id, map_index)."""
+def read_into_cache(session: Session, cache: ReportCache, runs: dict[tuple[Any, ...], SyncRun]) -> None:
+    """Read the reports the cache lacks, keep their overview fields, and give them to their runs."""
     from airflow.models.xcom import XComModel
 
-    if not run_ids:
-        return {}
-    rows = session.execute(
-        select(XComModel.run_id, XComModel.map_index, XComModel.value).where(
-            XComModel.dag_id == task.dag_id,
-            XComModel.task_id == task.task_id,
-            XComModel.key == "return_value",
-            XComModel.run_id.in_(list(run_ids)),
-        )
-    ).all()
-    reports = {}
-    for row in rows:
-        value = XComModel.deserialize_value(row)
-        if is_report(value):
-            reports[(row.run_id, row.map_index)] = value
-    return reports
+    keys = sorted(runs, key=lambda key: key[:3])
+    for start in range(0, len(keys), 500):
+        chunk = {key[:3]: key for key in keys[start : start + 500]}
+        rows = session.execute(
+            select(XComModel.dag_run_id, XComModel.task_id, XComModel.map_index, XComModel.value).where(
+                XComModel.key == "return_value",
+                tuple_(XComModel.dag_run_id, XComModel.task_id, XComModel.map_index).in_(list(chunk)),
+            )
+        ).all()
+        for row in rows:
+            key = chunk[(row.dag_run_id, row.task_id, row.map_index)]
+            value = XComModel.deserialize_value(row)
+            cache.put(key, value if is_report(value) else None)
+            runs[key].report = cache.get(key)[1]
 
 
 def read_report(session: Session, dag_id: str, task_id: str, run_id: str, map_index: int) -> dict[str, Any] | None:
     """The report one sync run pushed, or None."""
-    found = read_reports(session, SyncTask(dag_id, task_id, ""), [run_id])
-    return found.get((run_id, map_index))
+    from airflow.models.xcom import XComModel
+
+    row = session.execute(
+        select(XComModel.value).where(
+            XComModel.dag_id == dag_id,
+            XComModel.task_id == task_id,
+            XComModel.run_id == run_id,
+            XComModel.map_index == map_index,
+            XComModel.key == "return_value",
+        )
+    ).first()
+    value = XComModel.deserialize_value(row) if row is not None else None
+    return value if is_report(value) else None

@@ -6,7 +6,8 @@ headless Chromium driven by Playwright.
   not a sync but pushes a report-shaped XCom, and a sync report whose ``error_report`` was changed to
   point at a file that is not an error report.
 - ``api_server``: ``airflow api-server`` in a subprocess on a free port, on that same metadata DB, with
-  the simple auth manager and one known user. The plugin is found the way a deployment finds it: through
+  the simple auth manager's rules and two users: an admin, and a viewer who may read one DAG only
+  (``one_dag_auth.OneDagAuthManager``). The plugin is found the way a deployment finds it: through
   the ``airflow.plugins`` entry point of the installed distribution.
 - ``browser``: Debian's Chromium (``/usr/bin/chromium``, or ``CIO_TEST_CHROMIUM``) through Playwright,
   which never downloads a browser of its own. A missing browser fails the tests with what to install.
@@ -46,6 +47,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 USERNAME = "admin"
+READER = "reader"
+READER_DAG = "cio_ui_objects_dry_run"
+"""The one DAG the reader may read."""
 SERVER_START_SECONDS = 180
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PEOPLE_SQL = "SELECT id, email, plan FROM users WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }} ORDER BY seq"
@@ -59,6 +63,9 @@ class SyncHistory:
     dry_run_dag: str = "cio_ui_objects_dry_run"
     not_a_sync_dag: str = "cio_ui_not_a_sync"
     tampered_dag: str = "cio_ui_tampered"
+    no_pool_dag: str = "cio_ui_no_pool"
+    """A sync whose pool does not exist (``dag.test()`` ignores pools, so it ran)."""
+    never_run_dag: str = "cio_ui_never_run"
     people_runs: list[Any] = field(default_factory=list)
     """The people DagRuns, oldest first: failed (2 rows), succeeded, succeeded (1 row changed since)."""
     people_reports: list[dict[str, Any]] = field(default_factory=list)
@@ -66,6 +73,7 @@ class SyncHistory:
     dry_run_report: dict[str, Any] | None = None
     not_a_sync_run: Any = None
     tampered_run: Any = None
+    no_pool_run: Any = None
     secret_text: str = ""
     """The content of a file no download may serve."""
 
@@ -77,7 +85,8 @@ def sync_history(airflow_db, mysql_server, emulator_server, tmp_path_factory) ->
     from airflow.sdk import DAG, task
 
     from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
-    from airflow_provider_cio.testing.dagruns import run_dag
+    from airflow_provider_cio.pools import workspace_pool
+    from airflow_provider_cio.testing.dagruns import register_dag, run_dag
 
     history = SyncHistory()
     dates = (START + timedelta(days=n) for n in itertools.count())
@@ -149,6 +158,21 @@ def sync_history(airflow_db, mysql_server, emulator_server, tmp_path_factory) ->
             task_id="sync",
             run_id=history.tampered_run.run_id,
         )
+
+        with DAG(history.no_pool_dag, schedule=None, start_date=START) as no_pool:
+            MySQLReverseETLOperator(
+                task_id="sync_companies",
+                sql="SELECT object_id, name FROM companies",
+                import_type="objects",
+                customerio_conn_id="workspace_eu",
+                pool=workspace_pool("workspace_eu"),
+            )
+        env.setenv("AIRFLOW_CONN_WORKSPACE_EU", os.environ["AIRFLOW_CONN_CUSTOMERIO_DEFAULT"])
+        history.no_pool_run = run_dag(no_pool, next(dates))
+
+        with DAG(history.never_run_dag, schedule="@daily", start_date=START, catchup=False) as never_run:
+            MySQLReverseETLOperator(task_id="sync", sql=PEOPLE_SQL)
+        register_dag(never_run)
     yield history
     mysql_server.execute(f"DROP DATABASE IF EXISTS `{database}`")
 
@@ -161,11 +185,16 @@ class ApiServer:
     username: str
     password: str
     log_path: Path
+    reader: str = READER
+    """A user who may read one DAG only (same password)."""
+    reader_dag: str = READER_DAG
 
-    def token(self) -> str:
-        """A JWT for the user, from ``POST /auth/token``."""
+    def token(self, username: str | None = None) -> str:
+        """A JWT for the admin (or another user), from ``POST /auth/token``."""
         response = requests.post(
-            f"{self.url}/auth/token", json={"username": self.username, "password": self.password}, timeout=30
+            f"{self.url}/auth/token",
+            json={"username": username or self.username, "password": self.password},
+            timeout=30,
         )
         response.raise_for_status()
         return response.json()["access_token"]
@@ -184,12 +213,15 @@ def api_server(sync_history, tmp_path_factory) -> Iterator[ApiServer]:
     workdir = tmp_path_factory.mktemp("api_server")
     password = secrets.token_urlsafe(12)
     passwords = workdir / "passwords.json"
-    passwords.write_text(json.dumps({USERNAME: password}))
+    passwords.write_text(json.dumps({USERNAME: password, READER: password}))
     port = free_port()
     env = {
         **os.environ,
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
+        "AIRFLOW__CORE__AUTH_MANAGER": "one_dag_auth.OneDagAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin,{READER}:viewer",
+        "CIO_TEST_READER": READER,
+        "CIO_TEST_READER_DAGS": READER_DAG,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(REPO), os.environ.get("PYTHONPATH", "")]),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
@@ -277,18 +309,50 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="module")
-def signed_in_page(browser, api_server) -> Iterator[Any]:
-    """A browser page signed in to Airflow through its login form."""
-    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{api_server.url}/")
-    page.wait_for_url("**/auth/login**")
-    page.fill("input[name=username]", api_server.username)
-    page.fill("input[name=password]", api_server.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/auth/login" not in url)
+def sign_in(browser: Any, server: ApiServer, username: str) -> dict[str, Any]:
+    """Sign in through Airflow's login form; the browser state (cookies) of the signed-in user."""
+    context = browser.new_context()
     try:
-        yield page
+        page = context.new_page()
+        page.goto(f"{server.url}/")
+        page.wait_for_url("**/auth/login**")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", server.password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+        return context.storage_state()
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def admin_state(browser, api_server) -> dict[str, Any]:
+    """The admin's signed-in browser state (signed in once per module)."""
+    return sign_in(browser, api_server, api_server.username)
+
+
+@pytest.fixture(scope="module")
+def reader_state(browser, api_server) -> dict[str, Any]:
+    """The signed-in browser state of the user who may read one DAG only."""
+    return sign_in(browser, api_server, READER)
+
+
+def open_page(browser: Any, state: dict[str, Any]) -> Iterator[Any]:
+    """A fresh browser page of a signed-in user: no test sees what another left open."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True, storage_state=state)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def signed_in_page(browser, admin_state) -> Iterator[Any]:
+    """A new browser page signed in as the admin."""
+    yield from open_page(browser, admin_state)
+
+
+@pytest.fixture
+def reader_page(browser, reader_state) -> Iterator[Any]:
+    """A new browser page signed in as the user who may read one DAG only."""
+    yield from open_page(browser, reader_state)

@@ -1,9 +1,12 @@
-"""The "Customer.io syncs" page in a real browser, on a real Airflow API server: sign in through Airflow's
-login form, open the page from the Browse menu, read the runs, download an error CSV from the page and
-from the task instance's "Error report" extra link. Then the plugin's authentication (an anonymous or
-forged request gets nothing) and what its download refuses to serve.
+"""The "Customer.io syncs" pages in a real browser, on a real Airflow API server.
 
-A screenshot of the page is kept in ``.artifacts/ui/cio-syncs-page.png`` after the tests.
+Sign in through Airflow's login form, open the overview from the Browse menu, filter it, drill down to a
+sync's page, read its charts and runs, download an error CSV from the page and from the task instance's
+"Error report" extra link. Then the plugin's authentication (an anonymous or forged request gets nothing),
+what a user who may read one DAG only sees, and what the download refuses to serve.
+
+Every test opens its own browser page (no test depends on another's leftovers). Screenshots are kept in
+``.artifacts/ui/`` after the tests.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from airflow_provider_cio.plugins.urls import error_report_path
 
 PLUGIN_ENTRY_POINT = "airflow_provider_cio.plugins.syncs_plugin:CustomerIOSyncsPlugin"
 COLUMNS = ["Run", "Status", "Started (UTC)", "Duration", "Rows read", "Sent", "Failed", "Suppressed"]
-COLUMNS += ["last_sync_time", "Error report"]
+COLUMNS += ["Unchanged", "Removed", "last_sync_time", "Error report"]
+OVERVIEW = ["Sync", "Last run", "Sent", "Failed", "Success (last 30)", "Trend", "Next run", "Attention"]
 NO_REPORT = "\N{EN DASH}"
+IFRAME = "iframe[title='Customer.io syncs']"
 
 
 def report_bytes(report: dict) -> bytes:
@@ -34,12 +39,37 @@ def download_url(server, dag_id: str, task_id: str, run_id: str) -> str:
     return server.url + error_report_path(dag_id, task_id, run_id)
 
 
-def runs_table(frame, dag_id: str, task_id: str) -> list[dict[str, str]]:
-    """The rows of one sync task's table on the page, as {column: text}."""
-    table = frame.locator(f"h2:has-text('{dag_id} / {task_id} ') + table")
+def sync_url(server, dag_id: str, task_id: str) -> str:
+    """A sync's page on the plugin."""
+    return f"{server.url}/cio-syncs/sync?{urlencode({'dag_id': dag_id, 'task_id': task_id})}"
+
+
+def overview_rows(frame) -> list[dict[str, str]]:
+    """The overview's rows (only the tests' DAGs), as {column: text} plus the row's status."""
+    table = frame.locator("table#syncs")
+    assert table.locator("thead th").all_inner_texts() == OVERVIEW
+    rows = []
+    for row in table.locator("tbody tr").all():
+        if not (row.get_attribute("data-dag-id") or "").startswith("cio_ui_"):
+            continue
+        cells = dict(zip(OVERVIEW, row.locator("td").all_inner_texts(), strict=True))
+        cells["status"] = row.get_attribute("data-status") or ""
+        cells["id"] = f"{row.get_attribute('data-dag-id')}/{row.get_attribute('data-task-id')}"
+        rows.append(cells)
+    return rows
+
+
+def runs_table(frame) -> list[dict[str, str]]:
+    """The rows of a sync page's run list, as {column: text}."""
+    table = frame.locator("table#runs")
     assert table.locator("thead th").all_inner_texts() == COLUMNS
     rows = table.locator("tbody tr").all()
     return [dict(zip(COLUMNS, row.locator("td").all_inner_texts(), strict=True)) for row in rows]
+
+
+def bars(frame, chart: str, attribute: str) -> list[str]:
+    """One number of every bar of a chart, oldest run first."""
+    return [bar.get_attribute(f"data-{attribute}") or "" for bar in frame.locator(f"svg.chart.{chart} g.bar").all()]
 
 
 def test_the_plugin_is_registered_through_the_airflow_plugins_entry_point():
@@ -48,29 +78,110 @@ def test_the_plugin_is_registered_through_the_airflow_plugins_entry_point():
     assert PLUGIN_ENTRY_POINT in registered, "pip install -e . registers the airflow.plugins entry point"
 
 
-def test_the_page_shows_every_sync_task_with_its_recent_runs(signed_in_page, sync_history, artifacts):
-    page = signed_in_page
+def browse_to_overview(page, server):
+    """Open Airflow, then "Browse > Customer.io syncs"; the page's frame once the overview is there."""
+    page.goto(f"{server.url}/")
     page.get_by_role("button", name="Browse").click()
     page.get_by_role("menuitem", name="Customer.io syncs").click()
     page.wait_for_url("**/plugin/cio-syncs**")
-    frame = page.frame_locator("iframe[title='Customer.io syncs']")
-    frame.get_by_role("heading", name="cio_ui_people / sync").wait_for()
-    page.screenshot(path=str(artifacts / "cio-syncs-page.png"), full_page=True)
+    frame = page.frame_locator(IFRAME)
+    frame.locator("table#syncs, [data-testid=empty]").first.wait_for()
+    return frame
 
-    headings = [text for text in frame.get_by_role("heading", level=2).all_inner_texts() if text.startswith("cio_ui_")]
-    assert headings == [
-        "cio_ui_objects_dry_run / sync_companies MySQLReverseETLOperator",
-        "cio_ui_people / sync MySQLReverseETLOperator",
-        "cio_ui_tampered / sync MySQLReverseETLOperator",
+
+def test_the_overview_shows_every_sync_those_that_need_attention_first(
+    signed_in_page, api_server, sync_history, artifacts
+):
+    frame = browse_to_overview(signed_in_page, api_server)
+    signed_in_page.screenshot(path=str(artifacts / "cio-syncs-overview.png"), full_page=True)
+
+    rows = overview_rows(frame)
+    assert [(row["id"], row["status"]) for row in rows] == [
+        ("cio_ui_no_pool/sync_companies", "pool_missing"),
+        ("cio_ui_tampered/sync", "failed"),
+        ("cio_ui_objects_dry_run/sync_companies", "ok"),
+        ("cio_ui_people/sync", "ok"),
+        ("cio_ui_never_run/sync", "no_runs"),
     ]  # the task that only pushes a report-shaped XCom is no sync
-    *_, last = sync_history.people_reports
-    people = runs_table(frame, "cio_ui_people", "sync")
+    by_id = {row["id"]: row for row in rows}
+    no_pool = by_id["cio_ui_no_pool/sync_companies"]
+    assert "Pool customerio_workspace_eu does not exist" in no_pool["Attention"]
+    assert "cio-retl create-pool --conn-id workspace_eu" in no_pool["Attention"]
+    assert no_pool["Sync"].splitlines() == ["cio_ui_no_pool / sync_companies", "objects \N{MIDDLE DOT} workspace_eu"]
+    red = frame.locator("tr[data-dag-id=cio_ui_no_pool] td").first.evaluate(
+        "td => getComputedStyle(td).backgroundColor"
+    )
+    assert red == "rgb(255, 245, 245)"
+    people = by_id["cio_ui_people/sync"]
+    assert (people["Last run"].split()[0], people["Sent"], people["Failed"]) == ("success", "1", "0")
+    assert people["Success (last 30)"] == "67%"  # 2 of 3 runs
+    assert people["Attention"] == ""
+    assert frame.locator("tr[data-dag-id=cio_ui_people] svg.spark.rows").get_attribute("data-values") == "4 6 1"
+    tampered = by_id["cio_ui_tampered/sync"]
+    assert (tampered["Last run"].split()[0], tampered["Sent"], tampered["Failed"]) == ("failed", "5", "1")
+    why = "1 row failed (1 invalid_email); see the error report."
+    assert tampered["Attention"].splitlines() == ["Last run failed", why]
+    assert by_id["cio_ui_never_run/sync"]["Last run"] == "no runs"
+
+
+def test_the_filters_narrow_the_overview(signed_in_page, api_server, sync_history, artifacts):
+    frame = browse_to_overview(signed_in_page, api_server)
+
+    def filtered(dag: str = "", status: str = "", connection: str = "") -> list[str]:
+        frame.locator("input[name=dag]").fill(dag)
+        frame.locator("select[name=status]").select_option(status)
+        frame.locator("select[name=connection]").select_option(connection)
+        frame.get_by_role("button", name="Filter").click()
+        frame.locator("form.filters").wait_for()
+        frame.locator(f"select[name=status] option[value='{status}'][selected]").wait_for(state="attached")
+        return [row["id"] for row in overview_rows(frame)] if frame.locator("table#syncs").count() else []
+
+    assert filtered(status="attention") == ["cio_ui_no_pool/sync_companies", "cio_ui_tampered/sync"]
+    assert filtered(status="pool_missing") == ["cio_ui_no_pool/sync_companies"]
+    assert filtered(connection="workspace_eu") == ["cio_ui_no_pool/sync_companies"]
+    assert filtered(dag="PEOPLE") == ["cio_ui_people/sync"]
+    signed_in_page.screenshot(path=str(artifacts / "cio-syncs-overview-filtered.png"), full_page=True)
+    assert filtered(dag="people", status="failed") == []
+    assert frame.locator("[data-testid=empty]").inner_text() == "No sync matches these filters."
+
+
+def test_the_drill_down_shows_charts_and_runs_of_a_sync(signed_in_page, api_server, sync_history, artifacts):
+    frame = browse_to_overview(signed_in_page, api_server)
+    frame.get_by_role("link", name="cio_ui_people / sync").click()
+    frame.get_by_role("heading", name="cio_ui_people / sync").wait_for()
+    signed_in_page.screenshot(path=str(artifacts / "cio-syncs-sync-page.png"), full_page=True)
+
+    reports = sync_history.people_reports  # oldest first, as the charts
+    assert bars(frame, "rows", "run-id") == [run.run_id for run in sync_history.people_runs]
+    assert bars(frame, "rows", "sent") == [str(r["rows_sent"]) for r in reports] == ["4", "6", "1"]
+    assert bars(frame, "rows", "failed") == ["2", "0", "0"]
+    assert bars(frame, "rows", "removed") == ["0", "0", "0"]  # no mirror-mode keys: nothing removed
+    assert bars(frame, "duration", "seconds") == [f"{r['duration_seconds']:.3f}" for r in reports]
+    heights = frame.locator("svg.chart.rows rect.sent").evaluate_all("rs => rs.map(r => +r.getAttribute('height'))")
+    assert heights[1] > heights[0] > heights[2] > 0  # 6 > 4 > 1 rows, drawn to scale
+    settings = dict(
+        zip(
+            frame.locator("dl.settings dt").all_inner_texts(),
+            frame.locator("dl.settings dd").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert {k: settings[k] for k in ("Import type", "Mode", "Pool", "Segment", "Dry run")} == {
+        "Import type": "people",
+        "Mode": "upsert",
+        "Pool": "default_pool",
+        "Segment": "none",
+        "Dry run": "no",
+    }
+
+    *_, last = reports
+    people = runs_table(frame)
     assert [row["Run"] for row in people] == [run.run_id for run in reversed(sync_history.people_runs)]
-    assert [row["Status"] for row in people] == ["success", "success", "failed"]
-    assert [(row["Rows read"], row["Sent"], row["Failed"], row["Suppressed"]) for row in people] == [
-        ("1", "1", "0", "0"),
-        ("6", "6", "0", "0"),
-        ("6", "4", "2", "0"),
+    assert [row["Status"].split("\n")[0] for row in people] == ["success", "success", "failed"]
+    assert [(row["Rows read"], row["Sent"], row["Failed"], row["Suppressed"], row["Removed"]) for row in people] == [
+        ("1", "1", "0", "0", "0"),
+        ("6", "6", "0", "0", "0"),
+        ("6", "4", "2", "0", "0"),
     ]
     last_sync = datetime.fromtimestamp(last["last_sync_time"], tz=timezone.utc)
     assert [row["last_sync_time"] for row in people] == [
@@ -78,17 +189,22 @@ def test_the_page_shows_every_sync_task_with_its_recent_runs(signed_in_page, syn
         "0 (first sync)",
         "0 (first sync)",
     ]
-    assert [row["Error report"] for row in people] == [NO_REPORT, NO_REPORT, "errors.csv"]
+    assert [row["Error report"].split("\n")[0] for row in people] == [NO_REPORT, NO_REPORT, "errors.csv"]
+    assert people[2]["Error report"].split("\n")[1] == "1 invalid_email, 1 missing_identifier"
     assert all(row["Duration"].endswith(" s") for row in people)
 
-    (dry_run,) = runs_table(frame, "cio_ui_objects_dry_run", "sync_companies")
+
+def test_a_dry_run_shows_what_it_would_send(signed_in_page, api_server, sync_history):
+    signed_in_page.goto(sync_url(api_server, "cio_ui_objects_dry_run", "sync_companies"))
+
+    (dry_run,) = runs_table(signed_in_page)
     assert dry_run["Status"] == "success dry run"
     assert (dry_run["Rows read"], dry_run["Sent"]) == ("3", "would send 3")
 
 
-def test_the_error_csv_downloads_from_the_page(signed_in_page, sync_history):
-    frame = signed_in_page.frame_locator("iframe[title='Customer.io syncs']")
-    link = frame.locator("h2:has-text('cio_ui_people / sync ') + table").get_by_role("link", name="errors.csv")
+def test_the_error_csv_downloads_from_the_page(signed_in_page, api_server, sync_history):
+    signed_in_page.goto(sync_url(api_server, "cio_ui_people", "sync"))
+    link = signed_in_page.locator("table#runs").get_by_role("link", name="errors.csv")
 
     with signed_in_page.expect_download() as download:
         link.click()
@@ -130,10 +246,10 @@ def test_only_a_sync_with_failed_rows_has_an_error_report_link(api_server, sync_
     assert links == [error_report_path("cio_ui_people", "sync", sync_history.people_runs[0].run_id), None, None]
 
 
-@pytest.mark.parametrize("path", ["/cio-syncs/", "/cio-syncs/api/syncs", "/cio-syncs/error-report"])
+@pytest.mark.parametrize("path", ["/cio-syncs/", "/cio-syncs/sync", "/cio-syncs/api/syncs", "/cio-syncs/error-report"])
 def test_anonymous_requests_get_401_and_no_data(api_server, sync_history, path):
     failed_run = sync_history.people_runs[0]
-    query = {"dag_id": "cio_ui_people", "task_id": "sync", "run_id": failed_run.run_id} if "report" in path else {}
+    query = {"dag_id": "cio_ui_people", "task_id": "sync", "run_id": failed_run.run_id}
 
     response = requests.get(f"{api_server.url}{path}?{urlencode(query)}", timeout=30, allow_redirects=False)
 
@@ -175,7 +291,12 @@ def test_the_json_holds_each_run_with_its_report(api_server, sync_history):
         ("cio_ui_objects_dry_run", "sync_companies"),
         ("cio_ui_people", "sync"),
         ("cio_ui_tampered", "sync"),
+        ("cio_ui_no_pool", "sync_companies"),
+        ("cio_ui_never_run", "sync"),
     }
+    assert by_task[("cio_ui_no_pool", "sync_companies")]["problems"][0]["command"] == (
+        "cio-retl create-pool --conn-id workspace_eu"
+    )
     people = by_task[("cio_ui_people", "sync")]
     assert [run["report"] for run in people["runs"]] == list(reversed(sync_history.people_reports))
     assert [run["state"] for run in people["runs"]] == ["success", "success", "failed"]
@@ -209,3 +330,45 @@ def test_the_download_serves_only_error_reports_of_sync_runs(api_server, sync_hi
     assert served.headers["content-type"] == "text/csv; charset=utf-8"
     assert served.headers["content-disposition"].startswith('attachment; filename="cio_ui_people__sync__')
     assert served.content == report_bytes(sync_history.people_reports[0])
+
+
+def test_a_user_who_may_read_one_dag_sees_only_its_syncs(reader_page, api_server, sync_history, artifacts):
+    reader_page.goto(f"{api_server.url}/cio-syncs/")
+    reader_page.locator("table#syncs").wait_for()
+    reader_page.screenshot(path=str(artifacts / "cio-syncs-one-dag-reader.png"), full_page=True)
+
+    assert [row["id"] for row in overview_rows(reader_page)] == [f"{api_server.reader_dag}/sync_companies"]
+    assert reader_page.locator("[data-testid=summary]").inner_text().split("\n")[0] == "1 syncs"
+    assert "cio_ui_people" not in reader_page.content()  # not in the rows, the counts or the DAG filter's list
+    reader_page.goto(f"{api_server.url}/cio-syncs/?dag=people")
+    assert reader_page.locator("[data-testid=empty]").inner_text() == "No sync matches these filters."
+
+
+def test_a_user_who_may_read_one_dag_cannot_open_or_download_another(api_server, sync_history):
+    reader = {"Authorization": f"Bearer {api_server.token(api_server.reader)}"}
+    admin = {"Authorization": f"Bearer {api_server.token()}"}
+    failed_run = sync_history.people_runs[0]
+    download = download_url(api_server, "cio_ui_people", "sync", failed_run.run_id)
+    page = sync_url(api_server, "cio_ui_people", "sync")
+
+    syncs = requests.get(f"{api_server.url}/cio-syncs/api/syncs", headers=reader, timeout=30).json()
+    assert [(sync["dag_id"], sync["task_id"]) for sync in syncs] == [(api_server.reader_dag, "sync_companies")]
+    one = requests.get(
+        f"{api_server.url}/cio-syncs/api/syncs", params={"dag_id": "cio_ui_people"}, headers=reader, timeout=30
+    )
+    assert one.json() == []
+    assert requests.get(page, headers=admin, timeout=30).status_code == 200
+    assert requests.get(page, headers=reader, timeout=30).status_code == 404
+    assert requests.get(download, headers=admin, timeout=30).status_code == 200
+    refused = requests.get(download, headers=reader, timeout=30)
+    assert refused.status_code == 404
+    assert refused.json() == {"detail": "no sync report for this task and run"}
+
+
+def test_an_unknown_status_filter_says_which_exist(api_server, sync_history):
+    headers = {"Authorization": f"Bearer {api_server.token()}"}
+
+    response = requests.get(f"{api_server.url}/cio-syncs/", params={"status": "broken"}, headers=headers, timeout=30)
+
+    assert response.status_code == 400
+    assert "attention" in response.json()["detail"]
