@@ -3,9 +3,12 @@
 # As root they are installed with apt-get; otherwise the exact command to run is printed.
 #   pkg-config + MySQL client headers  to build mysqlclient
 #   a MariaDB (or MySQL) server         the tests and the demo start a private one
-#   a PostgreSQL server (initdb)        the PostgreSQL source tests start a private one
+#   a PostgreSQL server (initdb)        the PostgreSQL source tests and the system tests (Airflow's
+#                                       metadata DB) start a private one unless CIO_TEST_POSTGRES_URL
 #   python3-venv, python3-dev, gcc      the virtualenv and the mysqlclient build
 #   chromium                            the browser tests of the Airflow UI page
+#   redis-server                        the system tests start a private one (Celery's broker) unless
+#                                       CIO_TEST_REDIS_URL
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
@@ -24,6 +27,9 @@ if [ -z "${CIO_TEST_POSTGRES_URL:-}" ] && ! command -v initdb >/dev/null 2>&1 \
   missing+=(postgresql)
 fi
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+if [ -z "${CIO_TEST_REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+  missing+=(redis-server)
+fi
 # the UI tests drive Debian's Chromium with Playwright (Playwright's own browser download is disabled)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then

@@ -27,6 +27,7 @@ from airflow_provider_cio.hooks.customerio import (
 )
 from airflow_provider_cio.hooks.mysql_errors import is_connection_error, is_mysql_error, mysql_message
 from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+from airflow_provider_cio.operators.lifeline import arm
 from airflow_provider_cio.operators.links import ErrorReportLink
 from airflow_provider_cio.storage import ObjectStore, error_report_uri, snapshot_folder
 from airflow_provider_cio.sync.columns import IdentifyBy, ImportType, QueryError
@@ -347,6 +348,7 @@ class BaseSyncOperator(BaseOperator):
         )
         self._stream = self.open_stream()
         finished = False
+        lifeline = arm(self.on_kill)  # the sync dies with the process supervising this task (no orphan)
         try:
             try:
                 cursor = self._stream.execute(self.sql, self._job.text_converters())
@@ -367,6 +369,7 @@ class BaseSyncOperator(BaseOperator):
             if self._job.errors.count:  # failed rows, and suppressed people under on_suppressed="fail"
                 report.error_report = self._write_error_report(context)
         finally:
+            lifeline.disarm()
             self._stream.close(finished=finished)
             self._job.close()
             self.hook.close()

@@ -16,6 +16,8 @@ _EXPORTS = {
     "MySQLServer": "airflow_provider_cio.testing.mysql_server",
     "TemporaryPostgresServer": "airflow_provider_cio.testing.postgres_server",
     "PostgresServer": "airflow_provider_cio.testing.postgres_server",
+    "TemporaryRedisServer": "airflow_provider_cio.testing.redis_server",
+    "RedisServer": "airflow_provider_cio.testing.redis_server",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -455,6 +455,7 @@ class EmulatorServer(ThreadingHTTPServer):
             "t": arrival,
             "method": call.method,
             "path": call.path,
+            "host": call.headers.get("Host"),
             "status": status,
             "ops": _ops_in(route, call),
             "body_sha1": call.body_sha1,
