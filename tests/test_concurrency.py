@@ -11,9 +11,9 @@ import itertools
 
 import orjson
 import pytest
+from sync_helpers import run_job
 
 from airflow_provider_cio.hooks.customerio import CustomerIOHook
-from tests.sync_helpers import run_job
 
 LATENCY_MS = 400
 

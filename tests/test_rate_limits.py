@@ -11,9 +11,9 @@ import json
 
 import pytest
 import requests
+from sync_helpers import run_job
 
 from airflow_provider_cio.hooks.customerio import CustomerIOError, CustomerIOHook
-from tests.sync_helpers import run_job
 
 WIDE_COLUMNS = ", ".join(f"REPEAT('x', 900) AS a{n}" for n in range(30))
 """About 28 kB a row: 16 rows fill a request, so a few hundred rows make many requests."""

@@ -449,9 +449,13 @@ class CustomerIOHook(BaseHook):
             f"{self.customerio_conn_id!r} failed with {status}: {error_message(payload)}"
         )
 
+    def cancelled_error(self) -> CustomerIOCancelledError:
+        """The error a cancelled sync reports (``on_kill`` records it before anything else can fail)."""
+        return CustomerIOCancelledError(f"requests to connection {self.customerio_conn_id!r} were cancelled")
+
     def _check_cancelled(self) -> None:
         if self._cancelled.is_set():
-            raise CustomerIOCancelledError(f"requests to connection {self.customerio_conn_id!r} were cancelled")
+            raise self.cancelled_error()
 
 
 def basic_auth(user: str, password: str) -> str:

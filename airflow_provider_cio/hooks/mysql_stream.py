@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from typing import Any
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
+from airflow_provider_cio.hooks.blocking_calls import BlockingCalls
 from airflow_provider_cio.sync.statements import check_select
 
 SETTLE_SECONDS = 10.0
@@ -32,12 +32,14 @@ SETTLE_SECONDS = 10.0
 (then its connection)."""
 
 
-class MySQLQueryStream:
+class MySQLQueryStream(BlockingCalls):
     """Executes one SELECT and exposes its unbuffered cursor (as a :class:`StreamCursor`).
 
     :param mysql_conn_id: the Airflow MySQL connection.
     :param net_write_timeout: seconds the server waits for the sync to take more rows.
     """
+
+    call_thread_name = "cio-mysql-call"
 
     def __init__(self, mysql_conn_id: str = "mysql_default", *, net_write_timeout: int = 3600) -> None:
         self.mysql_conn_id = mysql_conn_id
@@ -70,25 +72,6 @@ class MySQLQueryStream:
         ):
             self.call(self.cursor.execute, statement)
         return StreamCursor(self)
-
-    def call(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking driver call in a thread of its own; wait for it where signals can interrupt.
-
-        If the wait is interrupted, the call goes on until :meth:`close` kills its query.
-        """
-        future: Future[Any] = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(function(*args))
-            except BaseException as error:  # handed to the waiting caller
-                future.set_exception(error)
-
-        self._pending = threading.Thread(target=run, name="cio-mysql-call", daemon=True)
-        self._pending.start()
-        result = future.result()
-        self._pending = None
-        return result
 
     def cancel(self) -> None:
         """Kill the running query from a second connection (``KILL QUERY``)."""

@@ -24,12 +24,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from typing import Any
 
 import orjson
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
+from airflow_provider_cio.hooks.blocking_calls import BlockingCalls
 from airflow_provider_cio.sync.outcomes import BINARY_VALUE, INVALID_VALUE
 from airflow_provider_cio.sync.statements import check_select
 from airflow_provider_cio.sync.values import UTC, InvalidDate, Unsendable, ValueRules, text, utc_text_seconds
@@ -60,7 +60,7 @@ NO_UNIX_SECONDS = (
 BYTEA_REFUSED = "holds binary data (bytea); convert it in the query, e.g. encode(col, 'base64') or encode(col, 'hex')"
 
 
-class PostgresQueryStream:
+class PostgresQueryStream(BlockingCalls):
     """Executes one SELECT as a server-side cursor and exposes it (as a :class:`PostgresStreamCursor`).
 
     :param postgres_conn_id: the Airflow Postgres connection.
@@ -68,6 +68,8 @@ class PostgresQueryStream:
     :param statement_timeout: seconds each statement (the query's declaration, each fetch of rows) may
         run on the server before it cancels it; None leaves the server's setting.
     """
+
+    call_thread_name = "cio-postgres-call"
 
     def __init__(
         self,
@@ -109,25 +111,6 @@ class PostgresQueryStream:
         self.cursor = self.connection.cursor(name=CURSOR_NAME)
         self.call(self.cursor.execute, sql)
         return PostgresStreamCursor(self)
-
-    def call(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking driver call in a thread of its own; wait for it where signals can interrupt.
-
-        If the wait is interrupted, the call goes on until :meth:`close` cancels its query.
-        """
-        future: Future[Any] = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(function(*args))
-            except BaseException as error:  # handed to the waiting caller
-                future.set_exception(error)
-
-        self._pending = threading.Thread(target=run, name="cio-postgres-call", daemon=True)
-        self._pending.start()
-        result = future.result()
-        self._pending = None
-        return result
 
     def cancel(self) -> None:
         """Ask the server to cancel the running query (the driver's cancel request, a connection of its own)."""

@@ -406,7 +406,7 @@ class BaseSyncOperator(BaseOperator):
     def on_kill(self) -> None:
         """Stop reading and sending: cancel the query on the source and cancel in-flight requests."""
         if self._job is not None:
-            self._job.cancel()
+            self._job.cancel(self.hook.cancelled_error())
         if "hook" in self.__dict__:
             self.hook.cancel()
         if self._stream is not None:

@@ -366,10 +366,18 @@ class SyncJob:
         pointer = mirror.write_snapshot()
         report.snapshot = pointer["name"]
 
-    def cancel(self) -> None:
-        """Stop the sync as soon as possible (from another thread)."""
-        if self.engine is not None:
+    def cancel(self, reason: BaseException | None = None) -> None:
+        """Stop the sync as soon as possible (from another thread).
+
+        :param reason: the error to report; recorded before the cancellation makes anything else fail (a
+            killed query, an interrupted request), so the report says why the sync stopped.
+        """
+        if self.engine is None:
+            return
+        if reason is None:
             self.engine.cancel()
+        else:
+            self.engine.fail(reason)
 
     def close(self) -> None:
         """Remove temporary files."""

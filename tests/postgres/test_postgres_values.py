@@ -7,7 +7,8 @@ import csv
 import pytest
 
 from airflow_provider_cio.operators.postgres import PostgresReverseETLOperator
-from tests.postgres.helpers import PostgresSyncDag
+
+from .helpers import PostgresSyncDag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

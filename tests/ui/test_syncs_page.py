@@ -131,8 +131,11 @@ def test_the_filters_narrow_the_overview(signed_in_page, api_server, sync_histor
         frame.locator("input[name=dag]").fill(dag)
         frame.locator("select[name=status]").select_option(status)
         frame.locator("select[name=connection]").select_option(connection)
+        frame.locator("body").evaluate("body => { body.dataset.stale = 'yes'; }")  # the page before the click
         frame.get_by_role("button", name="Filter").click()
+        frame.locator("body:not([data-stale])").wait_for(state="attached")  # the page the filter loaded
         frame.locator("form.filters").wait_for()
+        frame.locator("table#syncs, [data-testid=empty]").first.wait_for()
         frame.locator(f"select[name=status] option[value='{status}'][selected]").wait_for(state="attached")
         return [row["id"] for row in overview_rows(frame)] if frame.locator("table#syncs").count() else []
 
