@@ -41,7 +41,13 @@ os.environ.update(
     }
 )
 
-from airflow_provider_cio.testing import MySQLServer, TemporaryMySQLServer, WorkspaceEmulator  # noqa: E402
+from airflow_provider_cio.testing import (  # noqa: E402
+    MySQLServer,
+    PostgresServer,
+    TemporaryMySQLServer,
+    TemporaryPostgresServer,
+    WorkspaceEmulator,
+)
 
 _database_numbers = itertools.count(1)
 
@@ -59,6 +65,18 @@ def mysql_server() -> Iterator[MySQLServer]:
         yield MySQLServer.from_url(url)
         return
     with TemporaryMySQLServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of the session: ``CIO_TEST_POSTGRES_URL``, or a private one started here (the PostgreSQL
+    source tests and the system tests' metadata databases)."""
+    url = os.environ.get("CIO_TEST_POSTGRES_URL")
+    if url:
+        yield PostgresServer.from_url(url)
+        return
+    with TemporaryPostgresServer() as server:
         yield server
 
 

@@ -7,27 +7,15 @@ free port, never the machine's own server on 5432.
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from airflow_provider_cio.testing import PostgresServer, TemporaryPostgresServer
+from airflow_provider_cio.testing import PostgresServer
 
 _database_numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """The PostgreSQL server of the session: ``CIO_TEST_POSTGRES_URL``, or a private one started here."""
-    url = os.environ.get("CIO_TEST_POSTGRES_URL")
-    if url:
-        yield PostgresServer.from_url(url)
-        return
-    with TemporaryPostgresServer() as server:
-        yield server
 
 
 class PostgresDatabase:

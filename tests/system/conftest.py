@@ -22,7 +22,6 @@ from airflow_provider_cio.testing import (
     MySQLServer,
     PostgresServer,
     RedisServer,
-    TemporaryPostgresServer,
     TemporaryRedisServer,
 )
 
@@ -34,17 +33,6 @@ EXAMPLE_FILES = ("people_hourly.py", "companies_daily.py", "newsletter_segment.p
 """The example DAGs the system tests run (the mirror example keeps its own test), and their SQL."""
 NOTE_CHARACTERS = 400
 """Each row's ``note`` attribute: about 1,000 rows fill a batch (500,000 bytes), so a sync has several."""
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """``CIO_TEST_POSTGRES_URL``, or a private PostgreSQL server."""
-    url = os.environ.get("CIO_TEST_POSTGRES_URL")
-    if url:
-        yield PostgresServer.from_url(url)
-        return
-    with TemporaryPostgresServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="session")
