@@ -52,6 +52,18 @@ from airflow_provider_cio.testing import (  # noqa: E402
 _database_numbers = itertools.count(1)
 
 
+def _forget_inherited_db_connections() -> None:
+    """In a forked child (a supervised task, the lifeline tests' stand-ins), leave the parent's pooled
+    metadata-DB connections alone: two processes using one SQLite connection corrupt the database."""
+    from airflow import settings
+
+    if settings.engine is not None:
+        settings.engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_db_connections)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Remove the temporary Airflow home."""
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
