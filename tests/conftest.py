@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -32,6 +33,11 @@ os.environ.update(
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {"type": "file", "log_file_path": f"{AIRFLOW_HOME}/openlineage.jsonl", "append": True}
         ),
+        # The OpenLineage listener must not fork this process: a forked child that rolls back or reuses the
+        # metadata-DB connection it inherited mid-transaction corrupts the SQLite database ("database disk image
+        # is malformed"), and a child that lives on keeps the MySQL and HTTP sockets it inherited open. Task
+        # events go out from a thread; the DAG-run events' process pool starts its workers by forkserver (below).
+        "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
         "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(
             [
                 {"scope": {}, "controls": {"emit": False}},
@@ -40,6 +46,7 @@ os.environ.update(
         ),
     }
 )
+multiprocessing.set_start_method("forkserver", force=True)
 
 from airflow_provider_cio.testing import (  # noqa: E402
     MySQLServer,
@@ -50,18 +57,6 @@ from airflow_provider_cio.testing import (  # noqa: E402
 )
 
 _database_numbers = itertools.count(1)
-
-
-def _forget_inherited_db_connections() -> None:
-    """In a forked child (a supervised task, the lifeline tests' stand-ins), leave the parent's pooled
-    metadata-DB connections alone: two processes using one SQLite connection corrupt the database."""
-    from airflow import settings
-
-    if settings.engine is not None:
-        settings.engine.dispose(close=False)
-
-
-os.register_at_fork(after_in_child=_forget_inherited_db_connections)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
