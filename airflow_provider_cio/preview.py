@@ -31,9 +31,10 @@ from typing import IO, Any, get_args
 import orjson
 
 from airflow_provider_cio.sync.columns import ColumnPlan, IdentifyBy, ImportType, QueryError, plan_columns
+from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine
 from airflow_provider_cio.sync.job import SyncSettings, builder_for
-from airflow_provider_cio.sync.ops import EmptyValues, Op, OpBuilder
+from airflow_provider_cio.sync.ops import EmptyValues, OpBuilder
 from airflow_provider_cio.sync.outcomes import RowError
 from airflow_provider_cio.sync.values import ValueRules
 

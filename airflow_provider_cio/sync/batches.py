@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES
-from airflow_provider_cio.sync.ops import Op
 
 ENVELOPE_BYTES = len(b'{"batch":[]}')
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
 _DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
@@ -19,3 +21,8 @@ def is_valid_email(value: str) -> bool:
     does for internationalized addresses (``jürgen@bücher.de``).
     """
     return _ADDR_SPEC.fullmatch(value) is not None
+
+
+def all_valid_emails(values: Sequence[Any]) -> bool:
+    """Whether every value is a string holding an RFC 5322 ``addr-spec`` (a whole column at a time)."""
+    return set(map(type, values)) == {str} and all(map(_ADDR_SPEC.fullmatch, values))

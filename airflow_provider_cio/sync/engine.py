@@ -41,10 +41,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from airflow_provider_cio.sync.batches import Batch, BatchBuilder, pack
 from airflow_provider_cio.sync.concurrency import ConcurrencyWindow
+from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.errors import ErrorLog
 from airflow_provider_cio.sync.identifiers import IdentifierRegistry
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES, MAX_ROWS
-from airflow_provider_cio.sync.ops import Op, OpBuilder
+from airflow_provider_cio.sync.ops import OpBuilder
 from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, OpError, RowError
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,9 @@ MAX_ATTRIBUTE_NAME_BYTES = 150
 MAX_ATTRIBUTE_VALUE_BYTES = 1000
 """A string value in UTF-8 bytes; a nested (JSON) value as compact JSON."""
 
+PLAIN_STRING_CHARACTERS = MAX_ATTRIBUTE_VALUE_BYTES // 4
+"""Strings up to this many characters cannot exceed the value limit, whatever their UTF-8 length."""
+
 MAX_ATTRIBUTE_COLUMNS = 300
 """Attribute columns a query may select (identifier columns aside)."""
 

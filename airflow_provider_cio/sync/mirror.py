@@ -39,8 +39,9 @@ import orjson
 from xxhash import xxh3_64_intdigest
 
 from airflow_provider_cio.sync.columns import ColumnPlan
+from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.engine import SplittingBuilder, Workspace
-from airflow_provider_cio.sync.ops import Op, OpBuilder, object_type_text
+from airflow_provider_cio.sync.ops import OpBuilder, object_type_text
 from airflow_provider_cio.sync.outcomes import RowError, RowRefused
 from airflow_provider_cio.sync.snapshot import (
     DIRTY,

@@ -8,16 +8,22 @@ cannot be represented, an op over 32,000 bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any, Literal, Protocol
 
 import orjson
 
+from airflow_provider_cio.sync.columnar import ColumnarPeople
 from airflow_provider_cio.sync.columns import PERSON_IDENTIFIERS, AttributeColumn, ColumnPlan
 from airflow_provider_cio.sync.emails import is_valid_email
-from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES, MAX_IDENTIFIER_BYTES, MAX_OP_BYTES
+from airflow_provider_cio.sync.encoded import IDENTIFY_MIDDLE, OBJECT_HEAD, PERSON_HEAD, Op
+from airflow_provider_cio.sync.limits import (
+    MAX_ATTRIBUTE_VALUE_BYTES,
+    MAX_IDENTIFIER_BYTES,
+    MAX_OP_BYTES,
+    PLAIN_STRING_CHARACTERS,
+)
 from airflow_provider_cio.sync.outcomes import (
     BINARY_VALUE,
     INVALID_EMAIL,
@@ -33,28 +39,7 @@ from airflow_provider_cio.sync.values import string_too_long
 EmptyValues = Literal["ignore", "delete"]
 NONE_TYPE = type(None)
 FULL, PLAIN, CHECKED = "full", "plain", "checked"
-PLAIN_STRING_CHARACTERS = MAX_ATTRIBUTE_VALUE_BYTES // 4
-"""Strings up to this many characters cannot exceed the value limit, whatever their UTF-8 length."""
 CONTROL_CHARACTERS = frozenset(chr(c) for c in [*range(0x20), 0x7F])
-
-
-@dataclass(slots=True)
-class Op:
-    """One op, encoded, with the rows it carries.
-
-    :param body: the op as compact JSON.
-    :param first_row: the number (from 1) of the first row in the query result that the op carries.
-    :param row_count: how many consecutive rows it carries (more than one for grouped relationships).
-    :param identifier: how the error report names the op's subject.
-    :param key: ops with the same key are sent in row order; for people and objects it is also the
-        identity that must not repeat within one sync.
-    """
-
-    body: bytes
-    first_row: int
-    row_count: int
-    identifier: str
-    key: str
 
 
 class OpBuilder(Protocol):
@@ -252,9 +237,6 @@ def email_text(value: Any, column: str = "email") -> str:
 
 
 UNWRITABLE = "a value cannot be written as JSON (invalid text or a number out of range)"
-PERSON_HEAD = b'{"type":"person","identifiers":'
-OBJECT_HEAD = b'{"type":"object","identifiers":'
-IDENTIFY_MIDDLE = b',"action":"identify","attributes":'
 
 
 def within_op_limit(body: bytes) -> bytes:
@@ -313,11 +295,19 @@ class PeopleOps:
         self.email_index = next((c.index for c in plan.attributes if c.name == "email"), None)
         identifiers = [c.name for c in plan.attributes if c.name in PERSON_IDENTIFIERS]
         self.attributes = AttributeReader(plan.attributes, empty_values == "delete", identifiers)
+        self.columnar = ColumnarPeople(
+            plan.identify_by, plan.identifier_index, [(c.name, c.index) for c in plan.attributes]
+        )
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
-        """An op or a row error for each row."""
+        """An op or a row error for each row: a whole block at once when its values are simple."""
+        kind = self.attributes.block_kind(rows)
+        ops = self.columnar.ops(rows, first_row) if kind is FULL else None
+        return iter(ops) if ops is not None else self.row_by_row(rows, first_row, kind)
+
+    def row_by_row(self, rows: Sequence[Sequence[Any]], first_row: int, kind: str) -> Iterator[Op | RowError]:
+        """An op or a row error for each row, one row at a time (``kind``: the block's, from ``block_kind``)."""
         reader = self.attributes
-        kind = reader.block_kind(rows)
         full, names, values_of = kind is FULL, reader.names, reader.values_of
         attributes_of = reader.plain if kind is PLAIN else reader.checked
         identify_by = self.identify_by

@@ -32,10 +32,10 @@ from typing import Any, NamedTuple
 import orjson
 
 from airflow_provider_cio.sync.columns import ColumnPlan
+from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.limits import MAX_OP_BYTES
 from airflow_provider_cio.sync.ops import (
     EmptyValues,
-    Op,
     attribute_values,
     email_text,
     encode,
