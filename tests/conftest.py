@@ -154,3 +154,22 @@ def airflow_db() -> None:
     from airflow.utils import db
 
     db.resetdb()
+
+
+@pytest.fixture(autouse=True)
+def metadata_db_files_intact() -> Iterator[None]:
+    """Fail the test after which this process's metadata-DB connections point at a deleted write-ahead log.
+
+    Another process (a worker, the UI tests' API server) deletes it when it closes the database believing it is
+    the last to use it, which happens when this process lost its SQLite locks: POSIX locks go as soon as the
+    process closes any descriptor of the file (reading ``airflow.db`` with ``open()`` is enough). This process's
+    writes would then go to a file no other process sees, and the database ends up corrupt.
+    """
+    yield
+    deleted = sorted(
+        link
+        for link in (os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd"))
+        if link.startswith(AIRFLOW_HOME) and link.endswith(" (deleted)")
+    )
+    if deleted:
+        pytest.fail(f"the metadata DB's files were deleted under this process's open connections: {deleted}")

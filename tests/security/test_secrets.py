@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import secrets
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,6 +198,18 @@ def files_under(directory: Path) -> dict[str, str]:
     return {str(path): path.read_text(errors="replace") for path in directory.rglob("*") if path.is_file()}
 
 
+def metadata_database_bytes(home: Path) -> bytes:
+    """The bytes of the SQLite metadata DB and of its write-ahead log (rows not yet checkpointed live there).
+
+    They are read by a child process: SQLite's locks are POSIX locks, which a process loses on a file as soon
+    as it closes any descriptor of that file. Reading the file here would drop this process's locks and let
+    the next process that closes the database (the UI tests' API server) delete the write-ahead log under this
+    process's open connections, whose writes then no other process sees.
+    """
+    files = [str(path) for path in (home / "airflow.db", home / "airflow.db-wal") if path.exists()]
+    return subprocess.run(["cat", *files], capture_output=True, check=True).stdout
+
+
 def exception_messages() -> list[str]:
     """The exceptions the hooks raise for the wrong keys and the wrong password, as str and repr."""
     messages = []
@@ -268,7 +281,7 @@ def test_no_secret_appears_in_logs_xcoms_error_reports_or_exceptions(
     for where, text in collected.items():
         for name, secret in SECRETS.items():
             assert secret not in text, f"the {name} appears in the {where}"
-    database = Path(home, "airflow.db").read_bytes()
+    database = metadata_database_bytes(home)
     for name, secret in SECRETS.items():
         assert secret.encode() not in database, f"the {name} is stored in the metadata database"
 
