@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import accumulate
+from operator import attrgetter
+
 from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES
 
 ENVELOPE_BYTES = len(b'{"batch":[]}')
+ROW_COUNT = attrgetter("row_count")
 
 
 class Batch:
@@ -42,24 +47,26 @@ class BatchBuilder:
         return full
 
     def extend(self, ops: list[Op]) -> list[Batch]:
-        """Add ops in order; return the batches they closed (the same as :meth:`add` one by one)."""
+        """Add ops in order; return the batches they closed (the same as :meth:`add` one by one).
+
+        The cut points are found per block, on running sums of the ops' sizes, rather than op by op.
+        """
         closed: list[Batch] = []
         batch = self._open
-        size, rows, batch_ops = batch.size, batch.rows, batch.ops
-        for op in ops:
-            length = len(op.body)
-            if batch_ops:
-                if size + length + 1 > MAX_BATCH_BYTES:
-                    batch.size, batch.rows = size, rows
-                    closed.append(batch)
-                    batch = Batch()
-                    size, rows, batch_ops = batch.size, 0, batch.ops
-                else:
-                    length += 1
-            batch_ops.append(op)
-            size += length
-            rows += op.row_count
-        batch.size, batch.rows = size, rows
+        sizes = [len(op.body) + 1 for op in ops]  # each with the comma before it
+        start, total = 0, len(ops)
+        while start < total:
+            room = MAX_BATCH_BYTES - batch.size + (0 if batch.ops else 1)  # the first op has no comma
+            end = start + bisect_right(list(accumulate(sizes[start:])), room)
+            if end == start:  # the next op does not fit: the batch is full (any op fits an empty one)
+                closed.append(batch)
+                batch = Batch()
+                continue
+            taken = ops[start:end]
+            batch.size += sum(sizes[start:end]) - (0 if batch.ops else 1)
+            batch.rows += sum(map(ROW_COUNT, taken))
+            batch.ops.extend(taken)
+            start = end
         self._open = batch
         return closed
 

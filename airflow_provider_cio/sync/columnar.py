@@ -44,13 +44,13 @@ class ColumnarPeople:
         self.email_index = next((index for name, index in attributes if name == "email"), None)
         self._templates: dict[tuple[type, ...], bytes] = {}
 
-    def ops(self, rows: Sequence[Sequence[Any]], first_row: int) -> list[Op] | None:
-        """The ops of ``rows`` (the first is row number ``first_row``), or None when the block is not simple.
+    def ops(self, columns: Sequence[Sequence[Any]], first_row: int) -> list[Op] | None:
+        """The ops of a block given as its columns (the first row is row number ``first_row``), or None when
+        the block is not simple.
 
         The caller has checked that every attribute column holds only integers or only non-empty strings
         of at most 250 characters.
         """
-        columns = list(zip(*rows, strict=True))
         identifiers = columns[self.identifier_index]
         by_email = self.identify_by == "email"
         if by_email:
@@ -73,7 +73,7 @@ class ColumnarPeople:
             return None
         keys = [identifier.lower() for identifier in identifiers] if by_email else list(map(str, identifiers))
         shown = list(identifiers) if by_email else keys
-        return list(map(Op, bodies, range(first_row, first_row + len(rows)), repeat(1), shown, keys))
+        return list(map(Op, bodies, range(first_row, first_row + len(identifiers)), repeat(1), shown, keys))
 
     def _template(self, kinds: tuple[type, ...]) -> bytes:
         """The op of a row as a ``bytes %`` template: ``%b`` for each encoded value (strings without quotes)."""

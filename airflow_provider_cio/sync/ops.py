@@ -118,7 +118,6 @@ class AttributeReader:
         self.delete_empty = delete_empty
         self.never_null = frozenset(never_null)
         self.values_of = row_getter([column.index for column in columns])
-        self.getters = [(itemgetter(column.index), column.parse_text) for column in columns]
 
     def reader_for(self, rows: Sequence[Sequence[Any]]) -> Callable[[Sequence[Any]], dict[str, Any]]:
         """How to read the attributes of each row of this block."""
@@ -129,11 +128,15 @@ class AttributeReader:
 
     def block_kind(self, rows: Sequence[Sequence[Any]]) -> str:
         """``full``: plain and no empty value; ``plain``: integers, short strings and NULL; else ``checked``."""
+        return self.columns_kind(list(zip(*rows, strict=True))) if rows else FULL
+
+    def columns_kind(self, columns: Sequence[Sequence[Any]]) -> str:
+        """:meth:`block_kind` of a block given as its columns (``columns[i]``: the values of column ``i``)."""
         empties = False
-        for getter, parse_text in self.getters:
-            if parse_text:
+        for column in self.columns:
+            if column.parse_text:
                 return CHECKED
-            values = list(map(getter, rows))
+            values = columns[column.index]
             kinds = set(map(type, values))
             if NONE_TYPE in kinds:
                 empties = True
@@ -301,8 +304,9 @@ class PeopleOps:
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
         """An op or a row error for each row: a whole block at once when its values are simple."""
-        kind = self.attributes.block_kind(rows)
-        ops = self.columnar.ops(rows, first_row) if kind is FULL else None
+        columns = list(zip(*rows, strict=True))
+        kind = self.attributes.columns_kind(columns) if rows else FULL
+        ops = self.columnar.ops(columns, first_row) if kind is FULL and rows else None
         return iter(ops) if ops is not None else self.row_by_row(rows, first_row, kind)
 
     def row_by_row(self, rows: Sequence[Sequence[Any]], first_row: int, kind: str) -> Iterator[Op | RowError]:
