@@ -440,3 +440,29 @@ def test_each_instance_of_a_mapped_mirror_task_has_its_own_snapshot(
     assert [(r["rows_sent"], r["rows_unchanged"]) for r in reports] == [(1, 3), (2, 4)]
     plans = {str(person_id): plan for person_id, plan in mysql_db.query("SELECT id, plan FROM people")}
     assert {person_id: p["attributes"]["plan"] for person_id, p in held(workspace).items()} == plans
+
+
+def test_a_key_read_twice_is_refused_whether_or_not_its_first_row_changed(
+    mysql_db: Any, workspace: WorkspaceEmulator
+) -> None:
+    create_people(mysql_db, 3)
+    mysql_db.execute("CREATE TABLE again LIKE people")  # rows read a second time, after all of people
+    dag = people_dag(
+        sql="SELECT id, email, name, plan FROM (SELECT 1 AS part, id, email, name, plan FROM people "
+        "UNION ALL SELECT 2, id, email, name, plan FROM again) AS read_rows ORDER BY part, id"
+    )
+    assert run(dag)[1]["rows_sent"] == 3  # the snapshot: everyone on the free plan
+
+    # person 2's first row is unchanged and the second is not: the second is refused, not sent
+    mysql_db.insert("again", [{"id": 2, "email": "p2@example.com", "name": "Person 2", "plan": "enterprise"}])
+    outcome, report = run(dag)
+    assert (outcome.state, report["rows_sent"], report["rows_unchanged"], report["rows_failed"]) == ("failed", 0, 3, 1)
+    assert report["errors_by_type"] == {"duplicate_identifier": 1} and report["rows_read"] == counted(report) == 4
+    assert held(workspace)["2"]["attributes"]["plan"] == "free"
+
+    # the first row changed and the second is as the snapshot has it: the first is sent, the second refused
+    mysql_db.execute("UPDATE people SET plan = 'team' WHERE id = 2", "UPDATE again SET plan = 'free'")
+    outcome, report = run(dag)
+    assert (outcome.state, report["rows_sent"], report["rows_unchanged"], report["rows_failed"]) == ("failed", 1, 2, 1)
+    assert report["errors_by_type"] == {"duplicate_identifier": 1} and report["rows_read"] == counted(report) == 4
+    assert held(workspace)["2"]["attributes"]["plan"] == "team"

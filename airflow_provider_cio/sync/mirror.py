@@ -42,7 +42,7 @@ from airflow_provider_cio.sync.columns import ColumnPlan
 from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.engine import SplittingBuilder, Workspace
 from airflow_provider_cio.sync.ops import OpBuilder, object_type_text
-from airflow_provider_cio.sync.outcomes import RowError, RowRefused
+from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, RowError, RowRefused
 from airflow_provider_cio.sync.snapshot import (
     DIRTY,
     TOMBSTONE,
@@ -60,6 +60,7 @@ SyncMode = Literal["upsert", "mirror"]
 OnRemoved = Literal["ignore", "delete", "suppress"]
 SEPARATOR = "\x1f"
 NOT_FOUND = "not_found"
+REPEATED_KEY = "an earlier row of this sync already has this identifier; each one may appear once"
 SNAPSHOT_VERSION = 1
 CHECKPOINT_ROWS = 50_000
 """Accepted rows that make a checkpoint part before its interval has passed (memory stays small)."""
@@ -361,22 +362,29 @@ class MirrorRun:
                 lazy[index] = convert
         return MirrorBuilder(builder, self, key_reader(plan, object_type_id), lazy, key_columns(plan))
 
-    def lookup(self, key_hashes: np.ndarray, value_hashes: np.ndarray) -> np.ndarray:
-        """Which rows are unchanged; marks the base rows matched by a key as still in the query."""
+    def lookup(self, key_hashes: np.ndarray, value_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which rows are unchanged, and which repeat a key of the base that an earlier row of this run had;
+        marks the base rows matched by a key as still in the query. A repeated row is never unchanged."""
         base = self.base
         if base is None or not base.rows:
-            return np.zeros(len(key_hashes), bool)
+            return np.zeros(len(key_hashes), bool), np.zeros(len(key_hashes), bool)
         index = np.searchsorted(base.key_hashes, key_hashes)
         index[index == base.rows] = 0
         found = base.key_hashes[index] == key_hashes
-        self.seen[index[found]] = True
+        matched = index[found]
+        again = self.seen[matched]  # read by an earlier block
+        _, firsts = np.unique(matched, return_index=True)
+        again[np.setdiff1d(np.arange(len(matched)), firsts)] = True  # or by an earlier row of this block
+        repeated = np.zeros(len(key_hashes), bool)
+        repeated[found] = again
+        self.seen[matched] = True
         unchanged: np.ndarray
         if self.compare_values:
-            unchanged = found & (base.value_hashes[index] == value_hashes)
+            unchanged = found & (base.value_hashes[index] == value_hashes) & ~repeated
         else:
             unchanged = np.zeros(len(key_hashes), bool)
         base.release()
-        return unchanged
+        return unchanged, repeated
 
     def expect(self, row_number: int, key_hash: int, value_hash: int, key: str) -> None:
         """Note a changed row handed to the builder: recorded when the workspace accepts its op."""
@@ -593,9 +601,14 @@ class MirrorBuilder:
         keys = self.keys_of(list(map(self.converted, rows)) if self.lazy_keys else rows)
         key_hashes = np.fromiter(map(xxh3_64_intdigest, map(str.encode, keys)), U64, count)
         value_hashes = row_hashes(rows)
-        unchanged = mirror.lookup(key_hashes, value_hashes)
-        changed = np.flatnonzero(~unchanged)
-        mirror.rows_unchanged += count - len(changed)
+        unchanged, repeated = mirror.lookup(key_hashes, value_hashes)
+        if self.unique_keys:  # a repeated key is refused, as the engine refuses it when both rows are sent
+            for index in np.flatnonzero(repeated).tolist():
+                yield RowError(first_row + index, keys[index], DUPLICATE_IDENTIFIER, REPEATED_KEY)
+        else:
+            repeated[:] = False
+        changed = np.flatnonzero(~(unchanged | repeated))
+        mirror.rows_unchanged += int(np.count_nonzero(unchanged))
         if not len(changed):
             return
         breaks = np.flatnonzero(np.diff(changed) != 1)
