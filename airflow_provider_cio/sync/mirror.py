@@ -244,6 +244,7 @@ class MirrorRun:
         """The base is the snapshot the pointer names, as stored (no checkpoint applied to it)."""
         self.compare_values = True
         self.seen = np.zeros(0, bool)
+        self._seen_count = 0
         self.changes = Changes(workdir)
         self.rows_unchanged = 0
         self.rows_removed = 0
@@ -310,6 +311,7 @@ class MirrorRun:
         self.compare_values = not dirty_base
         self.base = base
         self.seen = np.zeros(base.rows if base is not None else 0, bool)
+        self._seen_count = 0
 
     def _checkpoint_parts(self) -> Changes:
         """The rows delivered by stopped runs since the base snapshot, in the order they were delivered."""
@@ -373,11 +375,16 @@ class MirrorRun:
         found = base.key_hashes[index] == key_hashes
         matched = index[found]
         again = self.seen[matched]  # read by an earlier block
-        _, firsts = np.unique(matched, return_index=True)
-        again[np.setdiff1d(np.arange(len(matched)), firsts)] = True  # or by an earlier row of this block
+        before = self._seen_count
+        self.seen[matched] = True
+        self._seen_count = int(np.count_nonzero(self.seen))
+        if self._seen_count - before < len(matched) - np.count_nonzero(again):  # or by an earlier row of this block
+            _, firsts = np.unique(matched, return_index=True)
+            within = np.ones(len(matched), bool)
+            within[firsts] = False
+            again |= within
         repeated = np.zeros(len(key_hashes), bool)
         repeated[found] = again
-        self.seen[matched] = True
         unchanged: np.ndarray
         if self.compare_values:
             unchanged = found & (base.value_hashes[index] == value_hashes) & ~repeated
