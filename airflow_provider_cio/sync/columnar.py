@@ -3,7 +3,7 @@
 It takes a block when every value is simple: the identifier column holds only integer ids (people by
 ``id``) or only valid email addresses (people by ``email``), and every attribute column holds only
 integers or only non-empty strings of at most 250 characters (no NULL, no ``''``, no value to convert
-or to check for size). Most blocks of most syncs are like that.
+or to check for size), as blocks of NOT NULL columns usually are.
 
 Each column is encoded once, with one ``orjson.dumps`` of all its values, and split into the encoded
 values: inside a JSON string every ``"`` is escaped, so ``","`` only ever separates two strings. Each op

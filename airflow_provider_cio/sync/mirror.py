@@ -366,7 +366,7 @@ class MirrorRun:
 
     def lookup(self, key_hashes: np.ndarray, value_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which rows are unchanged, and which repeat a key of the base that an earlier row of this run had;
-        marks the base rows matched by a key as still in the query. A repeated row is never unchanged."""
+        marks the base rows matched by a key as still in the query."""
         base = self.base
         if base is None or not base.rows:
             return np.zeros(len(key_hashes), bool), np.zeros(len(key_hashes), bool)
@@ -387,7 +387,7 @@ class MirrorRun:
         repeated[found] = again
         unchanged: np.ndarray
         if self.compare_values:
-            unchanged = found & (base.value_hashes[index] == value_hashes) & ~repeated
+            unchanged = found & (base.value_hashes[index] == value_hashes)
         else:
             unchanged = np.zeros(len(key_hashes), bool)
         base.release()
@@ -610,6 +610,7 @@ class MirrorBuilder:
         value_hashes = row_hashes(rows)
         unchanged, repeated = mirror.lookup(key_hashes, value_hashes)
         if self.unique_keys:  # a repeated key is refused, as the engine refuses it when both rows are sent
+            unchanged &= ~repeated
             for index in np.flatnonzero(repeated).tolist():
                 yield RowError(first_row + index, keys[index], DUPLICATE_IDENTIFIER, REPEATED_KEY)
         else:
