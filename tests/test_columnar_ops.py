@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.sync.columns import plan_columns
+from airflow_provider_cio.sync.columns import IdentifyBy, plan_columns
 from airflow_provider_cio.sync.encoded import Op
-from airflow_provider_cio.sync.ops import PeopleOps
+from airflow_provider_cio.sync.ops import EmptyValues, PeopleOps
 from airflow_provider_cio.sync.outcomes import RowError
 
 LONGLONG, VAR_STRING = 8, 253
@@ -32,10 +32,10 @@ AWKWARD_TEXT = [
 ]
 
 
-def people_ops(names: list[str], identify_by: str = "id", empty_values: str = "ignore") -> PeopleOps:
+def people_ops(names: list[str], identify_by: IdentifyBy = "id", empty_values: EmptyValues = "ignore") -> PeopleOps:
     """The op builder for a query selecting ``names`` (``id`` is a BIGINT, every other column text)."""
     description = [(name, LONGLONG if name == "id" else VAR_STRING) for name in names]
-    return PeopleOps(plan_columns(description, "people", identify_by), empty_values)  # type: ignore[arg-type]
+    return PeopleOps(plan_columns(description, "people", identify_by), empty_values)
 
 
 def both_ways(builder: PeopleOps, rows: list[tuple[Any, ...]], first_row: int = 1) -> tuple[list, list]:
@@ -58,7 +58,7 @@ def shape(items: list[Op | RowError]) -> list[tuple]:
 
 
 @pytest.mark.parametrize("empty_values", ["ignore", "delete"])
-def test_awkward_text_gives_the_same_bytes_a_column_at_a_time(empty_values: str) -> None:
+def test_awkward_text_gives_the_same_bytes_a_column_at_a_time(empty_values: EmptyValues) -> None:
     builder = people_ops(["id", "email", "note", '50%_of "it"', "plän"], empty_values=empty_values)
     rows = [
         (n, f"user{n}@example.com", text, text[::-1], f"{n}%")
