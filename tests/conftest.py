@@ -33,10 +33,10 @@ os.environ.update(
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {"type": "file", "log_file_path": f"{AIRFLOW_HOME}/openlineage.jsonl", "append": True}
         ),
-        # The OpenLineage listener must not fork this process: a forked child that rolls back or reuses the
-        # metadata-DB connection it inherited mid-transaction corrupts the SQLite database ("database disk image
-        # is malformed"), and a child that lives on keeps the MySQL and HTTP sockets it inherited open. Task
-        # events go out from a thread; the DAG-run events' process pool starts its workers by forkserver (below).
+        # The OpenLineage listener must not fork this process: a forked child would inherit its metadata-DB
+        # connections mid-transaction, and a pool worker that lives on keeps the MySQL and HTTP sockets it
+        # inherited open. Task events go out from a thread; the DAG-run events' process pool starts its workers
+        # by forkserver (below).
         "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
         "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(
             [

@@ -99,9 +99,7 @@ def encoded_values(column: Sequence[Any], kind: type) -> list[bytes]:
 
 def simple_emails(column: Sequence[Any]) -> bool:
     """Whether a column holds only valid email addresses of at most 250 characters (no size to check)."""
-    if set(map(type, column)) != {STRINGS} or max(map(len, column)) > PLAIN_STRING_CHARACTERS:
-        return False
-    return all_valid_emails(column)
+    return all_valid_emails(column) and max(map(len, column)) <= PLAIN_STRING_CHARACTERS
 
 
 def escaped(part: bytes) -> bytes:

@@ -304,9 +304,11 @@ class PeopleOps:
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
         """An op or a row error for each row: a whole block at once when its values are simple."""
+        if not rows:
+            return iter(())
         columns = list(zip(*rows, strict=True))
-        kind = self.attributes.columns_kind(columns) if rows else FULL
-        ops = self.columnar.ops(columns, first_row) if kind is FULL and rows else None
+        kind = self.attributes.columns_kind(columns)
+        ops = self.columnar.ops(columns, first_row) if kind is FULL else None
         return iter(ops) if ops is not None else self.row_by_row(rows, first_row, kind)
 
     def row_by_row(self, rows: Sequence[Sequence[Any]], first_row: int, kind: str) -> Iterator[Op | RowError]:
