@@ -43,6 +43,7 @@ from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.engine import SplittingBuilder, Workspace
 from airflow_provider_cio.sync.ops import OpBuilder, object_type_text
 from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, RowError, RowRefused
+from airflow_provider_cio.sync.raw_columns import RAW_TYPES, RawColumns
 from airflow_provider_cio.sync.snapshot import (
     DIRTY,
     TOMBSTONE,
@@ -146,15 +147,6 @@ def key_columns(plan: ColumnPlan) -> tuple[int, ...]:
     if plan.import_type == "relationships":
         columns.append(plan.object_id_index)
     return tuple(index for index in columns if index is not None)
-
-
-def raw_converters(converters: dict[int, Callable[[Any], Any]]) -> dict[int, Any]:
-    """Driver converters that leave the values of these types as the bytes the server sent.
-
-    Mirror mode hashes rows as read and converts only the rows it sends: most rows of a mirror run
-    are unchanged, and these conversions (dates, decimals) cost more than the rest of the read.
-    """
-    return dict.fromkeys(converters)
 
 
 def removal_op(import_type: str, identify_by: str, on_removed: str, key: str) -> bytes:
@@ -344,25 +336,19 @@ class MirrorRun:
     # the change filter ------------------------------------------------------------------------------
 
     def wrap(
-        self,
-        builder: OpBuilder,
-        plan: ColumnPlan,
-        object_type_id: str,
-        converters: dict[int, Callable[[Any], Any]] | None = None,
-        description: Sequence[Sequence[Any]] = (),
+        self, builder: OpBuilder, plan: ColumnPlan, object_type_id: str, raw: RawColumns | None = None
     ) -> MirrorBuilder:
         """The op builder that leaves unchanged rows out.
 
-        :param converters: the value converters the driver was told not to apply (see
-            :func:`raw_converters`): applied here to the changed rows only, by type code.
-        :param description: the cursor's description (which column has which type code).
+        Rows are compared as read: values the driver left raw (dates, decimals) are converted by ``builder``
+        (a :class:`~airflow_provider_cio.sync.raw_columns.ConvertingBuilder`) for the changed rows only.
+
+        :param raw: the conversion of the columns the driver left raw: a key read from one is converted
+            here, so that a key is the same whether or not its row changed.
         """
-        lazy = {}
-        for index, column in enumerate(description):
-            convert = (converters or {}).get(column[1])
-            if convert is not None:
-                lazy[index] = convert
-        return MirrorBuilder(builder, self, key_reader(plan, object_type_id), lazy, key_columns(plan))
+        keys = key_columns(plan)
+        conversion = {index: convert for index, convert in (raw.converters if raw else {}).items() if index in keys}
+        return MirrorBuilder(builder, self, key_reader(plan, object_type_id), conversion)
 
     def lookup(self, key_hashes: np.ndarray, value_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which rows are unchanged, and which repeat a key of the base that an earlier row of this run had;
@@ -587,15 +573,13 @@ class MirrorBuilder:
         inner: OpBuilder,
         mirror: MirrorRun,
         keys_of: Callable[[Sequence[Sequence[Any]]], list[str]],
-        lazy: dict[int, Callable[[Any], Any]] | None = None,
-        key_columns: Sequence[int] = (),
+        key_conversion: dict[int, Callable[[Any], Any]] | None = None,
     ) -> None:
         self.inner = inner
         self.mirror = mirror
         self.keys_of = keys_of
         self.unique_keys = inner.unique_keys
-        self.lazy = list((lazy or {}).items())
-        self.lazy_keys = bool(set(lazy or ()) & set(key_columns))
+        self.key_conversion = list((key_conversion or {}).items())
         self._next_row = 1
         if isinstance(inner, SplittingBuilder):  # then this builder splits too (the engine's seam)
             self.split = inner.split
@@ -605,7 +589,7 @@ class MirrorBuilder:
         mirror = self.mirror
         mirror.maybe_checkpoint()
         count = len(rows)
-        keys = self.keys_of(list(map(self.converted, rows)) if self.lazy_keys else rows)
+        keys = self.keys_of(list(map(self.converted, rows)) if self.key_conversion else rows)
         key_hashes = np.fromiter(map(xxh3_64_intdigest, map(str.encode, keys)), U64, count)
         value_hashes = row_hashes(rows)
         unchanged, repeated = mirror.lookup(key_hashes, value_hashes)
@@ -628,16 +612,15 @@ class MirrorBuilder:
                 yield from self._checked(self.inner.finish())
             for index in range(start, end):
                 mirror.expect(first_row + index, key_list[index], value_list[index], keys[index])
-            changed_rows = rows[start:end] if not self.lazy else list(map(self.converted, rows[start:end]))
-            yield from self._checked(self.inner.build(changed_rows, first_row + start))
+            yield from self._checked(self.inner.build(rows[start:end], first_row + start))
             self._next_row = first_row + end
 
     def converted(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        """A row with the values the driver left raw converted, as the driver would have."""
+        """A row with the key values the driver left raw converted, as the driver would have."""
         values = list(row)
-        for index, convert in self.lazy:
+        for index, convert in self.key_conversion:
             value = values[index]
-            if value is not None:
+            if isinstance(value, RAW_TYPES):
                 values[index] = convert(value)
         return tuple(values)
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
+from airflow_provider_cio.sync.blocks import columns_of
 from airflow_provider_cio.sync.columnar import ColumnarPeople
 from airflow_provider_cio.sync.columns import PERSON_IDENTIFIERS, AttributeColumn, ColumnPlan
 from airflow_provider_cio.sync.emails import is_valid_email
@@ -128,7 +129,7 @@ class AttributeReader:
 
     def block_kind(self, rows: Sequence[Sequence[Any]]) -> str:
         """``full``: plain and no empty value; ``plain``: integers, short strings and NULL; else ``checked``."""
-        return self.columns_kind(list(zip(*rows, strict=True))) if rows else FULL
+        return self.columns_kind(columns_of(rows)) if rows else FULL
 
     def columns_kind(self, columns: Sequence[Sequence[Any]]) -> str:
         """:meth:`block_kind` of a block given as its columns (``columns[i]``: the values of column ``i``)."""
@@ -306,7 +307,7 @@ class PeopleOps:
         """An op or a row error for each row: a whole block at once when its values are simple."""
         if not rows:
             return iter(())
-        columns = list(zip(*rows, strict=True))
+        columns = columns_of(rows)
         kind = self.attributes.columns_kind(columns)
         ops = self.columnar.ops(columns, first_row) if kind is FULL else None
         return iter(ops) if ops is not None else self.row_by_row(rows, first_row, kind)
