@@ -11,6 +11,8 @@ _DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
 _QUOTED_STRING = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\U0010FFFF]|\\[\x20-\x7e])*"'
 _DOMAIN_LITERAL = r"\[[\x21-\x5a\x5e-\x7e]*\]"
 _ADDR_SPEC = re.compile(rf"(?:{_DOT_ATOM}|{_QUOTED_STRING})@(?:{_DOT_ATOM}|{_DOMAIN_LITERAL})")
+_ADDR_SPEC_LINES = re.compile(rf"{_ADDR_SPEC.pattern}(?:\n{_ADDR_SPEC.pattern})*")
+"""Addresses one per line: no part of an address can hold a line break."""
 
 
 def is_valid_email(value: str) -> bool:
@@ -24,5 +26,13 @@ def is_valid_email(value: str) -> bool:
 
 
 def all_valid_emails(values: Sequence[Any]) -> bool:
-    """Whether every value is a string holding an RFC 5322 ``addr-spec`` (a whole column at a time)."""
-    return set(map(type, values)) == {str} and all(map(_ADDR_SPEC.fullmatch, values))
+    """Whether every value is a string holding an RFC 5322 ``addr-spec`` (a whole column at a time).
+
+    The column is matched as one text, an address a line: when the line breaks are exactly those
+    that join the values, each value is a whole line.
+    """
+    try:
+        lines = "\n".join(values)
+    except TypeError:  # a value that is not text
+        return False
+    return bool(values) and lines.count("\n") == len(values) - 1 and _ADDR_SPEC_LINES.fullmatch(lines) is not None
