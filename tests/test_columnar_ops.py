@@ -99,7 +99,13 @@ WIDE = [f"c{n}" for n in range(30)]
         (["id", "note"], ("fine",), ("\ud800 lone surrogate",), "invalid_value"),
         (["id", *WIDE], ("x",) * 30, ("\x01" * 250,) * 30, "too_large"),
     ],
-    ids=["invalid email", "two addresses on two lines", "integer over 64 bits", "lone surrogate", "op over 32,000 bytes"],
+    ids=[
+        "invalid email",
+        "two addresses on two lines",
+        "integer over 64 bits",
+        "lone surrogate",
+        "op over 32,000 bytes",
+    ],
 )
 def test_a_block_with_a_row_the_workspace_would_refuse_goes_row_by_row(
     names: list[str], good_values: tuple, odd_values: tuple, error_type: str

@@ -1,0 +1,62 @@
+"""A Bloom filter that takes a block of keys at once: for each, "certainly new" or "maybe seen before".
+
+It is blocked: each key sets 7 bits of a single 64-bit word, so looking a key up or adding it is one
+memory access, done for a whole block by a few numpy operations. The price is a slightly higher false
+alarm rate than a classic Bloom filter of the same size (about 2.5% instead of 1% when full); a false
+alarm only holds a row back until the end of the sync.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+
+BITS_PER_KEY = 7
+MASK_BITS = 12
+LOW_BITS, HIGH_32 = np.uint64((1 << MASK_BITS) - 1), np.uint64(32)
+
+
+@cache
+def masks() -> np.ndarray:
+    """4,096 words of 7 set bits each, at random places (the same in every process); a key's low 12 hash
+    bits pick its mask."""
+    places = np.random.default_rng(0).random((1 << MASK_BITS, 64)).argsort(axis=1)[:, :BITS_PER_KEY]
+    return np.bitwise_or.reduce(np.left_shift(np.uint64(1), places.astype(np.uint64)), axis=1)
+
+
+class BlockBloom:
+    """Keys seen so far, as 64-bit hashes (``hash()`` of each key: stable within one process).
+
+    :param capacity: the most keys it is meant to hold.
+    :param false_alarms: the share of new keys taken for "maybe seen" when a classic filter holds
+        ``capacity`` keys; this one raises somewhat more.
+    """
+
+    def __init__(self, capacity: int, false_alarms: float) -> None:
+        bits = -capacity * math.log(false_alarms) / math.log(2) ** 2
+        self._words = np.zeros(max(1, math.ceil(bits / 64)), dtype=np.uint64)
+        self._word_count = np.uint64(len(self._words))
+        self._masks = masks()
+
+    def add_new(self, hashes: np.ndarray) -> np.ndarray:
+        """Which keys may have been added before, or appear earlier in ``hashes``; the others are added now.
+
+        :param hashes: the keys' hashes (``uint64``), in order.
+        :return: a boolean array, True for "maybe seen".
+        """
+        words = self._words
+        index = ((hashes >> HIGH_32) * self._word_count) >> HIGH_32
+        masks = self._masks[hashes & LOW_BITS]
+        maybe = (words[index] & masks) == masks
+        order = np.argsort(hashes, kind="stable")
+        repeats = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
+        maybe[order[repeats + 1]] = True  # every occurrence of a hash but its first
+        new = ~maybe
+        index, masks = index[new], masks[new]
+        words[index] |= masks  # a word met twice here keeps only the last mask: set the others below
+        lost = (words[index] & masks) != masks
+        if lost.any():
+            np.bitwise_or.at(words, index[lost], masks[lost])
+        return maybe
