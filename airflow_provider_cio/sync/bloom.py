@@ -23,7 +23,8 @@ def masks() -> np.ndarray:
     """4,096 words of 7 set bits each, at random places (the same in every process); a key's low 12 hash
     bits pick its mask."""
     places = np.random.default_rng(0).random((1 << MASK_BITS, 64)).argsort(axis=1)[:, :BITS_PER_KEY]
-    return np.bitwise_or.reduce(np.left_shift(np.uint64(1), places.astype(np.uint64)), axis=1)
+    table: np.ndarray = np.bitwise_or.reduce(np.left_shift(np.uint64(1), places.astype(np.uint64)), axis=1)
+    return table
 
 
 class BlockBloom:
@@ -48,15 +49,15 @@ class BlockBloom:
         """
         words = self._words
         index = ((hashes >> HIGH_32) * self._word_count) >> HIGH_32
-        masks = self._masks[hashes & LOW_BITS]
-        maybe = (words[index] & masks) == masks
+        bits = self._masks[hashes & LOW_BITS]
+        maybe: np.ndarray = (words[index] & bits) == bits
         order = np.argsort(hashes, kind="stable")
         repeats = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
         maybe[order[repeats + 1]] = True  # every occurrence of a hash but its first
         new = ~maybe
-        index, masks = index[new], masks[new]
-        words[index] |= masks  # a word met twice here keeps only the last mask: set the others below
-        lost = (words[index] & masks) != masks
+        index, bits = index[new], bits[new]
+        words[index] |= bits  # a word met twice here keeps only the last key's bits: set the others below
+        lost = (words[index] & bits) != bits
         if lost.any():
-            np.bitwise_or.at(words, index[lost], masks[lost])
+            np.bitwise_or.at(words, index[lost], bits[lost])
         return maybe
