@@ -1,6 +1,6 @@
 """A Bloom filter that takes a block of keys at once: for each, "certainly new" or "maybe seen before".
 
-It is blocked: each key sets 7 bits of a single 64-bit word, so looking a key up or adding it is one
+It is blocked: each key sets up to 7 bits of a single 64-bit word, so looking a key up or adding it is one
 memory access, done for a whole block by a few numpy operations. The price is a slightly higher false
 alarm rate than a classic Bloom filter of the same size (about 2.5% instead of 1% when full); a false
 alarm only holds a row back until the end of the sync.
@@ -13,16 +13,18 @@ from functools import cache
 
 import numpy as np
 
-BITS_PER_KEY = 7
-MASK_BITS = 12
-LOW_BITS, HIGH_32 = np.uint64((1 << MASK_BITS) - 1), np.uint64(32)
+TABLE_BITS = 12
+LOW_BITS, TABLE_SHIFT, HIGH_32 = np.uint64((1 << TABLE_BITS) - 1), np.uint64(TABLE_BITS), np.uint64(32)
 
 
 @cache
-def masks() -> np.ndarray:
-    """4,096 words of 7 set bits each, at random places (the same in every process); a key's low 12 hash
-    bits pick its mask."""
-    places = np.random.default_rng(0).random((1 << MASK_BITS, 64)).argsort(axis=1)[:, :BITS_PER_KEY]
+def masks(bits_each: int, seed: int) -> np.ndarray:
+    """4,096 words of ``bits_each`` set bits, at random places (the same in every process).
+
+    A key's bits are those of two masks, one from each of two tables (4 and 3 bits), each picked by 12
+    bits of its hash: 16,777,216 combinations, so two keys rarely share all their bits by chance.
+    """
+    places = np.random.default_rng(seed).random((1 << TABLE_BITS, 64)).argsort(axis=1)[:, :bits_each]
     table: np.ndarray = np.bitwise_or.reduce(np.left_shift(np.uint64(1), places.astype(np.uint64)), axis=1)
     return table
 
@@ -39,7 +41,7 @@ class BlockBloom:
         bits = -capacity * math.log(false_alarms) / math.log(2) ** 2
         self._words = np.zeros(max(1, math.ceil(bits / 64)), dtype=np.uint64)
         self._word_count = np.uint64(len(self._words))
-        self._masks = masks()
+        self._first, self._second = masks(4, 0), masks(3, 1)
 
     def add_new(self, hashes: np.ndarray) -> np.ndarray:
         """Which keys may have been added before, or appear earlier in ``hashes``; the others are added now.
@@ -49,7 +51,7 @@ class BlockBloom:
         """
         words = self._words
         index = ((hashes >> HIGH_32) * self._word_count) >> HIGH_32
-        bits = self._masks[hashes & LOW_BITS]
+        bits = self._first[hashes & LOW_BITS] | self._second[(hashes >> TABLE_SHIFT) & LOW_BITS]
         maybe: np.ndarray = (words[index] & bits) == bits
         order = np.argsort(hashes, kind="stable")
         repeats = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])

@@ -47,7 +47,8 @@ class IdentifierRegistry:
         self._spill: IO[bytes] = os.fdopen(fd, "w+b")
         self._held: IO[bytes] = tempfile.TemporaryFile(prefix="cio-held-", dir=directory)  # noqa: SIM115 - closed by close()
         self.held_count = 0
-        self._pending: list[tuple[int, str]] = []
+        self._rows: list[int] = []
+        self._keys: list[str] = []
 
     def claim(self, keys: list[str], row_numbers: list[int]) -> list[int]:
         """Record that row ``row_numbers[i]`` sends ``keys[i]``, unless the key may have been sent before.
@@ -60,10 +61,12 @@ class IdentifierRegistry:
         maybe = self._bloom.add_new(hashes)
         if maybe.any():
             new = np.flatnonzero(~maybe).tolist()
-            self._pending.extend((row_numbers[position], keys[position]) for position in new)
+            self._rows.extend(row_numbers[position] for position in new)
+            self._keys.extend(keys[position] for position in new)
         else:
-            self._pending.extend(zip(row_numbers, keys, strict=True))
-        if len(self._pending) >= SPILL_EVERY:
+            self._rows.extend(row_numbers)
+            self._keys.extend(keys)
+        if len(self._keys) >= SPILL_EVERY:
             self.flush()
         return np.flatnonzero(maybe).tolist()
 
@@ -81,33 +84,42 @@ class IdentifierRegistry:
 
     def record(self, key: str, row_number: int) -> None:
         """Note that row ``row_number`` sent ``key``."""
-        self._pending.append((row_number, key))
-        if len(self._pending) >= SPILL_EVERY:
+        self._rows.append(row_number)
+        self._keys.append(key)
+        if len(self._keys) >= SPILL_EVERY:
             self.flush()
 
     def flush(self) -> None:
-        """Write the identifiers recorded so far to the spill file."""
-        if self._pending:
-            self._spill.write(orjson.dumps(self._pending) + b"\n")
-            self._pending = []
+        """Write the identifiers recorded so far to the spill file (a line: their row numbers, then them)."""
+        if self._keys:
+            self._spill.write(orjson.dumps([self._rows, self._keys]) + b"\n")
+            self._rows, self._keys = [], []
 
     def first_rows(self, keys: Iterable[str]) -> dict[str, int]:
         """The row that sent each of ``keys`` (keys never sent are absent)."""
         wanted = set(keys)
         found: dict[str, int] = {}
         if wanted:
-            for row_number, key in self:
-                if key in wanted and key not in found:
-                    found[key] = row_number
+            for row_numbers, recorded in self._lines():
+                if not wanted.isdisjoint(recorded):  # rare: the line is looked at key by key only then
+                    for row_number, key in zip(row_numbers, recorded, strict=True):
+                        if key in wanted and key not in found:
+                            found[key] = row_number
         return found
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         """Every ``(row_number, key)`` recorded, in the order recorded."""
+        for row_numbers, keys in self._lines():
+            yield from zip(row_numbers, keys, strict=True)
+
+    def _lines(self) -> Iterator[tuple[list[int], list[str]]]:
+        """The spill file's lines: row numbers and the keys they sent, in the order recorded."""
         self.flush()
         self._spill.flush()
         with open(self.path, "rb") as spill:
             for line in spill:
-                yield from orjson.loads(line)
+                row_numbers, keys = orjson.loads(line)
+                yield row_numbers, keys
 
     def close(self) -> None:
         """Delete the spill files."""
