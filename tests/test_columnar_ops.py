@@ -79,6 +79,21 @@ def test_integer_attributes_and_people_by_email_give_the_same_bytes() -> None:
     assert fast[3].key == "user.3+tag@example.com" and fast[3].identifier == "User.3+Tag@Example.COM"
 
 
+def test_strings_up_to_the_value_limit_go_a_column_at_a_time_and_one_over_it_row_by_row() -> None:
+    builder = people_ops(["id", "note", "bio"])
+    long_values = ["y" * 1000, "ü" * 500, '"' * 600, "\\" * 999, "x"]  # JSON escapes make the last two longer
+    rows = [(n, value, value[:10]) for n, value in enumerate(long_values * 2, start=1)]
+    assert builder.columnar.ops(columns_of(rows[:2]), 1) is not None, "long but within the limit: the column path"
+    fast, slow = both_ways(builder, rows)
+    assert shape(fast) == shape(slow)
+    assert all(isinstance(item, Op) for item in fast)
+    over = [*rows[:2], (99, "ü" * 500 + "x", "short")]  # 1001 bytes
+    assert builder.columnar.ops(columns_of(over), 1) is None
+    fast, slow = both_ways(builder, over)
+    assert shape(fast) == shape(slow)
+    assert [(e.row_number, e.error_type) for e in fast if isinstance(e, RowError)] == [(3, "too_large")]
+
+
 def test_a_block_of_one_row_and_a_query_of_only_ids() -> None:
     for names, row in ((["id", "note"], (1, '","')), (["id"], (5,))):
         builder = people_ops(names)

@@ -2,8 +2,9 @@
 
 It takes a block when every value is simple: the identifier column holds only integer ids (people by
 ``id``) or only valid email addresses (people by ``email``), and every attribute column holds only
-integers or only non-empty strings of at most 250 characters (no NULL, no ``''``, no value to convert
-or to check for size), as blocks of NOT NULL columns usually are.
+integers or only non-empty strings (no NULL, no ``''``, no value to convert), as blocks of NOT NULL
+columns usually are, and no string is over the 1000-byte value limit. That is checked on the ops:
+when the longest op is short, no value in it can be long.
 
 Each column is encoded once, with one ``orjson.dumps`` of all its values, and split into the encoded
 values: inside a JSON string every ``"`` is escaped, so ``","`` only ever separates two strings. Each op
@@ -23,7 +24,7 @@ import orjson
 
 from airflow_provider_cio.sync.emails import all_valid_emails
 from airflow_provider_cio.sync.encoded import IDENTIFY_MIDDLE, PERSON_HEAD, Op
-from airflow_provider_cio.sync.limits import MAX_OP_BYTES, PLAIN_STRING_CHARACTERS
+from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES, MAX_OP_BYTES, PLAIN_STRING_CHARACTERS
 
 INTEGERS, STRINGS = int, str
 
@@ -42,14 +43,14 @@ class ColumnarPeople:
         self.names = tuple(name for name, _ in attributes)
         self.indexes = tuple(index for _, index in attributes)
         self.email_index = next((index for name, index in attributes if name == "email"), None)
-        self._templates: dict[tuple[type, ...], bytes] = {}
+        self._templates: dict[tuple[type, ...], tuple[bytes, int]] = {}
 
     def ops(self, columns: Sequence[Sequence[Any]], first_row: int) -> list[Op] | None:
         """The ops of a block given as its columns (the first row is row number ``first_row``), or None when
         the block is not simple.
 
         The caller has checked that every attribute column holds only integers or only non-empty strings
-        of at most 250 characters.
+        (``AttributeReader.simple_types``).
         """
         identifiers = columns[self.identifier_index]
         by_email = self.identify_by == "email"
@@ -67,24 +68,32 @@ class ColumnarPeople:
             encoded = [encoded_values(column, kind) for column, kind in zip(attribute_columns, kinds, strict=True)]
         except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate: the row path says which row
             return None
-        template = self._templates.get(kinds) or self._template(kinds)
+        template, fixed = self._templates.get(kinds) or self._template(kinds)
         bodies = [template % values for values in zip(encoded_identifiers, *encoded, strict=True)]
-        if max(map(len, bodies)) > MAX_OP_BYTES:
+        longest = max(map(len, bodies))
+        if longest > MAX_OP_BYTES:
+            return None
+        if longest - fixed > MAX_ATTRIBUTE_VALUE_BYTES and any(
+            max(map(len, values)) > MAX_ATTRIBUTE_VALUE_BYTES
+            for values, kind in zip(encoded, kinds, strict=True)
+            if kind is STRINGS
+        ):  # a string's JSON is at least as long as its UTF-8: this one may be over the limit
             return None
         keys = [identifier.lower() for identifier in identifiers] if by_email else list(map(str, identifiers))
         shown = list(identifiers) if by_email else keys
         return list(map(Op, bodies, range(first_row, first_row + len(identifiers)), repeat(1), shown, keys))
 
-    def _template(self, kinds: tuple[type, ...]) -> bytes:
-        """The op of a row as a ``bytes %`` template: ``%b`` for each encoded value (strings without quotes)."""
+    def _template(self, kinds: tuple[type, ...]) -> tuple[bytes, int]:
+        """The op of a row as a ``bytes %`` template (``%b`` for each encoded value, strings without quotes),
+        with the length of its fixed part: an op is that plus its values."""
         attributes = b",".join(
             escaped(orjson.dumps(name)) + (b':"%b"' if kind is STRINGS else b":%b")
             for name, kind in zip(self.names, kinds, strict=True)
         )
         identifiers = b'{"' + self.identify_by.encode() + b'":"%b"}'
         template = b"".join((escaped(PERSON_HEAD), identifiers, escaped(IDENTIFY_MIDDLE), b"{", attributes, b"}}"))
-        self._templates[kinds] = template
-        return template
+        self._templates[kinds] = template, len(template % ((b"",) * (len(kinds) + 1)))
+        return self._templates[kinds]
 
 
 def encoded_values(column: Sequence[Any], kind: type) -> list[bytes]:

@@ -150,6 +150,22 @@ class AttributeReader:
                 return CHECKED
         return PLAIN if empties else FULL
 
+    def simple_types(self, columns: Sequence[Sequence[Any]]) -> bool:
+        """Whether every attribute column of a block (given as its columns) holds only integers, or only
+        non-empty strings, and none holds JSON to parse: the values the column path (``ColumnarPeople``)
+        takes, checking their sizes itself."""
+        for column in self.columns:
+            if column.parse_text:
+                return False
+            values = columns[column.index]
+            kinds = set(map(type, values))
+            if kinds == {str}:
+                if "" in values:
+                    return False
+            elif kinds != {int}:
+                return False
+        return True
+
     def full(self, row: Sequence[Any]) -> dict[str, Any]:
         """The attributes of a row of a block without empty values: one ``dict(zip())``."""
         return dict(zip(self.names, self.values_of(row), strict=False))
@@ -308,9 +324,8 @@ class PeopleOps:
         if not rows:
             return iter(())
         columns = columns_of(rows)
-        kind = self.attributes.columns_kind(columns)
-        ops = self.columnar.ops(columns, first_row) if kind is FULL else None
-        return iter(ops) if ops is not None else self.row_by_row(rows, first_row, kind)
+        ops = self.columnar.ops(columns, first_row) if self.attributes.simple_types(columns) else None
+        return iter(ops) if ops is not None else self.row_by_row(rows, first_row, self.attributes.columns_kind(columns))
 
     def row_by_row(self, rows: Sequence[Sequence[Any]], first_row: int, kind: str) -> Iterator[Op | RowError]:
         """An op or a row error for each row, one row at a time (``kind``: the block's, from ``block_kind``)."""
