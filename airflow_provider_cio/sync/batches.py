@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from itertools import accumulate
 from operator import attrgetter
+
+import numpy as np
 
 from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES
 
 ENVELOPE_BYTES = len(b'{"batch":[]}')
-ROW_COUNT = attrgetter("row_count")
+ROW_COUNT, BODY = attrgetter("row_count"), attrgetter("body")
 
 
 class Batch:
@@ -53,20 +53,20 @@ class BatchBuilder:
         """
         closed: list[Batch] = []
         batch = self._open
-        sizes = [len(op.body) + 1 for op in ops]  # each with the comma before it
-        start, total = 0, len(ops)
+        ends = np.cumsum(np.fromiter(map(len, map(BODY, ops)), dtype=np.int64, count=len(ops)) + 1)
+        start, total, before = 0, len(ops), 0  # before: the bytes of ops[:start], each with the comma before it
         while start < total:
             room = MAX_BATCH_BYTES - batch.size + (0 if batch.ops else 1)  # the first op has no comma
-            end = start + bisect_right(list(accumulate(sizes[start:])), room)
+            end = int(np.searchsorted(ends, before + room, side="right"))
             if end == start:  # the next op does not fit: the batch is full (any op fits an empty one)
                 closed.append(batch)
                 batch = Batch()
                 continue
             taken = ops[start:end]
-            batch.size += sum(sizes[start:end]) - (0 if batch.ops else 1)
+            batch.size += int(ends[end - 1]) - before - (0 if batch.ops else 1)
             batch.rows += sum(map(ROW_COUNT, taken))
             batch.ops.extend(taken)
-            start = end
+            start, before = end, int(ends[end - 1])
         self._open = batch
         return closed
 
