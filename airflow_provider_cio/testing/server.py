@@ -294,7 +294,8 @@ class EmulatorServer(ThreadingHTTPServer):
         self.scheme = "https" if certificate else "http"
         self.url = f"{self.scheme}://{host}:{self.server_address[1]}"
         self.router = Router(ROUTES)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        self._generation = 0
         self._expected_basic = credentials.basic_authorization()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -336,6 +337,7 @@ class EmulatorServer(ThreadingHTTPServer):
                 self._connections.discard(connection)
 
     def _reset_state(self) -> None:
+        self._generation += 1  # a request that arrived before a reset is not answered after it
         self.workspace = Workspace()
         self.faults = Faults()
         self._rng = random.Random(0)
@@ -351,6 +353,7 @@ class EmulatorServer(ThreadingHTTPServer):
         """Answer one request (``DROP``: close the connection without a response)."""
         if call.path.startswith(ADMIN_PREFIX):
             return self._answer_admin(route, allowed, call)
+        generation = self._generation
         response = self._refusal(route, allowed, call)
         fault, drop_after_apply = None, False
         if response is None and route is not None and route.api == TRACK and self.faults.active:
@@ -361,9 +364,12 @@ class EmulatorServer(ThreadingHTTPServer):
             if fault in STATUS_FAULTS:
                 response = self._fault_response(fault)
         dropped = fault == "drop"
-        if response is None and route is not None and (drop_after_apply or not dropped):
-            response = getattr(self, route.handler)(call)
-        self._record(route, call, arrival, response, fault, dropped)
+        with self.lock:
+            if generation != self._generation:  # reset while this request waited: it belongs to the old workspace
+                return DROP
+            if response is None and route is not None and (drop_after_apply or not dropped):
+                response = getattr(self, route.handler)(call)
+            self._record(route, call, arrival, response, fault, dropped)
         return DROP if dropped or response is None else response
 
     def _refusal(self, route: Route | None, allowed: tuple[str, ...], call: Call) -> Response | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 
 import orjson
@@ -177,3 +178,26 @@ def test_reset_clears_everything(workspace, track):
     assert track.batch(person({"id": "9"})).status_code == 200  # faults off, suppression gone
     assert workspace.person(id="9") is not None
     assert workspace.create_segment("again")["id"] == 1
+
+
+def test_a_request_still_waiting_when_the_workspace_is_reset_never_reaches_the_new_workspace(workspace):
+    """A delayed request of one test (an orphaned sync's, say) must not land in the next test's workspace."""
+    workspace.faults(latency_ms=2000)
+    outcome: list[str] = []
+
+    def send() -> None:
+        client = TrackClient(workspace)
+        try:
+            outcome.append(str(client.batch(person({"id": "late"})).status_code))
+        except requests.ConnectionError:
+            outcome.append("drop")
+        finally:
+            client.close()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.5)  # the request has arrived: the emulator holds it for 2 s
+    workspace.reset()
+    sender.join(10)
+    assert outcome == ["drop"]
+    assert workspace.people() == [] and workspace.requests_log() == [] and workspace.stats() == {}
