@@ -134,6 +134,9 @@ class PostgresQueryStream(BlockingCalls):
         if not self._settled():
             return  # the interrupted call still holds the connection; it is closed when the process ends
         try:
+            if self.cursor is not None:
+                with contextlib.suppress(Exception):  # an aborted transaction or a broken connection
+                    self.cursor.close()  # a server cursor left open warns when it is collected
             self.connection.rollback()
         except Exception:  # a broken connection cannot roll back; closing it is all that is left
             pass

@@ -105,3 +105,25 @@ def test_the_server_refuses_a_second_statement_even_past_the_sql_check(postgres_
         stream.execute("SELECT id FROM users; DELETE FROM users")
     stream.close(finished=False)
     assert postgres_db.query("SELECT count(*) FROM users") == [(2,)]
+
+
+@pytest.mark.parametrize("finished", [True, False], ids=["read to the end", "stopped early"])
+def test_a_closed_stream_leaves_no_open_server_cursor_behind(postgres_db, finished: bool) -> None:
+    """A server cursor collected while open warns (ResourceWarning) wherever the collection happens to run."""
+    import gc
+    import warnings
+
+    from airflow_provider_cio.hooks.postgres_stream import PostgresQueryStream
+
+    postgres_db.execute(*USERS)
+    stream = PostgresQueryStream()
+    cursor = stream.execute("SELECT id FROM users ORDER BY id")
+    rows = cursor.fetchmany(10 if finished else 1)
+    assert rows
+    server_cursor = stream.cursor
+    stream.close(finished=finished)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del cursor, server_cursor
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
