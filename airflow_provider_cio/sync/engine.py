@@ -8,18 +8,21 @@
                   lane 1: ...                                                ├─ window ─> workspace.send_batch
                   ...                                                        ┘
 
-Ops with the same key always travel on the same lane, one batch after the other, so a person's (or an
-object's) updates reach the workspace in row order even with several requests in flight. How many
-lanes send at once is the :class:`~airflow_provider_cio.sync.concurrency.ConcurrencyWindow`'s call:
-fixed (``concurrency``), or adapting to the workspace's answers up to ``max_concurrency``.
+When a key may have several ops (relationships), a key's ops always travel on the same lane, one batch
+after the other, so a person's updates reach the workspace in row order even with several requests in
+flight. People and objects send each key once (a repeated key is refused), so their ops are batched in
+row order by one builder and the lanes' senders take turns at one queue: whichever sender is free sends
+the next batch. How many lanes send at once is the
+:class:`~airflow_provider_cio.sync.concurrency.ConcurrencyWindow`'s call: fixed (``concurrency``), or
+adapting to the workspace's answers up to ``max_concurrency``.
 
 When the rows run out, every lane's queue drains in parallel, and the lanes' last, partly filled
 batches are packed together into as few requests as fit (a lane's ops stay whole and in order in one
 request; lanes share no keys), sent in parallel: a 100-row sync is one request, whatever the number
-of lanes. Queues are bounded, so memory holds a few blocks of rows and ``3 x lanes`` batches (open,
-queued, in flight), whatever the number of rows. A sender that fails for good (the workspace refuses
-the credentials, or stays down past the retry budget) stops the sync: no more rows are read, queued
-batches are not sent, and the error is kept in the result.
+of lanes. Queues are bounded, so memory holds a few blocks of rows and about ``2 x lanes`` batches
+(queued or open, and in flight), whatever the number of rows. A sender that fails for good (the
+workspace refuses the credentials, or stays down past the retry budget) stops the sync: no more rows
+are read, queued batches are not sent, and the error is kept in the result.
 
 When the workspace refuses an op that carries several rows (a grouped relationship op), the builder may
 ``split`` it: the lane sends the parts, and the later ops of the same key from that batch, before its
@@ -54,6 +57,8 @@ SENDER_SWITCH_INTERVAL = 0.001
 """Seconds the reading thread may hold the GIL while a sender waits (Python's default is 0.005)."""
 
 DRAIN_POLL = 0.05
+SHARED_QUEUE_BATCHES = 2
+"""Full batches waiting for a free sender when every lane's sender takes from one queue."""
 """Shortest wait between two progress reports while the batches drain."""
 
 YOUNG_GC_THRESHOLD = 50_000
@@ -220,7 +225,10 @@ class SyncEngine:
     def run(self, cursor: Any) -> SyncResult:
         """Read every row of an executed cursor and send it; return when every batch has an answer."""
         started = self._started = time.monotonic()
-        self._lanes = [Lane(self, i) for i in range(self.concurrency)]
+        shared = queue.Queue[Batch | None](maxsize=SHARED_QUEUE_BATCHES) if self.builder.unique_keys else None
+        self._lanes = [Lane(self, i, shared) for i in range(self.concurrency)]
+        for lane in self._lanes:
+            lane.senders = [other.thread for other in self._lanes] if shared is not None else [lane.thread]
         with streaming_interpreter():
             try:
                 self._stream(cursor, started)
@@ -333,8 +341,13 @@ class SyncEngine:
             maybe = self.identifiers.claim([op.key for op in ops], [op.first_row for op in ops])
             if maybe:
                 ops = self._hold(ops, maybe)
+        self._route(ops)
+
+    def _route(self, ops: list[Op]) -> None:
+        """Hand ops to the lanes: all to the first when keys are unique (its batches go to the queue every
+        sender takes from), else each key's to the lane of its hash."""
         count = self.concurrency
-        if count == 1:
+        if count == 1 or self.builder.unique_keys:
             self._lanes[0].extend(ops)
             return
         routed: list[list[Op]] = [[] for _ in range(count)]
@@ -365,7 +378,7 @@ class SyncEngine:
             if first is None:
                 first_rows[op.key] = op.first_row
                 self.identifiers.record(op.key, op.first_row)
-                self._lanes[hash(op.key) % self.concurrency].extend([op])
+                self._route([op])
             else:
                 message = f"row {first} of this sync already has this identifier; each one may appear once"
                 duplicates.append(RowError(op.first_row, op.identifier, DUPLICATE_IDENTIFIER, message))
@@ -475,13 +488,19 @@ class SyncEngine:
 
 
 class Lane:
-    """One sender thread with its own batch builder and a bounded queue of full batches."""
+    """One sender thread with its own batch builder and a bounded queue of full batches.
 
-    def __init__(self, engine: SyncEngine, number: int) -> None:
+    :param shared: a queue that the senders of every lane take batches from (keys that never repeat);
+        None for a queue of its own, of one batch. The engine sets ``senders``: the threads that take from
+        this lane's queue.
+    """
+
+    def __init__(self, engine: SyncEngine, number: int, shared: queue.Queue[Batch | None] | None = None) -> None:
         self.engine = engine
         self.builder = BatchBuilder()
-        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self.queue: queue.Queue[Batch | None] = shared if shared is not None else queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._send_loop, name=f"cio-sync-lane-{number}", daemon=True)
+        self.senders = [self.thread]
         self.thread.start()
 
     def extend(self, ops: list[Op]) -> None:
@@ -500,7 +519,7 @@ class Lane:
                 self.queue.put(item, timeout=0.5)
                 return
             except queue.Full:
-                if not self.thread.is_alive():
+                if not any(sender.is_alive() for sender in self.senders):
                     return
 
     def _send_loop(self) -> None:
