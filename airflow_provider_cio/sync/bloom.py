@@ -24,7 +24,9 @@ def masks(bits_each: int, seed: int) -> np.ndarray:
     A key's bits are those of two masks, one from each of two tables (4 and 3 bits), each picked by 12
     bits of its hash: 16,777,216 combinations, so two keys rarely share all their bits by chance.
     """
-    places = np.random.default_rng(seed).random((1 << TABLE_BITS, 64)).argsort(axis=1)[:, :bits_each]
+    places = np.argpartition(np.random.default_rng(seed).random((1 << TABLE_BITS, 64)), bits_each, axis=1)[
+        :, :bits_each
+    ]
     table: np.ndarray = np.bitwise_or.reduce(np.left_shift(np.uint64(1), places.astype(np.uint64)), axis=1)
     return table
 

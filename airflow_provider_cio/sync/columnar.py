@@ -79,7 +79,10 @@ class ColumnarPeople:
             if kind is STRINGS
         ):  # a string's JSON is at least as long as its UTF-8: this one may be over the limit
             return None
-        keys = [identifier.lower() for identifier in identifiers] if by_email else list(map(str, identifiers))
+        if by_email:
+            keys = [identifier.lower() for identifier in identifiers]
+        else:  # an integer's JSON is its str(): one decode for the block
+            keys = b",".join(encoded_identifiers).decode().split(",")
         shown = list(identifiers) if by_email else keys
         return list(map(Op, bodies, range(first_row, first_row + len(identifiers)), repeat(1), shown, keys))
 
