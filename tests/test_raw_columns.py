@@ -15,7 +15,7 @@ import MySQLdb.cursors
 import pytest
 from MySQLdb.converters import conversions
 
-from airflow_provider_cio.sync.raw_columns import RawColumns, raw_converters, utc_seconds
+from airflow_provider_cio.sync.raw_columns import WHOLE_COLUMN_ROWS, RawColumns, raw_converters, utc_seconds
 from airflow_provider_cio.sync.values import InvalidDate, ValueRules
 
 TYPES = "at DATETIME, fine DATETIME(6), moment TIMESTAMP NULL, day DATE, price DECIMAL(40,10), span TIME, yr YEAR"
@@ -86,22 +86,34 @@ def test_valid_dates_over_mysqls_whole_range_convert_as_whole_columns_to_the_dri
 
 
 @pytest.mark.parametrize(
-    "insert",
+    "values",
     [
-        "(1, '0000-00-00 00:00:00', '2024-01-01', NULL), (2, '2024-01-01 00:00:00', '0000-00-00', NULL)",
-        "(1, '2024-00-10 00:00:00', '2024-02-00', NULL), (2, '2024-01-01 00:00:00', '2024-01-01', NULL)",
-        "(1, NULL, NULL, NULL), (2, '2024-02-29 23:59:59', '2023-03-01', '2038-01-19 03:14:07')",
-        "(1, NULL, NULL, NULL), (2, NULL, NULL, NULL)",
+        [("'0000-00-00 00:00:00'", "'2024-01-01'", "NULL"), ("'2024-01-01 00:00:00'", "'0000-00-00'", "NULL")],
+        [("'2024-00-10 00:00:00'", "'2024-02-00'", "NULL"), ("'2024-01-01 00:00:00'", "'2024-01-01'", "NULL")],
+        [("NULL", "NULL", "NULL"), ("'2024-02-29 23:59:59'", "'2023-03-01'", "'2038-01-19 03:14:07'")],
+        [("NULL", "NULL", "NULL")],
     ],
     ids=["zero dates", "zero month or day", "some NULL", "only NULL"],
 )
-def test_zero_dates_and_nulls_come_out_as_the_driver_makes_them(mysql_db, insert: str) -> None:
+def test_zero_dates_and_nulls_come_out_as_the_driver_makes_them(mysql_db, values: list[tuple[str, ...]]) -> None:
+    rows = [values[n % len(values)] for n in range(2 * WHOLE_COLUMN_ROWS)]  # a block the column path is tried on
     mysql_db.execute(
         "SET SESSION sql_mode = ''",
         "CREATE TABLE t (n INT PRIMARY KEY, at DATETIME, day DATE, moment TIMESTAMP NULL)",
-        f"INSERT INTO t VALUES {insert}",
+        "INSERT INTO t VALUES " + ", ".join(f"({n}, {', '.join(row)})" for n, row in enumerate(rows)),
     )
     by_block, by_driver = converted_both_ways(mysql_db, "SELECT * FROM t ORDER BY n")
+    assert by_block == by_driver
+
+
+def test_a_few_rows_are_converted_value_by_value_to_the_same_values(mysql_db) -> None:
+    """A mirror sync hands over its changed rows a run at a time, often one row: no numpy for those."""
+    mysql_db.execute(
+        f"CREATE TABLE t (n INT PRIMARY KEY, {TYPES})",
+        "INSERT INTO t VALUES (1, '2024-01-02 03:04:05', '2024-01-02 03:04:05.5', '2024-01-02 03:04:05', "
+        "'2024-01-02', 1.50, '01:02:03', 2024)",
+    )
+    by_block, by_driver = converted_both_ways(mysql_db, "SELECT * FROM t")
     assert by_block == by_driver
 
 
