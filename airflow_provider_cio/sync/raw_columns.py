@@ -10,8 +10,9 @@ sent (:func:`raw_converters`) and converts them here, per block of rows:
 - a decimal, time or year column becomes text with one decode of the whole column.
 
 Any column these cannot take whole (a zero date such as ``0000-00-00``, values of different lengths, a
-time zone other than UTC) is converted value by value with the driver converter it replaces, so every
-value is exactly what the driver would have made of it (``tests/test_raw_columns.py`` compares them).
+time zone other than UTC, a block of fewer than 128 rows) is converted value by value with the driver
+converter it replaces, so every value is exactly what the driver would have made of it
+(``tests/test_raw_columns.py`` compares them).
 """
 
 from __future__ import annotations
