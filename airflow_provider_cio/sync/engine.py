@@ -57,9 +57,10 @@ SENDER_SWITCH_INTERVAL = 0.001
 """Seconds the reading thread may hold the GIL while a sender waits (Python's default is 0.005)."""
 
 DRAIN_POLL = 0.05
+"""Shortest wait between two progress reports while the batches drain."""
+
 SHARED_QUEUE_BATCHES = 2
 """Full batches waiting for a free sender when every lane's sender takes from one queue."""
-"""Shortest wait between two progress reports while the batches drain."""
 
 YOUNG_GC_THRESHOLD = 50_000
 """Allocations between two collections of the youngest generation during a sync (Python's default is 700)."""
