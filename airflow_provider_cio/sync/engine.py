@@ -2,11 +2,15 @@
 
 ::
 
-    cursor.fetchmany ──> OpBuilder ──> duplicate check ──> lane = hash(key) % lanes
-                                                               │
+    relationships:
+    cursor.fetchmany ──> OpBuilder ──> lane = hash(key) % lanes
+                                           │
                   lane 0: BatchBuilder ─> queue (1 batch) ─> sender thread ─┐
                   lane 1: ...                                                ├─ window ─> workspace.send_batch
                   ...                                                        ┘
+    people, objects:
+    cursor.fetchmany ──> OpBuilder ──> duplicate check ──> BatchBuilder ─> queue (2 batches)
+                                                               ─> the sender threads of every lane ─> window ─> ...
 
 When a key may have several ops (relationships), a key's ops always travel on the same lane, one batch
 after the other, so a person's updates reach the workspace in row order even with several requests in
