@@ -52,6 +52,7 @@ from airflow_provider_cio.sync.encoded import Op
 from airflow_provider_cio.sync.errors import ErrorLog
 from airflow_provider_cio.sync.identifiers import IdentifierRegistry
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES, MAX_ROWS
+from airflow_provider_cio.sync.malloc import limit_malloc_arenas
 from airflow_provider_cio.sync.ops import OpBuilder
 from airflow_provider_cio.sync.outcomes import DUPLICATE_IDENTIFIER, OpError, RowError
 
@@ -230,6 +231,7 @@ class SyncEngine:
     def run(self, cursor: Any) -> SyncResult:
         """Read every row of an executed cursor and send it; return when every batch has an answer."""
         started = self._started = time.monotonic()
+        limit_malloc_arenas()  # before the sender threads exist
         shared = queue.Queue[Batch | None](maxsize=SHARED_QUEUE_BATCHES) if self.builder.unique_keys else None
         self._lanes = [Lane(self, i, shared) for i in range(self.concurrency)]
         for lane in self._lanes:
