@@ -63,9 +63,9 @@ def read_rows(
     return rows, seconds, cpu
 
 
-def median_run(runs: list[tuple[int, float, float]], by: int) -> tuple[int, float, float]:
-    """The run whose figure at position ``by`` is the median of ``runs``."""
-    return sorted(runs, key=lambda run: run[by])[len(runs) // 2]
+def median_run(runs: list[tuple[int, float, float]]) -> tuple[int, float, float]:
+    """The read of median wall time among ``runs`` (rows, seconds, CPU seconds each)."""
+    return sorted(runs, key=lambda run: run[1])[len(runs) // 2]
 
 
 def sync_converters() -> dict[int, Any]:
@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> None:
             ours.append(read_rows(server, "bench_n", query, conv=sync_converters()))
             drys.append(our_sync(server, "bench_n", query, emulator, args.concurrency, dry_run=True))
             _check_dry(drys[-1], n)
-        raw_rows, raw_seconds, raw_cpu = median_run(raws, 1)
-        _, driver_seconds, driver_cpu = median_run(drivers, 1)
-        _, ours_seconds, ours_cpu = median_run(ours, 1)
+        raw_rows, raw_seconds, raw_cpu = median_run(raws)
+        _, driver_seconds, driver_cpu = median_run(drivers)
+        _, ours_seconds, ours_cpu = median_run(ours)
         dry = sorted(drys, key=lambda run: run["seconds"])[len(drys) // 2]
         print(f"(a)  raw read, no conversion (conv={{}}): {raw_rows:,} rows in {raw_seconds:.2f} s", flush=True)
         print(f"(a') read with the driver's conversions: {raw_rows:,} rows in {driver_seconds:.2f} s", flush=True)

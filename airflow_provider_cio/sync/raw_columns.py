@@ -24,6 +24,7 @@ import numpy as np
 
 from airflow_provider_cio.sync.blocks import Block
 from airflow_provider_cio.sync.encoded import Op
+from airflow_provider_cio.sync.engine import SplittingBuilder
 from airflow_provider_cio.sync.ops import OpBuilder
 from airflow_provider_cio.sync.outcomes import RowError
 from airflow_provider_cio.sync.values import ValueRules, text, utc_text_seconds
@@ -205,9 +206,8 @@ class ConvertingBuilder:
         self.inner = inner
         self.raw = raw
         self.unique_keys = inner.unique_keys
-        split = getattr(inner, "split", None)
-        if split is not None:  # then this builder splits too (the engine's seam, SplittingBuilder)
-            self.split = split
+        if isinstance(inner, SplittingBuilder):  # then this builder splits too (the engine's seam)
+            self.split = inner.split
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
         """The inner builder's ops and row errors for the block, its raw values converted."""
