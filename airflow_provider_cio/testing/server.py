@@ -2,8 +2,10 @@
 
 :class:`EmulatorServer` is a ``ThreadingHTTPServer`` (HTTP/1.1 with keep-alive, optionally TLS) in
 front of one :class:`~airflow_provider_cio.testing.workspace.Workspace`. Every request that touches
-the workspace, the fault generator, the request log or the stats does so under one lock, so a
-workspace sees requests one at a time, in the order they take the lock.
+the workspace, the request log or the stats does so under one lock, so a workspace sees requests one
+at a time, in the order they take the lock. What happens on the way in (the fault draw with its
+latency, the rate limits) takes a second lock that is never held while the first is awaited: a request's
+latency passes while other requests are being applied, as it would on a network.
 
 Three kinds of routes:
 
@@ -75,8 +77,8 @@ class Credentials:
 class Faults:
     """Injected failures of Track API requests (``POST /_emulator/faults``); all off by default.
 
-    For each Track API request, in the order requests take the lock, the generator seeded with
-    ``seed`` draws three numbers: the first picks a status fault (429, 500, 503) or a dropped
+    For each Track API request, in the order requests arrive, the generator seeded with ``seed``
+    draws three numbers: the first picks a status fault (429, 500, 503) or a dropped
     connection by the rates, the second decides whether a drop happens after the request was applied
     (probability ``drop_after_apply``), the third whether ``latency_ms`` is added (probability
     ``latency_rate``). So one seed and one order of requests give one sequence of faults.
@@ -295,6 +297,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.url = f"{self.scheme}://{host}:{self.server_address[1]}"
         self.router = Router(ROUTES)
         self.lock = threading.RLock()
+        self._gate = threading.Lock()  # fault generator and rate-limit windows; never held while awaiting `lock`
         self._generation = 0
         self._expected_basic = credentials.basic_authorization()
         self._connections: set[socket.socket] = set()
@@ -339,13 +342,14 @@ class EmulatorServer(ThreadingHTTPServer):
     def _reset_state(self) -> None:
         self._generation += 1  # a request that arrived before a reset is not answered after it
         self.workspace = Workspace()
-        self.faults = Faults()
-        self._rng = random.Random(0)
         self._request_log: collections.deque[dict[str, Any]] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._next_seq = 1
         self._stats: dict[str, dict[str, Any]] = {}
-        self._app_calls: collections.deque[float] = collections.deque()
-        self._track_calls: collections.deque[float] = collections.deque()
+        with self._gate:
+            self.faults = Faults()
+            self._rng = random.Random(0)
+            self._app_calls: collections.deque[float] = collections.deque()
+            self._track_calls: collections.deque[float] = collections.deque()
 
     # --- answering -----------------------------------------------------------------------------------
 
@@ -407,7 +411,7 @@ class EmulatorServer(ThreadingHTTPServer):
     def _take_app_slot(self) -> bool:
         """The App API's sliding window: at most 10 accepted requests in any second."""
         now = time.monotonic()
-        with self.lock:
+        with self._gate:
             calls = self._app_calls
             while calls and calls[0] <= now - 1:
                 calls.popleft()
@@ -424,7 +428,7 @@ class EmulatorServer(ThreadingHTTPServer):
         if not limit:
             return None
         now = time.monotonic()
-        with self.lock:
+        with self._gate:
             calls = self._track_calls
             while calls and calls[0] <= now - 1:
                 calls.popleft()
@@ -434,7 +438,7 @@ class EmulatorServer(ThreadingHTTPServer):
         return meta_error(429, "rate limited", headers=(("Retry-After", "1"),), retry_after=1)
 
     def _draw_fault(self) -> tuple[str | None, bool, float]:
-        with self.lock:
+        with self._gate:
             return self.faults.draw(self._rng)
 
     def _fault_response(self, fault: str) -> Response:
@@ -689,7 +693,7 @@ class EmulatorServer(ThreadingHTTPServer):
             faults = Faults.from_json(document)
         except (TypeError, ValueError) as error:
             return meta_error(400, str(error))
-        with self.lock:
+        with self._gate:
             self.faults = faults
             self._rng = random.Random(faults.seed)
         return json_response(200, asdict(faults))

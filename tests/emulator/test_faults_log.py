@@ -201,3 +201,35 @@ def test_a_request_still_waiting_when_the_workspace_is_reset_never_reaches_the_n
     sender.join(10)
     assert outcome == ["drop"]
     assert workspace.people() == [] and workspace.requests_log() == [] and workspace.stats() == {}
+
+
+def test_latency_passes_while_other_requests_are_being_applied(workspace):
+    """Latency stands for the network: it must not wait for the workspace to finish other requests.
+
+    The test holds the workspace's lock for 2 s, as a long batch being applied would, while a request
+    with 2 s of latency arrives. That request's latency runs alongside, so it is answered soon after
+    the lock is free; were the latency to start only once the workspace is free, it would take 2 s
+    more (the margin below is half of that).
+    """
+    latency = 2.0
+    workspace.faults(latency_ms=int(latency * 1000))
+    answered: list[float] = []
+
+    def send() -> None:
+        client = TrackClient(workspace)
+        try:
+            assert client.batch(person({"id": "far"})).status_code == 200
+            answered.append(time.monotonic())
+        finally:
+            client.close()
+
+    sender = threading.Thread(target=send)
+    with workspace._server.lock:  # another request being applied
+        sender.start()
+        time.sleep(latency)
+        released = time.monotonic()
+    sender.join(10)
+    assert len(answered) == 1, "the request was not answered"
+    assert answered[0] - released < latency / 2
+    assert [person["id"] for person in workspace.people()] == ["far"]
+    assert workspace.requests_log()[0]["fault"] == "latency"
