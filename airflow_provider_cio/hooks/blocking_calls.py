@@ -2,43 +2,89 @@
 
 A driver call that waits on the server (executing a query, fetching rows) blocks in C, where Python's
 signal handlers cannot run: Airflow's ``execution_timeout`` and ``on_kill`` would only act once the server
-answered. The source streams therefore make each such call in a thread of its own and wait for it in the
+answered. The source streams therefore make each such call in a thread of their own and wait for it in the
 task's thread, which signals reach; an interrupted call goes on until the stream ends its query.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
+import weakref
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from typing import Any, ClassVar
+
+Call = tuple[Callable[..., Any], tuple[Any, ...], "Future[Any]"]
 
 
 class BlockingCalls:
-    """Mixin of the source streams: :meth:`call` runs one driver call in a thread and waits for it.
+    """Mixin of the source streams: :meth:`call` runs one driver call in the stream's call thread and waits
+    for it.
 
-    ``_pending`` is the thread of a call whose wait was interrupted (None otherwise): the stream settles it
-    before closing the connection the call uses.
+    The call thread starts with the first call and serves the stream's calls one after the other (a
+    thread started per call costs more than fetching a block of rows); :meth:`end_calls` ends it, as does
+    the stream being garbage-collected. ``_pending`` is the call under way (None between calls): a call
+    whose wait was interrupted stays pending, and the stream settles it (:meth:`call_ended`) before closing
+    the connection the call uses.
     """
 
     call_thread_name: ClassVar[str] = "cio-source-call"
-    _pending: threading.Thread | None = None
+    _pending: Future[Any] | None = None
+    _calls: queue.SimpleQueue[Call | None] | None = None
+    _end: weakref.finalize | None = None
+    _call_thread: threading.Thread | None = None
 
     def call(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking driver call in a thread of its own; wait for it where signals can interrupt.
+        """Run a blocking driver call in the call thread; wait for it where signals can interrupt.
 
         If the wait is interrupted, the call goes on until the stream ends its query.
         """
+        if self._calls is None:
+            self._start_calls()
+        assert self._calls is not None
         future: Future[Any] = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(function(*args))
-            except BaseException as error:  # handed to the waiting caller
-                future.set_exception(error)
-
-        self._pending = threading.Thread(target=run, name=self.call_thread_name, daemon=True)
-        self._pending.start()
+        self._pending = future
+        self._calls.put((function, args, future))
         result = future.result()
         self._pending = None
         return result
+
+    def call_ended(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for the pending call, if any; return whether none is under way."""
+        pending = self._pending
+        if pending is not None:
+            wait([pending], timeout)
+            if not pending.done():
+                return False
+        self._pending = None
+        return True
+
+    def end_calls(self) -> None:
+        """End the call thread once the calls given to it are done; wait for it unless a call is under way.
+
+        A later call starts a new call thread.
+        """
+        if self._end is not None:
+            self._end()
+        if self._call_thread is not None and (self._pending is None or self._pending.done()):
+            self._call_thread.join()
+        self._calls = self._end = self._call_thread = None
+
+    def _start_calls(self) -> None:
+        calls: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._call_thread = threading.Thread(target=_serve, args=(calls,), name=self.call_thread_name, daemon=True)
+        self._call_thread.start()
+        self._calls = calls
+        self._end = weakref.finalize(self, calls.put, None)
+
+
+def _serve(calls: queue.SimpleQueue[Call | None]) -> None:
+    """The call thread: run each call given, in order, until told to end (None)."""
+    while (item := calls.get()) is not None:
+        function, args, future = item
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # handed to the waiting caller
+            future.set_exception(error)
+        del item, function, args, future

@@ -18,7 +18,6 @@ so TLS and every other setting work as they do for any Airflow MySQL task. The s
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -48,7 +47,6 @@ class MySQLQueryStream(BlockingCalls):
         self.connection: Any = None
         self.cursor: Any = None
         self._thread_id: int | None = None
-        self._pending: threading.Thread | None = None
 
     def execute(self, sql: str, converters: dict[int, Callable[[str], Any]] | None = None) -> StreamCursor:
         """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows.
@@ -83,6 +81,7 @@ class MySQLQueryStream(BlockingCalls):
         :param finished: whether every row was read; if not, the query is killed first so closing does
             not read the rest of the result (nor wait for a query still running).
         """
+        self.end_calls()  # the call thread ends after the calls it has (an interrupted one included)
         if self.connection is None:
             self._thread_id = None
             return
@@ -104,17 +103,10 @@ class MySQLQueryStream(BlockingCalls):
 
     def _settled(self) -> bool:
         """Whether no interrupted call is still running (killing its query, then its connection, if needed)."""
-        pending = self._pending
-        if pending is None:
+        if self.call_ended(SETTLE_SECONDS):
             return True
-        pending.join(SETTLE_SECONDS)
-        if pending.is_alive():
-            self._kill("CONNECTION")
-            pending.join(SETTLE_SECONDS)
-        if pending.is_alive():
-            return False
-        self._pending = None
-        return True
+        self._kill("CONNECTION")
+        return self.call_ended(SETTLE_SECONDS)
 
     def _kill(self, what: str) -> None:
         """``KILL QUERY`` or ``KILL CONNECTION`` of this stream's connection, from a second connection."""

@@ -22,7 +22,6 @@ connection (``apache-airflow-providers-postgres`` with SQLAlchemy 2). The stream
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -84,7 +83,6 @@ class PostgresQueryStream(BlockingCalls):
         self.hook = PostgresHook(postgres_conn_id=postgres_conn_id)
         self.connection: Any = None
         self.cursor: Any = None
-        self._pending: threading.Thread | None = None
 
     def execute(self, sql: str, converters: object = None) -> PostgresStreamCursor:
         """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows.
@@ -127,6 +125,7 @@ class PostgresQueryStream(BlockingCalls):
         :param finished: whether every row was read; if not, the query is cancelled first so closing does
             not wait for a query still running.
         """
+        self.end_calls()  # the call thread ends after the calls it has (an interrupted one included)
         if self.connection is None:
             return
         if not finished:
@@ -148,17 +147,10 @@ class PostgresQueryStream(BlockingCalls):
 
     def _settled(self) -> bool:
         """Whether no interrupted call is still running (cancelling its query again if needed)."""
-        pending = self._pending
-        if pending is None:
+        if self.call_ended(SETTLE_SECONDS):
             return True
-        pending.join(SETTLE_SECONDS)
-        if pending.is_alive():
-            self.cancel()
-            pending.join(SETTLE_SECONDS)
-        if pending.is_alive():
-            return False
-        self._pending = None
-        return True
+        self.cancel()
+        return self.call_ended(SETTLE_SECONDS)
 
 
 class PostgresStreamCursor:
