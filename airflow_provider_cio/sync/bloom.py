@@ -55,9 +55,11 @@ class BlockBloom:
         index = ((hashes >> HIGH_32) * self._word_count) >> HIGH_32
         bits = self._first[hashes & LOW_BITS] | self._second[(hashes >> TABLE_SHIFT) & LOW_BITS]
         maybe: np.ndarray = (words[index] & bits) == bits
-        order = np.argsort(hashes, kind="stable")
-        repeats = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
-        maybe[order[repeats + 1]] = True  # every occurrence of a hash but its first
+        ordered = np.sort(hashes)
+        if (ordered[1:] == ordered[:-1]).any():  # rare: a hash repeats in the block (a plain sort finds out faster)
+            order = np.argsort(hashes, kind="stable")
+            repeats = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
+            maybe[order[repeats + 1]] = True  # every occurrence of a hash but its first
         new = ~maybe
         index, bits = index[new], bits[new]
         words[index] |= bits  # a word met twice here keeps only the last key's bits: set the others below
