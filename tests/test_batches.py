@@ -8,7 +8,7 @@ import random
 import pytest
 
 from airflow_provider_cio.sync.batches import ENVELOPE_BYTES, Batch, BatchBuilder
-from airflow_provider_cio.sync.encoded import Op
+from airflow_provider_cio.sync.encoded import Op, OpBlock
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES, MAX_OP_BYTES
 
 
@@ -52,3 +52,33 @@ def test_a_batch_is_exactly_full_at_the_limit() -> None:
     batches = in_blocks(ops_of_sizes(sizes), [len(sizes)])
     assert shape(batches) == shape(one_by_one(ops_of_sizes(sizes)))
     assert batches[0].size == MAX_BATCH_BYTES and len(batches[0].ops) == 11
+
+
+def as_block(ops: list[Op]) -> OpBlock:
+    return OpBlock(
+        [op.body for op in ops], [op.first_row for op in ops], [op.identifier for op in ops], [op.key for op in ops]
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_op_blocks_are_cut_where_their_ops_one_by_one_are_cut_and_give_them_back_in_order(seed: int) -> None:
+    """What the column path builds (an ``OpBlock`` a block of rows) is batched as it is, mixed with ops that
+    came one by one (a block that went row by row), and each batch gives back the same ops, bytes and rows."""
+    rng = random.Random(seed)
+    ops = [Op(b"y" * rng.randint(20, 4000), row, 1, f"id{row}", f"key{row}") for row in range(1, 2001)]
+    builder, closed, start = BatchBuilder(), [], 0
+    while start < len(ops):
+        size = rng.choice([1, 3, 250, 700])
+        part = ops[start : start + size]
+        closed += builder.extend(as_block(part) if rng.random() < 0.7 else part)
+        if rng.random() < 0.2 and (full := builder.add(Op(b"z" * 30, 0, 1, "", ""))) is not None:
+            closed.append(full)
+        start += size
+    batches = [*closed, *filter(None, [builder.flush()])]
+
+    expected = one_by_one([op for batch in batches for op in batch.ops])
+    assert shape(batches) == shape(expected)
+    assert [op for batch in batches for op in batch.ops if op.first_row] == ops
+    assert all(batch.bodies == [op.body for op in batch.ops] for batch in batches)
+    assert all(batch.count == len(batch.ops) for batch in batches)
+    assert len(batches) > 5

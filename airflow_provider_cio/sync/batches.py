@@ -6,22 +6,51 @@ from operator import attrgetter
 
 import numpy as np
 
-from airflow_provider_cio.sync.encoded import Op
+from airflow_provider_cio.sync.encoded import Op, OpBlock
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES
 
 ENVELOPE_BYTES = len(b'{"batch":[]}')
 ROW_COUNT, BODY = attrgetter("row_count"), attrgetter("body")
+Ops = list[Op] | OpBlock
 
 
 class Batch:
-    """Ops sent in one request, in order. ``size`` is the request body's length in bytes."""
+    """Ops sent in one request, in order. ``size`` is the request body's length in bytes.
 
-    __slots__ = ("ops", "rows", "size")
+    The ops are held as they came: runs of :class:`Op` and parts of :class:`OpBlock` (no object per op).
+    """
+
+    __slots__ = ("count", "parts", "rows", "size")
 
     def __init__(self) -> None:
-        self.ops: list[Op] = []
+        self.parts: list[Ops] = []
+        self.count = 0
         self.size = ENVELOPE_BYTES
         self.rows = 0
+
+    @property
+    def ops(self) -> list[Op]:
+        """The ops, in order (made anew from the parts at each read)."""
+        return [op for part in self.parts for op in part]
+
+    @property
+    def bodies(self) -> list[bytes]:
+        """Each op's JSON, in order: the request's contents."""
+        bodies: list[bytes] = []
+        for part in self.parts:
+            bodies.extend(part.bodies if isinstance(part, OpBlock) else map(BODY, part))
+        return bodies
+
+    def append(self, op: Op, size: int) -> None:
+        """Add an op that takes ``size`` more bytes of the request."""
+        last = self.parts[-1] if self.parts else None
+        if type(last) is list:
+            last.append(op)
+        else:
+            self.parts.append([op])
+        self.count += 1
+        self.size += size
+        self.rows += op.row_count
 
 
 class BatchBuilder:
@@ -35,37 +64,42 @@ class BatchBuilder:
         batch = self._open
         full = None
         size = len(op.body)
-        if batch.ops:
+        if batch.count:
             if batch.size + size + 1 > MAX_BATCH_BYTES:
                 full, batch = batch, Batch()
                 self._open = batch
             else:
                 size += 1
-        batch.ops.append(op)
-        batch.size += size
-        batch.rows += op.row_count
+        batch.append(op, size)
         return full
 
-    def extend(self, ops: list[Op]) -> list[Batch]:
+    def extend(self, ops: Ops) -> list[Batch]:
         """Add ops in order; return the batches they closed (the same as :meth:`add` one by one).
 
-        The cut points are found per block, on running sums of the ops' sizes, rather than op by op.
+        The cut points are found per block, on running sums of the ops' sizes, rather than op by op. An
+        :class:`OpBlock` is cut into parts, its ops never made.
         """
         closed: list[Batch] = []
         batch = self._open
-        ends = np.cumsum(np.fromiter(map(len, map(BODY, ops)), dtype=np.int64, count=len(ops)) + 1)
+        sizes = map(len, ops.bodies if isinstance(ops, OpBlock) else map(BODY, ops))
+        ends = np.cumsum(np.fromiter(sizes, dtype=np.int64, count=len(ops)) + 1)
         start, total, before = 0, len(ops), 0  # before: the bytes of ops[:start], each with the comma before it
         while start < total:
-            room = MAX_BATCH_BYTES - batch.size + (0 if batch.ops else 1)  # the first op has no comma
+            room = MAX_BATCH_BYTES - batch.size + (0 if batch.count else 1)  # the first op has no comma
             end = int(np.searchsorted(ends, before + room, side="right"))
             if end == start:  # the next op does not fit: the batch is full (any op fits an empty one)
                 closed.append(batch)
                 batch = Batch()
                 continue
-            taken = ops[start:end]
-            batch.size += int(ends[end - 1]) - before - (0 if batch.ops else 1)
-            batch.rows += sum(map(ROW_COUNT, taken))
-            batch.ops.extend(taken)
+            if isinstance(ops, OpBlock):
+                batch.parts.append(ops.part(start, end))
+                batch.rows += end - start
+            else:
+                taken = ops[start:end]
+                batch.parts.append(taken)
+                batch.rows += sum(map(ROW_COUNT, taken))
+            batch.size += int(ends[end - 1]) - before - (0 if batch.count else 1)
+            batch.count += end - start
             start, before = end, int(ends[end - 1])
         self._open = batch
         return closed
@@ -78,7 +112,7 @@ class BatchBuilder:
     def flush(self) -> Batch | None:
         """The open batch, if it has ops."""
         batch, self._open = self._open, Batch()
-        return batch if batch.ops else None
+        return batch if batch.count else None
 
 
 def pack(batches: list[Batch], limit: int) -> list[Batch]:
@@ -94,7 +128,8 @@ def pack(batches: list[Batch], limit: int) -> list[Batch]:
         if into is None:
             packed.append(batch)
             continue
-        into.ops.extend(batch.ops)
+        into.parts.extend(batch.parts)
+        into.count += batch.count
         into.size += joined
         into.rows += batch.rows
     return packed

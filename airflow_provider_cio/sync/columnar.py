@@ -17,13 +17,12 @@ where each row gets its own outcome.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any
 
 import orjson
 
 from airflow_provider_cio.sync.emails import all_valid_emails
-from airflow_provider_cio.sync.encoded import IDENTIFY_MIDDLE, PERSON_HEAD, Op
+from airflow_provider_cio.sync.encoded import IDENTIFY_MIDDLE, PERSON_HEAD, OpBlock
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES, MAX_OP_BYTES, PLAIN_STRING_CHARACTERS
 
 INTEGERS, STRINGS = int, str
@@ -45,7 +44,7 @@ class ColumnarPeople:
         self.email_index = next((index for name, index in attributes if name == "email"), None)
         self._templates: dict[tuple[type, ...], tuple[bytes, int]] = {}
 
-    def ops(self, columns: Sequence[Sequence[Any]], first_row: int) -> list[Op] | None:
+    def ops(self, columns: Sequence[Sequence[Any]], first_row: int) -> OpBlock | None:
         """The ops of a block given as its columns (the first row is row number ``first_row``), or None when
         the block is not simple.
 
@@ -84,7 +83,7 @@ class ColumnarPeople:
         else:  # an integer's JSON is its str(): one decode for the block
             keys = b",".join(encoded_identifiers).decode().split(",")
         shown = list(identifiers) if by_email else keys
-        return list(map(Op, bodies, range(first_row, first_row + len(identifiers)), repeat(1), shown, keys))
+        return OpBlock(bodies, range(first_row, first_row + len(bodies)), shown, keys)
 
     def _template(self, kinds: tuple[type, ...]) -> tuple[bytes, int]:
         """The op of a row as a ``bytes %`` template (``%b`` for each encoded value, strings without quotes),

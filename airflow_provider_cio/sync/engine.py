@@ -46,9 +46,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from airflow_provider_cio.sync.batches import Batch, BatchBuilder, pack
+from airflow_provider_cio.sync.batches import Batch, BatchBuilder, Ops, pack
 from airflow_provider_cio.sync.concurrency import ConcurrencyWindow
-from airflow_provider_cio.sync.encoded import Op
+from airflow_provider_cio.sync.encoded import Op, OpBlock
 from airflow_provider_cio.sync.errors import ErrorLog
 from airflow_provider_cio.sync.identifiers import IdentifierRegistry
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES, MAX_ROWS
@@ -339,18 +339,28 @@ class SyncEngine:
             self._dispatch(self.builder.finish())
 
     def _dispatch(self, built: Any) -> None:
-        """Route a block's ops to lanes (holding back possible duplicates) and record its row errors."""
-        items = list(built)
-        ops = [item for item in items if type(item) is Op]
-        if len(ops) < len(items):
-            self.errors.add([item for item in items if type(item) is not Op])
+        """Route a block's ops to lanes (holding back possible duplicates) and record its row errors.
+
+        An :class:`OpBlock` (every row of the block became an op) goes as it is: no op object per row.
+        """
+        ops: Ops
+        if isinstance(built, OpBlock):
+            ops = built
+        else:
+            items = list(built)
+            ops = [item for item in items if type(item) is Op]
+            if len(ops) < len(items):
+                self.errors.add([item for item in items if type(item) is not Op])
         if ops and self.builder.unique_keys:
-            maybe = self.identifiers.claim([op.key for op in ops], [op.first_row for op in ops])
+            if isinstance(ops, OpBlock):
+                maybe = self.identifiers.claim(ops.keys, ops.row_numbers)
+            else:
+                maybe = self.identifiers.claim([op.key for op in ops], [op.first_row for op in ops])
             if maybe:
                 ops = self._hold(ops, maybe)
         self._route(ops)
 
-    def _route(self, ops: list[Op]) -> None:
+    def _route(self, ops: Ops) -> None:
         """Hand ops to the lanes: all to the first when keys are unique (its batches go to the queue every
         sender takes from), else each key's to the lane of its hash."""
         count = self.concurrency
@@ -364,13 +374,15 @@ class SyncEngine:
             if lane_ops:
                 lane.extend(lane_ops)
 
-    def _hold(self, ops: list[Op], maybe: list[int]) -> list[Op]:
+    def _hold(self, ops: Ops, maybe: list[int]) -> Ops:
         """Keep the ops at positions ``maybe`` aside until the end of the sync; return the others."""
-        held = set(maybe)
         for position in maybe:
             op = ops[position]
             self.identifiers.hold((op.body, op.first_row, op.row_count, op.identifier, op.key))
             self._held_rows += op.row_count
+        if isinstance(ops, OpBlock):
+            return ops.without(maybe)
+        held = set(maybe)
         return [op for position, op in enumerate(ops) if position not in held]
 
     def _resolve_held(self) -> None:
@@ -403,15 +415,16 @@ class SyncEngine:
         """
         refusals: dict[int, OpError] = {}
         for refusal in refused:
-            if 0 <= refusal.index < len(batch.ops):
+            if 0 <= refusal.index < batch.count:
                 refusals.setdefault(refusal.index, refusal)
-        again = self._send_again(batch, refusals)
+        ops = batch.ops if refusals or self.settled is not None else []
+        again = self._send_again(ops, refusals)
         errors = []
         failed_rows = 0
         for index, refusal in refusals.items():
             if index in again:
                 continue
-            op = batch.ops[index]
+            op = ops[index]
             message = f"the workspace refused the row ({refusal.reason}"
             message += f", {refusal.field}): " if refusal.field else "): "
             message += refusal.message
@@ -423,31 +436,34 @@ class SyncEngine:
         result = self.result
         with result.counts_lock:
             result.batches_sent += 1
-            result.ops_sent += len(batch.ops)
-            result.rows_accepted += batch.rows - failed_rows - sum(batch.ops[i].row_count for i in again)
+            result.ops_sent += batch.count
+            result.rows_accepted += batch.rows - failed_rows - sum(ops[i].row_count for i in again)
             self._rows_in_flight -= batch.rows
         if self.settled is not None:  # mirror mode: which rows the workspace now has
-            answered = [(i, op) for i, op in enumerate(batch.ops) if i not in again]
+            answered = [(i, op) for i, op in enumerate(ops) if i not in again]
             self.settled([op for i, op in answered if i not in refusals], [op for i, op in answered if i in refusals])
         return [op for ops in again.values() for op in ops]
 
-    def _send_again(self, batch: Batch, refusals: dict[int, OpError]) -> dict[int, list[Op]]:
-        """``batch index -> ops to send in its place``: split refused ops, then the later ops of their keys."""
+    def _send_again(self, ops: list[Op], refusals: dict[int, OpError]) -> dict[int, list[Op]]:
+        """``batch index -> ops to send in its place``: split refused ops, then the later ops of their keys.
+
+        :param ops: the batch's ops.
+        """
         builder = self.builder
         if not isinstance(builder, SplittingBuilder):
             return {}
         parts = {
-            index: builder.split(batch.ops[index], refusal)
+            index: builder.split(ops[index], refusal)
             for index, refusal in sorted(refusals.items())
-            if batch.ops[index].row_count > 1
+            if ops[index].row_count > 1
         }
         first = min((index for index, ops in parts.items() if ops), default=None)
         if first is None:
             return {}
         again: dict[int, list[Op]] = {}
         split_keys: set[str] = set()
-        for index in range(first, len(batch.ops)):
-            op = batch.ops[index]
+        for index in range(first, len(ops)):
+            op = ops[index]
             if parts.get(index):
                 again[index] = parts[index]
                 split_keys.add(op.key)
@@ -478,7 +494,7 @@ class SyncEngine:
         self.window.acquire()
         sent = time.monotonic()
         try:
-            refused = self.workspace.send_batch([op.body for op in batch.ops])
+            refused = self.workspace.send_batch(batch.bodies)
         except BaseException as error:
             self.window.release(time.monotonic() - sent, throttled=True, full=False)
             self._given_up(batch.rows)
@@ -510,7 +526,7 @@ class Lane:
         self.senders = [self.thread]
         self.thread.start()
 
-    def extend(self, ops: list[Op]) -> None:
+    def extend(self, ops: Ops) -> None:
         """Add ops; the batches they complete go to the sender (waiting while the queue is full)."""
         for full in self.builder.extend(ops):
             self.engine._handed_over(full.rows)

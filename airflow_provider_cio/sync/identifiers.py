@@ -19,7 +19,7 @@ import contextlib
 import os
 import pickle
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -50,7 +50,7 @@ class IdentifierRegistry:
         self._rows: list[int] = []
         self._keys: list[str] = []
 
-    def claim(self, keys: list[str], row_numbers: list[int]) -> list[int]:
+    def claim(self, keys: list[str], row_numbers: Sequence[int]) -> list[int]:
         """Record that row ``row_numbers[i]`` sends ``keys[i]``, unless the key may have been sent before.
 
         :return: the positions of the keys that may have been recorded before (in an earlier block,

@@ -29,7 +29,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, Literal
@@ -628,7 +628,7 @@ class MirrorBuilder:
         """The inner builder's held op."""
         yield from self._checked(self.inner.finish())
 
-    def _checked(self, items: Iterator[Op | RowError]) -> Iterator[Op | RowError]:
+    def _checked(self, items: Iterable[Op | RowError]) -> Iterator[Op | RowError]:
         for item in items:
             if type(item) is RowError:
                 self.mirror.forget(item.row_number)

@@ -7,7 +7,7 @@ cannot be represented, an op over 32,000 bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any, Literal, Protocol
@@ -49,8 +49,10 @@ class OpBuilder(Protocol):
     unique_keys: bool
     """Whether two ops with the same key in one sync are an error (people, objects)."""
 
-    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
-        """Ops and row errors for ``rows``, the first of which is row number ``first_row``."""
+    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterable[Op | RowError]:
+        """Ops and row errors for ``rows``, the first of which is row number ``first_row``: an iterator, or
+        an :class:`~airflow_provider_cio.sync.encoded.OpBlock` when the whole block became ops of one row
+        each (the engine batches it as it is)."""
         ...
 
     def finish(self) -> Iterator[Op | RowError]:
@@ -319,13 +321,13 @@ class PeopleOps:
             plan.identify_by, plan.identifier_index, [(c.name, c.index) for c in plan.attributes]
         )
 
-    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
-        """An op or a row error for each row: a whole block at once when its values are simple."""
+    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterable[Op | RowError]:
+        """An op or a row error for each row: a whole block at once (an ``OpBlock``) when its values are simple."""
         if not rows:
             return iter(())
         columns = columns_of(rows)
         ops = self.columnar.ops(columns, first_row) if self.attributes.simple_types(columns) else None
-        return iter(ops) if ops is not None else self.row_by_row(rows, first_row, self.attributes.columns_kind(columns))
+        return ops if ops is not None else self.row_by_row(rows, first_row, self.attributes.columns_kind(columns))
 
     def row_by_row(self, rows: Sequence[Sequence[Any]], first_row: int, kind: str) -> Iterator[Op | RowError]:
         """An op or a row error for each row, one row at a time (``kind``: the block's, from ``block_kind``)."""

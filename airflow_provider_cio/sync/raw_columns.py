@@ -17,7 +17,7 @@ converter it replaces, so every value is exactly what the driver would have made
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -209,7 +209,7 @@ class ConvertingBuilder:
         if isinstance(inner, SplittingBuilder):  # then this builder splits too (the engine's seam)
             self.split = inner.split
 
-    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
+    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterable[Op | RowError]:
         """The inner builder's ops and row errors for the block, its raw values converted."""
         return self.inner.build(Block(self.raw.columns(rows)), first_row) if rows else iter(())
 
