@@ -81,7 +81,12 @@ class MySQLQueryStream(BlockingCalls):
         :param finished: whether every row was read; if not, the query is killed first so closing does
             not read the rest of the result (nor wait for a query still running).
         """
-        self.end_calls()  # the call thread ends after the calls it has (an interrupted one included)
+        try:
+            self._end_query(finished)
+        finally:
+            self.end_calls()  # waited for, unless an interrupted call is still stuck in the driver
+
+    def _end_query(self, finished: bool) -> None:
         if self.connection is None:
             self._thread_id = None
             return

@@ -125,7 +125,12 @@ class PostgresQueryStream(BlockingCalls):
         :param finished: whether every row was read; if not, the query is cancelled first so closing does
             not wait for a query still running.
         """
-        self.end_calls()  # the call thread ends after the calls it has (an interrupted one included)
+        try:
+            self._end_query(finished)
+        finally:
+            self.end_calls()  # waited for, unless an interrupted call is still stuck in the driver
+
+    def _end_query(self, finished: bool) -> None:
         if self.connection is None:
             return
         if not finished:
