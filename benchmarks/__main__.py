@@ -13,6 +13,8 @@
    - (d) a dry run of our sync, in a process of its own: the whole pipeline without HTTP;
    - (b) our sync into the emulator, in a process of its own;
    - (b150) the same with 150 ms of latency added to every Track API request (a workspace far away);
+   - (e) the emulator alone: batches of 10-attribute people encoded beforehand, sent from a few threads
+     with no sync behind them: the most rows/s (b) could reach on this machine, whatever the sync did;
    - (c) the official ``customerio`` client calling ``identify()`` once per row, on a sample;
    - (c150) the same with 150 ms of latency, on a smaller sample: the comparison a far workspace makes;
 
@@ -38,9 +40,12 @@ import MySQLdb.cursors
 
 from airflow_provider_cio.testing import MySQLServer, TemporaryMySQLServer, WorkspaceEmulator
 from benchmarks.data import COLUMNS, create_people
+from benchmarks.emulator_throughput import build_batches, send_all
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 150
+EMULATOR_BATCHES = 100
+"""Batches of about 500 kB (some 1,800 people each) that (e) sends."""
 
 
 def read_rows(
@@ -172,6 +177,12 @@ def main(argv: list[str] | None = None) -> None:
         _check(sync, n, emulator)
         print(f"(b)  our sync into the emulator: {sync['rows_sent']:,} rows in {sync['seconds']:.2f} s", flush=True)
         emulator.reset()
+        bodies, alone_ops = build_batches(EMULATOR_BATCHES)
+        accepted, alone_seconds = send_all(emulator, bodies, threads=3)
+        if accepted != alone_ops:
+            raise RuntimeError(f"the emulator accepted {accepted:,} of {alone_ops:,} ops")
+        print(f"(e)  the emulator alone: {accepted:,} ops in {alone_seconds:.2f} s", flush=True)
+        emulator.reset()
         emulator.faults(latency_ms=LATENCY_MS)
         far = our_sync(server, "bench_n", query, emulator, args.concurrency)
         _check(far, n, emulator)
@@ -209,6 +220,8 @@ def main(argv: list[str] | None = None) -> None:
     for label, seconds, cpu in lines:
         cpu_text = f"{cpu / n * 1e6:>12.1f}" if cpu is not None else f"{'':>12}"
         print(f"{label:44}{seconds:>9.2f}{n / seconds:>11,.0f}{seconds / raw_seconds:>14.2f}{cpu_text}")
+    alone_rate = alone_ops / alone_seconds
+    print(f"{'(e)  the emulator alone, no sync behind it':44}{alone_seconds:>9.2f}{alone_rate:>11,.0f}")
     print(f"{'(c)  official client, one row a request':44}{naive_seconds:>9.2f}{naive_rate:>11,.0f}")
     far_naive_rate = far_naive_rows / far_naive_seconds
     print(f"{f'(c150) the same, +{LATENCY_MS} ms a request':44}{far_naive_seconds:>9.2f}{far_naive_rate:>11,.1f}")
@@ -222,6 +235,10 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"b/c: the sync is {n / sync['seconds'] / naive_rate:,.0f}x the official client's rows/s "
         "(target: at least 150x)"
+    )
+    print(
+        f"b/e: the sync reaches {n / sync['seconds'] / alone_rate:.0%} of the emulator's own rate; e/c: against this "
+        f"emulator on this machine no sync can be more than {alone_rate / naive_rate:,.0f}x the official client"
     )
     print(
         f"b150/c150: {LATENCY_MS} ms away, the sync is {n / far['seconds'] / far_naive_rate:,.0f}x the official client"

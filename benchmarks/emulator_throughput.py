@@ -72,6 +72,7 @@ def send_all(workspace: WorkspaceEmulator, bodies: list[bytes], threads: int) ->
     def sender(index: int) -> None:
         with requests.Session() as session:
             session.auth = (workspace.site_id, workspace.api_key)
+            session.verify = workspace.ca_bundle or True  # the emulator's own CA when it serves HTTPS
             session.headers["Content-Type"] = "application/json"
             while True:
                 try:
