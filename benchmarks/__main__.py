@@ -44,8 +44,6 @@ from benchmarks.emulator_throughput import build_batches, send_all
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 150
-EMULATOR_BATCHES = 100
-"""Batches of about 500 kB (some 1,800 people each) that (e) sends."""
 
 
 def read_rows(
@@ -141,6 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=None, help="fixed requests in flight (default: adaptive)")
     parser.add_argument("--no-3n", action="store_true", help="skip the run at 3 x N")
     parser.add_argument("--profile", metavar="FILE", help="write a pyinstrument profile of the N-row dry run")
+    parser.add_argument(
+        "--emulator-batches", type=int, default=100, help="batches of about 500 kB (1,800 people) that (e) sends"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of (a), (a'), (a\") and (d); the median is shown")
     args = parser.parse_args(argv)
 
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         _check(sync, n, emulator)
         print(f"(b)  our sync into the emulator: {sync['rows_sent']:,} rows in {sync['seconds']:.2f} s", flush=True)
         emulator.reset()
-        bodies, alone_ops = build_batches(EMULATOR_BATCHES)
+        bodies, alone_ops = build_batches(args.emulator_batches)
         accepted, alone_seconds = send_all(emulator, bodies, threads=3)
         if accepted != alone_ops:
             raise RuntimeError(f"the emulator accepted {accepted:,} of {alone_ops:,} ops")

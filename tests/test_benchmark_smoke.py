@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_benchmark_runs_end_to_end_and_prints_every_figure(mysql_server: MySQLServer) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--rows", "3000", "--naive-sample", "200"],
+        [sys.executable, "-m", "benchmarks", "--rows", "3000", "--naive-sample", "200", "--emulator-batches", "3"],
         cwd=ROOT,
         env={**os.environ, "MYSQL_URL": mysql_server.url},
         capture_output=True,
@@ -32,6 +32,10 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_figure(mysql_server: MyS
     for label in ("(a)  raw read, no conversion: the floor", "(d)  dry run", "(b)  sync into", "(b150) the same"):
         assert re.search(rf"{re.escape(label)}.*\s[\d.]+\s+[\d,]+\s+[\d.]+", out), label
     assert re.search(r"\(c\)  official client, one row a request\s+[\d.]+\s+[\d,]+\n", out)
+    assert re.search(r"\(e\)  the emulator alone, no sync behind it\s+[\d.]+\s+[\d,]+\n", out)
+    assert re.search(
+        r"b/e: the sync reaches \d+% of the emulator's own rate; e/c: .* more than [\d,]+x the official", out
+    )
     assert re.search(r"d/a: the dry run takes [\d.]+x the raw read's time", out)
     assert re.search(r"b150/b: with 150 ms latency the sync keeps \d+% of its rows/s", out)
     assert re.search(r"b150/c150: 150 ms away, the sync is [\d,]+x the official client", out)

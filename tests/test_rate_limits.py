@@ -7,7 +7,11 @@ taken here.
 
 from __future__ import annotations
 
+import http.client
 import json
+import ssl
+import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -73,6 +77,44 @@ def test_the_emulator_answers_429_over_its_track_limit(workspace):
     assert len(workspace.people()) == 6 - refused
     assert [entry["status"] for entry in workspace.requests_log()].count(429) == refused
     assert workspace.settings()["track_requests_per_second"] == 3
+
+
+def test_the_emulators_limit_counts_requests_by_their_arrival_even_when_a_body_comes_late(workspace):
+    """A request is checked once its body is read: one that arrived first but finished last still counts at its
+    arrival, so no second of arrivals holds more accepted requests than the limit."""
+    workspace.settings(track_requests_per_second=2)
+    split = urlsplit(workspace.url)
+    if split.scheme == "https":
+        context = ssl.create_default_context(cafile=workspace.ca_bundle)
+        slow = http.client.HTTPSConnection(split.hostname, split.port, context=context, timeout=30)
+    else:
+        slow = http.client.HTTPConnection(split.hostname, split.port, timeout=30)
+    session = requests.Session()
+    session.auth = (workspace.site_id, workspace.api_key)
+    session.verify = workspace.ca_bundle or True
+
+    def identify(person: str) -> bytes:
+        return json.dumps({"batch": [{"type": "person", "action": "identify", "identifiers": {"id": person}}]}).encode()
+
+    started = time.monotonic()
+    assert session.post(f"{workspace.url}/api/v2/batch", data=identify("first")).status_code == 200
+    body = identify("late")
+    slow.putrequest("POST", "/api/v2/batch")
+    slow.putheader("Authorization", requests.auth._basic_auth_str(workspace.site_id, workspace.api_key))
+    slow.putheader("Content-Type", "application/json")
+    slow.putheader("Content-Length", str(len(body)))
+    slow.endheaders()
+    slow.send(body[:10])  # arrived: the rest of its body comes 1.3 s later
+    time.sleep(max(0.0, started + 0.6 - time.monotonic()))
+    assert session.post(f"{workspace.url}/api/v2/batch", data=identify("third")).status_code == 200
+    time.sleep(max(0.0, started + 1.3 - time.monotonic()))
+    slow.send(body[10:])
+    late = slow.getresponse()
+
+    assert (late.status, late.getheader("Retry-After")) == (429, "1")
+    accepted = [entry for entry in batch_requests(workspace) if entry["status"] == 200]
+    assert len(accepted) == 2 and most_in_one_second(accepted) <= 2
+    assert sorted(person["id"] for person in workspace.people()) == ["first", "third"]
 
 
 def test_the_emulator_refuses_a_bad_rate_limit_and_has_none_by_default(workspace):

@@ -18,6 +18,7 @@ Three kinds of routes:
 from __future__ import annotations
 
 import base64
+import bisect
 import collections
 import contextlib
 import datetime
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 TRACK, APP, ADMIN = "track", "app", "admin"
 ADMIN_PREFIX = "/_emulator/"
 APP_REQUESTS_PER_SECOND = 10
+TRACK_WINDOW_MEMORY = 60.0
+"""Seconds the Track rate limit keeps an accepted request's arrival: longer than any request's body takes to read."""
 REQUEST_LOG_SIZE = 100_000  # the request log keeps this many of the most recent entries
 STATUS_FAULTS = ("429", "500", "503")
 ACTIVITY_PAGE_DEFAULT, ACTIVITY_PAGE_MAX = 50, 100
@@ -349,7 +352,7 @@ class EmulatorServer(ThreadingHTTPServer):
             self.faults = Faults()
             self._rng = random.Random(0)
             self._app_calls: collections.deque[float] = collections.deque()
-            self._track_calls: collections.deque[float] = collections.deque()
+            self._track_calls: list[float] = []  # arrival times of the accepted Track requests, in order
 
     # --- answering -----------------------------------------------------------------------------------
 
@@ -358,7 +361,7 @@ class EmulatorServer(ThreadingHTTPServer):
         if call.path.startswith(ADMIN_PREFIX):
             return self._answer_admin(route, allowed, call)
         generation = self._generation
-        response = self._refusal(route, allowed, call)
+        response = self._refusal(route, allowed, call, arrival)
         fault, drop_after_apply = None, False
         if response is None and route is not None and route.api == TRACK and self.faults.active:
             fault, drop_after_apply, delay = self._draw_fault()
@@ -376,7 +379,7 @@ class EmulatorServer(ThreadingHTTPServer):
             self._record(route, call, arrival, response, fault, dropped)
         return DROP if dropped or response is None else response
 
-    def _refusal(self, route: Route | None, allowed: tuple[str, ...], call: Call) -> Response | None:
+    def _refusal(self, route: Route | None, allowed: tuple[str, ...], call: Call, arrival: float) -> Response | None:
         """404, 405, 401, 413 or the App API's 429, before anything else happens."""
         if route is None:
             if allowed:
@@ -388,7 +391,7 @@ class EmulatorServer(ThreadingHTTPServer):
             if call.body is None:
                 message = f"request body is {call.body_size} bytes; the limit is {MAX_BATCH_BYTES}"
                 return batch_error(413, "too_large", message)
-            return self._track_rate_limited()
+            return self._track_rate_limited(arrival)
         scheme, _, token = (call.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or token.strip() != self.credentials.app_api_key:
             return meta_error(401, "Unauthorized request")
@@ -422,18 +425,23 @@ class EmulatorServer(ThreadingHTTPServer):
 
     # --- the Track API rate limit (setting ``track_requests_per_second``, off by default) ------------
 
-    def _track_rate_limited(self) -> Response | None:
-        """429 with ``Retry-After`` when the last second already holds the accepted requests the limit allows."""
+    def _track_rate_limited(self, arrival: float) -> Response | None:
+        """429 with ``Retry-After`` when a second around the request's arrival already holds the accepted
+        requests the limit allows.
+
+        Requests are checked once their body is read, which may be in another order than they arrived:
+        a request is accepted only when fewer than ``limit`` accepted ones arrived less than a second
+        before or after it, so that no second of arrivals ever holds more than ``limit`` accepted ones.
+        """
         limit = self.workspace.settings.get("track_requests_per_second")
         if not limit:
             return None
-        now = time.monotonic()
         with self._gate:
             calls = self._track_calls
-            while calls and calls[0] <= now - 1:
-                calls.popleft()
-            if len(calls) < limit:
-                calls.append(now)
+            del calls[: bisect.bisect_right(calls, time.monotonic() - TRACK_WINDOW_MEMORY)]
+            near = bisect.bisect_left(calls, arrival + 1) - bisect.bisect_right(calls, arrival - 1)
+            if near < limit:
+                bisect.insort(calls, arrival)
                 return None
         return meta_error(429, "rate limited", headers=(("Retry-After", "1"),), retry_after=1)
 
