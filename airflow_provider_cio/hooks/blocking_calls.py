@@ -15,7 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, wait
 from typing import Any, ClassVar
 
-Call = tuple[Callable[..., Any], tuple[Any, ...], "Future[Any]"]
+DriverCall = tuple[Callable[..., Any], tuple[Any, ...], "Future[Any]"]
+"""A driver function, its arguments, and the future that gets its result."""
 
 
 class BlockingCalls:
@@ -31,7 +32,7 @@ class BlockingCalls:
 
     call_thread_name: ClassVar[str] = "cio-source-call"
     _pending: Future[Any] | None = None
-    _calls: queue.SimpleQueue[Call | None] | None = None
+    _calls: queue.SimpleQueue[DriverCall | None] | None = None
     _end: weakref.finalize | None = None
     _call_thread: threading.Thread | None = None
 
@@ -40,12 +41,10 @@ class BlockingCalls:
 
         If the wait is interrupted, the call goes on until the stream ends its query.
         """
-        if self._calls is None:
-            self._start_calls()
-        assert self._calls is not None
+        calls = self._calls or self._start_calls()
         future: Future[Any] = Future()
         self._pending = future
-        self._calls.put((function, args, future))
+        calls.put((function, args, future))
         result = future.result()
         self._pending = None
         return result
@@ -71,15 +70,16 @@ class BlockingCalls:
             self._call_thread.join()
         self._calls = self._end = self._call_thread = None
 
-    def _start_calls(self) -> None:
-        calls: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+    def _start_calls(self) -> queue.SimpleQueue[DriverCall | None]:
+        calls: queue.SimpleQueue[DriverCall | None] = queue.SimpleQueue()
         self._call_thread = threading.Thread(target=_serve, args=(calls,), name=self.call_thread_name, daemon=True)
         self._call_thread.start()
         self._calls = calls
         self._end = weakref.finalize(self, calls.put, None)
+        return calls
 
 
-def _serve(calls: queue.SimpleQueue[Call | None]) -> None:
+def _serve(calls: queue.SimpleQueue[DriverCall | None]) -> None:
     """The call thread: run each call given, in order, until told to end (None)."""
     while (item := calls.get()) is not None:
         function, args, future = item
@@ -87,4 +87,4 @@ def _serve(calls: queue.SimpleQueue[Call | None]) -> None:
             future.set_result(function(*args))
         except BaseException as error:  # handed to the waiting caller
             future.set_exception(error)
-        del item, function, args, future
+        del item, function, args, future  # hold nothing of a finished call while waiting for the next

@@ -499,7 +499,7 @@ class MirrorRun:
             ops.append(Op(body, number, 1, key, key))
         done = []
         for batch in batches_of(ops):
-            answers = {error.index: error for error in workspace.send_batch([op.body for op in batch.ops])}
+            answers = {error.index: error for error in workspace.send_batch(batch.bodies)}
             for index, op in enumerate(batch.ops):
                 error = answers.get(index)
                 if error is None or error.reason == NOT_FOUND:
