@@ -442,7 +442,7 @@ class SyncEngine:
         if self.settled is not None:  # mirror mode: which rows the workspace now has
             answered = [(i, op) for i, op in enumerate(ops) if i not in again]
             self.settled([op for i, op in answered if i not in refusals], [op for i, op in answered if i in refusals])
-        return [op for ops in again.values() for op in ops]
+        return [op for instead in again.values() for op in instead]
 
     def _send_again(self, ops: list[Op], refusals: dict[int, OpError]) -> dict[int, list[Op]]:
         """``batch index -> ops to send in its place``: split refused ops, then the later ops of their keys.
@@ -457,7 +457,7 @@ class SyncEngine:
             for index, refusal in sorted(refusals.items())
             if ops[index].row_count > 1
         }
-        first = min((index for index, ops in parts.items() if ops), default=None)
+        first = min((index for index, split in parts.items() if split), default=None)
         if first is None:
             return {}
         again: dict[int, list[Op]] = {}
