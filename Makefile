@@ -5,7 +5,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench bench-mirror bench-postgres lint format clean
+.PHONY: demo test unit bench bench-mirror bench-postgres lint format clean
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -23,6 +23,9 @@ test: $(INSTALLED)  ## lint, types, doc snippets, then the whole test suite (a p
 	$(BIN)/mypy
 	$(BIN)/python scripts/doc_snippets.py
 	$(BIN)/pytest
+
+unit: $(INSTALLED)  ## the fast unit layer alone (tests/unit: no server, no Airflow DB, no HTTP), for the edit-test loop
+	$(BIN)/pytest tests/unit -q
 
 bench: $(INSTALLED)  ## throughput and memory (N=1,000,000 by default: make bench N=200000)
 	$(BIN)/python -m benchmarks $(if $(N),--rows $(N))
