@@ -38,6 +38,8 @@ class Cursor:
 
 
 class CancellingWorkspace:
+    throttled_responses = 0
+
     def __init__(self) -> None:
         self.cancelled = 0
 

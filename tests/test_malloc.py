@@ -20,8 +20,10 @@ if sys.argv[1] == "sync":  # a sync of 8 lanes, each sender joining its batches 
     from airflow_provider_cio.sync.columns import plan_columns
     from airflow_provider_cio.sync.engine import SyncEngine
     from airflow_provider_cio.sync.ops import PeopleOps
+    from airflow_provider_cio.sync.tuning import tuned_for_sync
 
     class Workspace:
+        throttled_responses = 0
         def send_batch(self, ops):
             body = b'{"batch":[' + b",".join(ops) + b"]}"
             time.sleep(0.005)
@@ -34,7 +36,8 @@ if sys.argv[1] == "sync":  # a sync of 8 lanes, each sender joining its batches 
         def fetchmany(self, size):
             block, self.rows = self.rows[:size], self.rows[size:]
             return block
-    SyncEngine(PeopleOps(plan), Workspace(), concurrency=8).run(Rows())
+    with tuned_for_sync():  # as SyncJob runs the engine
+        SyncEngine(PeopleOps(plan), Workspace(), concurrency=8).run(Rows())
 else:
     if sys.argv[1] == "limited":
         assert limit_malloc_arenas()
@@ -80,6 +83,7 @@ def test_threads_share_two_arenas_once_the_sync_has_limited_them() -> None:
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc arenas are glibc's (Linux)")
 def test_a_sync_with_eight_senders_keeps_two_arenas() -> None:
-    """The engine sets the limit before its sender threads exist (the workspace here is a stand-in that
-    only builds each request body, as the hook does)."""
+    """The sync's tuning (``tuned_for_sync``, entered by ``SyncJob``) sets the limit before the engine's
+    sender threads exist (the workspace here is a stand-in that only builds each request body, as the hook
+    does)."""
     assert arenas("sync") <= 2

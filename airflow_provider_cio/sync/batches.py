@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from operator import attrgetter
 
 import numpy as np
@@ -133,3 +134,11 @@ def pack(batches: list[Batch], limit: int) -> list[Batch]:
         into.size += joined
         into.rows += batch.rows
     return packed
+
+
+def batches_of(ops: Sequence[Op]) -> list[Batch]:
+    """Ops packed into batches, in order."""
+    builder = BatchBuilder()
+    batches = [full for full in map(builder.add, ops) if full is not None]
+    last = builder.flush()
+    return [*batches, last] if last is not None else batches

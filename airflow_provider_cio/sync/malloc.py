@@ -2,11 +2,15 @@
 
 A sender joins its batch into one request body of up to 500 kB. glibc gives each new thread an arena of
 its own (up to 8 per CPU core), and an arena keeps the memory of the bodies it freed for its thread's next
-ones: with 16 senders that was about 20 MB of the sync's peak memory (``make bench``: 211 -> 190 MB, the
-same speed). Python's own small objects do not use these arenas.
+ones, so the sync's peak memory grows with the number of senders. Python's own small objects do not use
+these arenas.
 
-The limit holds for the rest of the process (glibc fixes it once it has needed it); an Airflow task runs
-in a process of its own. Elsewhere than glibc (macOS, musl) nothing changes.
+Unlike the other settings of :mod:`~airflow_provider_cio.sync.tuning`, this one is not put back when the
+sync ends. glibc reads ``M_ARENA_MAX`` once, the first time a thread needs an arena beyond the first
+ones, and keeps the resulting limit for the life of the process: a larger value set afterwards changes
+nothing, and ``mallopt`` ignores 0, the default ("8 per core"). An Airflow task runs in a process of
+its own, which ends with the task, so the limit stays within the task. Elsewhere than glibc (macOS,
+musl) nothing changes.
 """
 
 from __future__ import annotations

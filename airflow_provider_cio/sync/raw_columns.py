@@ -17,17 +17,17 @@ converter it replaces, so every value is exactly what the driver would have made
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from airflow_provider_cio.sync.blocks import Block
 from airflow_provider_cio.sync.encoded import Op
-from airflow_provider_cio.sync.engine import SplittingBuilder
 from airflow_provider_cio.sync.ops import OpBuilder
 from airflow_provider_cio.sync.outcomes import RowError
 from airflow_provider_cio.sync.values import ValueRules, text, utc_text_seconds
+from airflow_provider_cio.sync.wrapping import WrappingBuilder
 
 TextConverter = Callable[[Any], Any]
 RAW_TYPES = (bytes, bytearray, memoryview, str)
@@ -195,7 +195,7 @@ def grid_seconds(grid: np.ndarray) -> np.ndarray | None:
     return seconds + pairs[:, 4:7] @ TIME_WEIGHTS if with_time else seconds
 
 
-class ConvertingBuilder:
+class ConvertingBuilder(WrappingBuilder):
     """An op builder that converts the raw columns of each block before its inner builder reads it.
 
     :param inner: the builder of the query's import type.
@@ -203,19 +203,12 @@ class ConvertingBuilder:
     """
 
     def __init__(self, inner: OpBuilder, raw: RawColumns) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.raw = raw
-        self.unique_keys = inner.unique_keys
-        if isinstance(inner, SplittingBuilder):  # then this builder splits too (the engine's seam)
-            self.split = inner.split
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterable[Op | RowError]:
         """The inner builder's ops and row errors for the block, its raw values converted."""
         return self.inner.build(Block(self.raw.columns(rows)), first_row) if rows else iter(())
-
-    def finish(self) -> Iterator[Op | RowError]:
-        """The inner builder's held op."""
-        return self.inner.finish()
 
 
 BLOCK_CONVERSIONS: dict[TextConverter, Callable[[Sequence[Any]], list[Any] | None]] = {
