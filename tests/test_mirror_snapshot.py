@@ -75,9 +75,9 @@ def test_a_run_resumes_from_complete_parts_and_ignores_a_torn_one(tmp_path: Path
 
     stopped = MirrorRun(options, workdir=str(tmp_path), **fingerprints)
     stopped.load()
-    stopped._accepted = [(key_hash("1"), 11, "1"), (key_hash("2"), 13, "2")]
+    stopped.checkpoints._accepted = [(key_hash("1"), 11, "1"), (key_hash("2"), 13, "2")]
     stopped.checkpoint()
-    stopped._accepted = [(key_hash("3"), 15, "3")]
+    stopped.checkpoints._accepted = [(key_hash("3"), 15, "3")]
     stopped.checkpoint()
     stopped.close()
     (name,) = [n for n in store.names("checkpoints/none") if n.endswith("000002.part")]

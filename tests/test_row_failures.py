@@ -11,7 +11,7 @@ import time
 import pytest
 from sync_helpers import person, person_attributes, run_job, seed, sync_dag_fixture  # noqa: F401
 
-from airflow_provider_cio.sync import job as job_module
+from airflow_provider_cio.sync import after_sync
 from airflow_provider_cio.sync.reconcile import settled_activities
 
 NO_APP_KEY_NOTE = "failed attribute changes and suppressed people cannot be seen"
@@ -305,7 +305,7 @@ def test_activities_appearing_between_reads_are_picked_up_by_the_settle_wait(
         assert applied.wait(60), "the late conflict was applied"
         time.sleep(seconds)
 
-    monkeypatch.setattr(job_module, "settled_activities", functools.partial(settled_activities, sleep=settle_wait))
+    monkeypatch.setattr(after_sync, "settled_activities", functools.partial(settled_activities, sleep=settle_wait))
     thread = late_conflict_after_first_activity_read(workspace, stop, applied)
     try:
         job = run_job("SELECT id, email, plan FROM users ORDER BY n", activity_settle_seconds=settle_seconds)

@@ -90,6 +90,7 @@ class SyncEngine:
     :param workdir: where temporary files go (identifier spill file, error database).
     :param settled: called (from the sender threads) with the ops of each answered batch that the
         workspace accepted and those it refused for good (mirror mode records the accepted rows).
+    :param errors: where row errors go (a new error log in ``workdir`` when None); :meth:`close` closes it.
     """
 
     def __init__(
@@ -105,6 +106,7 @@ class SyncEngine:
         progress_interval: float = 10.0,
         workdir: str | None = None,
         settled: Settled | None = None,
+        errors: ErrorLog | None = None,
     ) -> None:
         if (concurrency is not None and concurrency < 1) or max_concurrency < 1:
             raise ValueError("concurrency and max_concurrency must be at least 1")
@@ -118,7 +120,7 @@ class SyncEngine:
         self.max_rows = max_rows
         self.progress = progress
         self.progress_interval = progress_interval
-        self.errors = ErrorLog(workdir)
+        self.errors = errors if errors is not None else ErrorLog(workdir)
         self.identifiers = IdentifierRegistry(workdir)
         self.duplicates = DuplicateCheck(self.identifiers)
         self.result = SyncResult()

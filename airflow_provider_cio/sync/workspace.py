@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from airflow_provider_cio.sync.outcomes import OpError
+from airflow_provider_cio.sync.reconcile import ActivityLog
 
 
 class Workspace(Protocol):
@@ -49,3 +50,28 @@ class DryRunWorkspace:
     def send_batch(self, ops: Sequence[bytes]) -> list[OpError]:
         """Accept all ops."""
         return []
+
+
+class SyncWorkspace(CancellableWorkspace, ActivityLog, Protocol):
+    """The workspace a :class:`~airflow_provider_cio.sync.job.SyncJob` syncs into: ``CustomerIOHook``, or a
+    test double with the same methods."""
+
+    requests_sent: int
+    """HTTP requests made so far (for the report)."""
+
+    @property
+    def can_read_activities(self) -> bool:
+        """Whether the activity log can be read (the connection has an App API key)."""
+        ...
+
+    def ensure_manual_segment(self, name: str, description: str = "") -> int:
+        """The id of the manual segment of this name, created when missing."""
+        ...
+
+    def add_to_segment(self, segment_id: int | str, ids: Iterable[str], id_type: str = "id") -> int:
+        """Add people to a manual segment; return how many were sent."""
+        ...
+
+    def remove_from_segment(self, segment_id: int | str, ids: Iterable[str], id_type: str = "id") -> int:
+        """Remove people from a manual segment (mirror mode); return how many were sent."""
+        ...

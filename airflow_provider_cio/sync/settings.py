@@ -1,0 +1,96 @@
+"""How a sync reads and sends rows: :class:`SyncSettings`, checked once when made."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from airflow_provider_cio.sync.columns import IdentifyBy, ImportType
+from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.mirror_options import OnRemoved, SyncMode
+from airflow_provider_cio.sync.ops import EmptyValues
+from airflow_provider_cio.sync.removal_guard import check_max_removed
+
+OnSuppressed = Literal["succeed", "fail"]
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    """A clear error for a setting outside its choices (raised at DAG parse time by the operators).
+
+    :raises ValueError: ``value`` is not one of ``choices``.
+    """
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """How a sync reads and sends rows (the operators' parameters of the same names).
+
+    :param import_type: ``people``, ``objects`` or ``relationships``.
+    :param identify_by: how people are identified: ``id`` or ``email``.
+    :param object_type_id: the object type of rows without an ``object_type_id`` column value.
+    :param empty_values: NULL and empty values: ``ignore`` (leave the attribute as it is) or ``delete``.
+    :param on_suppressed: rows about suppressed people: ``succeed`` (count them, the sync succeeds)
+        or ``fail`` (report each as "person is suppressed" and fail the sync).
+    :param json_columns: columns whose text holds JSON to send as nested values.
+    :param timezone: the time zone naive DATETIME and DATE values are read in.
+    :param concurrency: batch requests in flight at once, fixed; None adapts it to the workspace.
+    :param max_concurrency: the most batch requests in flight when ``concurrency`` is None.
+    :param fetch_size: rows fetched from the database at a time.
+    :param max_rows: the most rows one sync sends; more fails the sync.
+    :param dry_run: build and check everything, send nothing.
+    :param activity_settle_seconds: how long the activity log must stay unchanged to count as settled.
+    :param activity_timeout: the longest wait for the activity log to settle.
+    :param sync_mode: ``upsert`` (send every row of the query) or ``mirror`` (send what changed since
+        the last successful sync; remove what left the query, see :mod:`~airflow_provider_cio.sync.mirror`).
+    :param on_removed: mirror mode: what happens to rows that left the query (``ignore``, ``delete``,
+        ``suppress``).
+    :param max_removed: mirror mode: the most rows one run may remove (a count, or ``"N%"`` of the
+        previous snapshot).
+    """
+
+    import_type: ImportType
+    identify_by: IdentifyBy = "id"
+    object_type_id: str = "1"
+    empty_values: EmptyValues = "ignore"
+    on_suppressed: OnSuppressed = "succeed"
+    json_columns: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    concurrency: int | None = None
+    max_concurrency: int = 16
+    fetch_size: int = 5000
+    max_rows: int = MAX_ROWS
+    dry_run: bool = False
+    activity_settle_seconds: float = 5.0
+    activity_timeout: float = 60.0
+    sync_mode: SyncMode = "upsert"
+    on_removed: OnRemoved = "ignore"
+    max_removed: int | str = "10%"
+
+    def __post_init__(self) -> None:
+        """Check every setting once, here: the operators, the preview and the engine's callers rely on it.
+
+        :raises ValueError: a setting is outside its choices (those of its ``Literal`` type) or range.
+        """
+        for name, choices in literal_choices(SyncSettings).items():
+            check_choice(name, getattr(self, name), choices)
+        if not str(self.object_type_id).isdigit() or int(self.object_type_id) < 1:
+            raise ValueError(f"object_type_id must be a positive integer such as '1', not {self.object_type_id!r}")
+        if not 1 <= self.max_rows <= MAX_ROWS:
+            raise ValueError(f"max_rows must be between 1 and {MAX_ROWS:,}, not {self.max_rows}")
+        if (self.concurrency is not None and self.concurrency < 1) or self.max_concurrency < 1 or self.fetch_size < 1:
+            raise ValueError(
+                "concurrency, max_concurrency and fetch_size must be at least 1, not "
+                f"{self.concurrency}, {self.max_concurrency}, {self.fetch_size}"
+            )
+        check_max_removed(self.max_removed)
+
+
+@cache
+def literal_choices(cls: type) -> dict[str, tuple[str, ...]]:
+    """``field name -> allowed values`` for each field of a dataclass whose type is a ``Literal``."""
+    hints = get_type_hints(cls)
+    return {item.name: get_args(hints[item.name]) for item in fields(cls) if get_origin(hints[item.name]) is Literal}
