@@ -416,6 +416,37 @@ def test_a_removal_the_workspace_already_made_counts_as_done(mysql_db: Any, work
     assert len(workspace.relationships()) == 19
 
 
+def test_removals_under_a_throttling_workspace_are_retried_and_counted_like_every_op(
+    mysql_db: Any, workspace: WorkspaceEmulator
+) -> None:
+    """Removal ops go through the engine: its retries see them through 429s, and the report counts their ops,
+    batches and requests as it counts the rows' (a run that only removes still sent something)."""
+    create_people(mysql_db, 30)
+    dag = people_dag(on_removed="delete")
+    assert run(dag)[1]["rows_sent"] == 30
+    mysql_db.execute("DELETE FROM people WHERE id IN (4, 5, 6)")
+    requests_before = len(workspace.requests_log())
+
+    workspace.faults(seed=1, rate_429=0.6, retry_after=0)
+    try:
+        outcome, report = run(dag)
+    finally:
+        workspace.faults()
+
+    requests = workspace.requests_log()[requests_before:]
+    batches = [entry for entry in requests if entry["path"] == "/api/v2/batch"]
+    throttled = [entry for entry in batches if entry["fault"] == "429"]
+    assert throttled, "no removal batch was throttled: the test would prove nothing"
+    assert (outcome.state, report["rows_sent"], report["rows_unchanged"]) == ("success", 0, 27), report
+    assert (report["rows_removed"], report["removals_failed"]) == (3, 0)
+    assert (report["ops_sent"], report["batches_sent"]) == (3, 1)
+    assert len(batches) == 1 + len(throttled) and report["requests_sent"] == len(requests)  # each retry is counted
+    assert held(workspace) == source(mysql_db)
+
+    outcome, report = run(dag)  # the removed people left the snapshot: nothing to send or remove
+    assert (outcome.state, report["ops_sent"], report["rows_removed"], report["rows_unchanged"]) == ("success", 0, 0, 27)
+
+
 def test_each_instance_of_a_mapped_mirror_task_has_its_own_snapshot(
     mysql_db: Any, workspace: WorkspaceEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
