@@ -444,7 +444,8 @@ def test_removals_under_a_throttling_workspace_are_retried_and_counted_like_ever
     assert held(workspace) == source(mysql_db)
 
     outcome, report = run(dag)  # the removed people left the snapshot: nothing to send or remove
-    assert (outcome.state, report["ops_sent"], report["rows_removed"], report["rows_unchanged"]) == ("success", 0, 0, 27)
+    assert (outcome.state, report["ops_sent"], report["rows_removed"]) == ("success", 0, 0)
+    assert report["rows_unchanged"] == 27
 
 
 def test_each_instance_of_a_mapped_mirror_task_has_its_own_snapshot(
