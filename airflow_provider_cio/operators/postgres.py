@@ -23,6 +23,8 @@ from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
+    from airflow_provider_cio.operators.run import QueryStream
+
 
 class PostgresSource:
     """The PostgreSQL reader of a sync operator (mixed in before the operator class).
@@ -44,7 +46,7 @@ class PostgresSource:
         self.postgres_conn_id = postgres_conn_id
         self.statement_timeout = statement_timeout
 
-    def open_stream(self) -> PostgresQueryStream:
+    def open_stream(self) -> QueryStream:
         """A read-only server-side cursor on the Postgres connection."""
         return PostgresQueryStream(
             self.postgres_conn_id,
@@ -57,6 +59,10 @@ class PostgresSource:
         from airflow_provider_cio.operators.lineage import postgres_lineage
 
         return postgres_lineage(self.sql, self.postgres_conn_id)  # type: ignore[attr-defined]
+
+    def source_conn_id(self) -> str:
+        """The source connection's id."""
+        return self.postgres_conn_id
 
     def source_name(self) -> str:
         """The source connection, as the task log names it."""
