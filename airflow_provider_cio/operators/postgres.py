@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 
 class PostgresSource:
-    """The PostgreSQL reader of a sync operator (mixed in before the operator class).
+    """The PostgreSQL reader of a sync operator (mixed in before the operator class, so that it takes
+    the place of :class:`~airflow_provider_cio.operators.mysql.MySQLSource`).
 
     :param postgres_conn_id: the Airflow Postgres connection to read from.
     :param statement_timeout: seconds each statement on the server (declaring the query, each fetch of
