@@ -1,11 +1,11 @@
-"""What every sync operator shares: ``last_sync_time``, the MySQL stream, the report, the error CSV.
+"""BaseSyncOperator: what every sync operator shares, a thin shell over the parts of this package.
 
-``last_sync_time`` is the start (Unix seconds, rounded down) of the most recent earlier DagRun in which
-this same task succeeded, minus ``lookback_seconds``; 0 before the first success. A failed run, a run
-with failed rows and a skipped run never advance it; manual runs read and advance it like scheduled
-ones. Each successful sync leaves its DagRun's start as an XCom of the task (key ``cio_sync_watermark``,
-``cio_sync_watermark_<map index>`` for a mapped task); the next sync takes the greatest of them
-(docs/scheduling.md says why not "the latest by logical date").
+Its arguments are checked here, at DAG parse time. ``last_sync_time`` comes from
+:mod:`~airflow_provider_cio.operators.last_sync_time`, the query's rows from the source
+(:class:`~airflow_provider_cio.operators.mysql.MySQLSource` unless another is mixed in), a mirror's
+last snapshot from :mod:`~airflow_provider_cio.operators.snapshots`; a
+:class:`~airflow_provider_cio.operators.run.SyncTaskRun` runs the sync and a
+:class:`~airflow_provider_cio.operators.publish.ReportPublisher` leaves its report behind.
 """
 
 from __future__ import annotations
@@ -15,65 +15,29 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator, ObjectStoragePath
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk import BaseOperator
 
-from airflow_provider_cio.assets import announce_sync, check_outlets, records_name, workspace_outlets
-from airflow_provider_cio.hooks.customerio import (
-    CustomerIOError,
-    CustomerIOHook,
-    CustomerIOUnavailableError,
-    RetryPolicy,
-)
-from airflow_provider_cio.hooks.mysql_errors import is_connection_error, is_mysql_error, mysql_message
-from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
-from airflow_provider_cio.operators.lifeline import arm
+from airflow_provider_cio.assets import records_name
+from airflow_provider_cio.hooks.customerio import CustomerIOHook, RetryPolicy
+from airflow_provider_cio.operators.last_sync_time import check_last_sync_time_arguments, resolve_last_sync_time
 from airflow_provider_cio.operators.links import ErrorReportLink
-from airflow_provider_cio.storage import ObjectStore, error_report_uri, snapshot_folder
-from airflow_provider_cio.sync.columns import IdentifyBy, ImportType, QueryError
-from airflow_provider_cio.sync.engine import SyncProgress
+from airflow_provider_cio.operators.mysql import MySQLSource
+from airflow_provider_cio.operators.openlineage import SyncLineage
+from airflow_provider_cio.operators.publish import ReportPublisher, report_settings
+from airflow_provider_cio.operators.run import SyncTaskRun
+from airflow_provider_cio.operators.snapshots import mirror_options
+from airflow_provider_cio.sync.columns import IdentifyBy, ImportType
 from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings, check_choice
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror import MassRemovalError, MirrorOptions, OnRemoved, SyncMode
+from airflow_provider_cio.sync.mirror import MirrorOptions, OnRemoved, SyncMode
 from airflow_provider_cio.sync.ops import EmptyValues
-from airflow_provider_cio.sync.report import SyncReport
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     import jinja2
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
-WATERMARK_KEY = "cio_sync_watermark"
-SNAPSHOT_KEY = "cio_mirror_snapshot"
 
-
-def watermark_key(map_index: int | None, key: str = WATERMARK_KEY) -> str:
-    """The XCom key holding a sync task's watermark (one per map index of a mapped task)."""
-    return key if map_index is None or map_index < 0 else f"{key}_{map_index}"
-
-
-def latest_snapshot(pointers: Sequence[Any], run_start: datetime | None) -> dict[str, Any] | None:
-    """The snapshot pointer recorded by the latest successful run that started before ``run_start``."""
-    limit = run_start.timestamp() if run_start is not None else float("inf")
-    earlier = [p for p in pointers if isinstance(p, dict) and p.get("run_start", 0) <= limit]
-    return max(earlier, key=lambda p: p.get("run_start", 0), default=None)
-
-
-def latest_watermark(watermarks: Sequence[Any], run_start: datetime | None) -> int:
-    """The greatest watermark (Unix seconds) not after ``run_start``, or 0 when there is none."""
-    limit = run_start.timestamp() if run_start is not None else float("inf")
-    earlier = [int(value) for value in watermarks if value is not None and int(value) <= limit]
-    return max(earlier, default=0)
-
-
-def default_error_report_path(dag_id: str, task_id: str, run_id: str) -> str:
-    """``<[customerio] storage_base>/cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``."""
-    return error_report_uri(dag_id, task_id, run_id)
-
-
-class BaseSyncOperator(BaseOperator):
+class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
     """Runs a query on MySQL and syncs its rows into a Customer.io workspace (base of the sync operators).
 
     Run one sync per workspace at a time. Give every sync task of a workspace the same one-slot pool,
@@ -177,13 +141,7 @@ class BaseSyncOperator(BaseOperator):
         if on_removed is None:
             on_removed = self.mirror_on_removed if sync_mode == "mirror" else "ignore"
         check_choice("on_removed", on_removed, self.on_removed_choices)  # this operator's; SyncSettings: all
-        if sync_mode == "mirror" and "last_sync_time" in sql:
-            raise ValueError(
-                "sync_mode='mirror' compares the whole result of the query on every run: remove the "
-                "{{ last_sync_time }} filter (rows it leaves out would count as removed)"
-            )
-        if lookback_seconds < 0:
-            raise ValueError(f"lookback_seconds must be 0 or more, not {lookback_seconds}")
+        check_last_sync_time_arguments(sql, sync_mode, lookback_seconds)
         if request_attempts < 1:
             raise ValueError(f"request_attempts must be at least 1, not {request_attempts}")
         self.sql = sql
@@ -209,9 +167,7 @@ class BaseSyncOperator(BaseOperator):
         self.max_removed = max_removed
         self.snapshot_base = snapshot_base
         self.checkpoint_interval = checkpoint_interval
-        self._job: SyncJob | None = None
-        self._stream: Any = None
-        self._report: dict[str, Any] | None = None
+        self._run: SyncTaskRun | None = None
         BaseSyncOperator.settings(self)  # checks the shared settings at DAG parse time (ValueError)
 
     @cached_property
@@ -247,22 +203,22 @@ class BaseSyncOperator(BaseOperator):
         """Where this task's snapshots live and which one its last successful run recorded (mirror mode)."""
         if self.sync_mode != "mirror":
             return None
-        ti = context["ti"]
-        folder = snapshot_folder(context["dag"].dag_id, self.task_id, ti.map_index, self.snapshot_base)
-        key = watermark_key(ti.map_index, SNAPSHOT_KEY)
-        pulled = ti.xcom_pull(task_ids=self.task_id, key=key, include_prior_dates=True)
-        pointer = latest_snapshot(pulled if isinstance(pulled, list) else [pulled], context["dag_run"].start_date)
-        return MirrorOptions(
+        return mirror_options(
+            context,
+            self.task_id,
             on_removed=self.on_removed,
             max_removed=self.max_removed,
-            store=ObjectStore(folder),
-            pointer=pointer,
+            snapshot_base=self.snapshot_base,
             checkpoint_interval=self.checkpoint_interval,
         )
 
     def segment(self) -> SegmentTarget | None:
         """The manual segment to fill (people syncs only)."""
         return None
+
+    def report_settings(self) -> dict[str, Any]:
+        """The settings the report carries for the syncs page (names and choices, never secrets)."""
+        return report_settings(self.settings(), self.segment(), self.customerio_conn_id, self.source_conn_id())
 
     # last_sync_time -------------------------------------------------------------------------------
 
@@ -284,242 +240,46 @@ class BaseSyncOperator(BaseOperator):
         super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
 
     def resolve_last_sync_time(self, context: Context) -> int:
-        """The start of this task's last successful sync (minus the look-back), or 0.
-
-        Every earlier watermark of the task is read and the greatest that is not after this run's start
-        wins. Airflow's "latest XCom" orders runs by logical date, which a manual run does not have: it
-        would hide a manual run's sync from the next scheduled run (or, on PostgreSQL, pin every later
-        run to the manual run's start).
-        """
-        ti = context["ti"]
-        pulled = ti.xcom_pull(task_ids=self.task_id, key=watermark_key(ti.map_index), include_prior_dates=True)
-        run_start = context["dag_run"].start_date
-        latest = latest_watermark(pulled if isinstance(pulled, list) else [pulled], run_start)
-        return max(0, latest - self.lookback_seconds) if latest else 0
-
-    # lineage --------------------------------------------------------------------------------------
-
-    def get_openlineage_facets_on_start(self) -> OperatorLineage:
-        """OpenLineage: the query's MySQL tables in, the workspace's records out (operators/lineage.py)."""
-        from airflow_provider_cio.operators.lineage import sync_lineage
-
-        return sync_lineage(self, None)
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
-        """OpenLineage at the end: the lineage with the sync's counts (rows sent, failed, by error type)."""
-        from airflow_provider_cio.operators.lineage import sync_lineage
-
-        return sync_lineage(self, self._report)
-
-    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
-        """OpenLineage for a failed sync: the counts of its report, when it got as far as one."""
-        from airflow_provider_cio.operators.lineage import sync_lineage
-
-        return sync_lineage(self, self._report)
+        """The start of this task's last successful sync (minus the look-back), or 0 (operators/last_sync_time.py)."""
+        return resolve_last_sync_time(context, self.task_id, self.lookback_seconds)
 
     # execute --------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Run the sync; push the report; fail the task (without retry) when any row failed."""
         last_sync_time = int(context.get("last_sync_time") or 0)  # type: ignore[call-overload]
-        self.log.info(
-            "Syncing %s into the workspace of connection %r from %s; last_sync_time=%d%s",
-            self.import_type,
-            self.customerio_conn_id,
-            self.source_name(),
-            last_sync_time,
-            " (dry run: nothing is sent)" if self.dry_run else "",
+        publisher = ReportPublisher(
+            context,
+            task_id=self.task_id,
+            import_type=self.import_type,
+            dry_run=self.dry_run,
+            outlets=self.outlets,
+            settings=self.report_settings(),
+            log=self.log,
+            error_report_path=self.error_report_path,
         )
-        outlets = workspace_outlets(self.outlets)
-        if outlets:  # an outlet naming another workspace or other records fails before anything is sent
-            try:
-                check_outlets(outlets, self.hook.settings, records_name(self.import_type, self.object_type_id))
-            except ValueError as error:
-                raise AirflowFailException(str(error)) from None
-        self._job = SyncJob(
+        publisher.log_start(self.customerio_conn_id, self.source_name(), last_sync_time)
+        publisher.check_outlets(self.hook, records_name(self.import_type, self.object_type_id))
+        job = SyncJob(
             self.settings(),
             self.hook,
             segment=self.segment(),
-            progress=self._log_progress,
+            progress=publisher.log_progress,
             progress_interval=self.progress_interval,
             workdir=tempfile.gettempdir(),
             logger=self.log,
             mirror=self.mirror_options(context),
         )
-        self._stream = self.open_stream()
-        finished = False
-        lifeline = arm(self.on_kill)  # the sync dies with the process supervising this task (no orphan)
-        try:
-            try:
-                cursor = self._stream.execute(self.sql, self._job.text_converters())
-                report = self._job.run(cursor, last_sync_time)
-            except QueryError as error:
-                self._fail_before_sending(context, last_sync_time, str(error), retry=False)
-            except Exception as error:
-                if not self.is_source_error(error):
-                    raise
-                message = self.source_message(error)
-                self._fail_before_sending(context, last_sync_time, message, retry=self.source_retry_may_help(error))
-            except BaseException as error:  # the task's execution_timeout, or the task killed
-                self._log_stopped(error)
-                raise
-            if self._job.failure is not None and self.is_source_error(self._job.failure):
-                report.error = self.source_message(self._job.failure)
-            finished = not report.error and not report.row_limit_reached
-            if self._job.errors.count:  # failed rows, and suppressed people under on_suppressed="fail"
-                report.error_report = self._write_error_report(context)
-        finally:
-            lifeline.disarm()
-            self._stream.close(finished=finished)
-            self._job.close()
-            self.hook.close()
-        return self._publish(context, report)
+        self._run = SyncTaskRun(job, self.open_stream(), source=self, publisher=publisher, hook=self.hook)
+        return self._run.run(self.sql, last_sync_time)
 
-    # the source (the Postgres operators override these) --------------------------------------------
-
-    def open_stream(self) -> Any:
-        """The stream the query runs in (``execute``, ``cancel``, ``close``): MySQL's here."""
-        return MySQLQueryStream(self.mysql_conn_id)
-
-    def source_lineage(self) -> OperatorLineage:
-        """OpenLineage: the tables the rendered query reads, named for the source connection."""
-        from airflow_provider_cio.operators.lineage import mysql_lineage
-
-        return mysql_lineage(self.sql, self.mysql_conn_id)
-
-    def source_name(self) -> str:
-        """The source connection, as the task log names it."""
-        return f"MySQL connection {self.mysql_conn_id!r}"
-
-    def is_source_error(self, error: BaseException) -> bool:
-        """Whether an exception is the source driver's."""
-        return is_mysql_error(error)
-
-    def source_message(self, error: BaseException) -> str:
-        """A source driver error as a sentence naming the connection and saying what to fix."""
-        return mysql_message(error, self.mysql_conn_id)
-
-    def source_retry_may_help(self, error: BaseException) -> bool:
-        """Whether a source driver error is about the connection (a retry may help) rather than the query."""
-        return is_connection_error(error)
+    def sync_report(self) -> dict[str, Any] | None:
+        """The report of this task's sync (its XCom ``return_value``), once it has one."""
+        return self._run.publisher.data if self._run is not None else None
 
     def on_kill(self) -> None:
         """Stop reading and sending: cancel the query on the source and cancel in-flight requests."""
-        if self._job is not None:
-            self._job.cancel(self.hook.cancelled_error())
-        if "hook" in self.__dict__:
+        if self._run is not None:
+            self._run.cancel()
+        elif "hook" in self.__dict__:
             self.hook.cancel()
-        if self._stream is not None:
-            self._stream.cancel()
-
-    def _log_stopped(self, error: BaseException) -> None:
-        """Say in the task log how far the sync got when Airflow stopped it (it pushes no report then)."""
-        engine = self._job.engine if self._job is not None else None
-        self.log.warning(
-            "The sync was stopped (%s) after %d rows read and %d sent; no report is pushed and last_sync_time "
-            "is not advanced: the next run sends these rows again",
-            type(error).__name__,
-            engine.result.rows_read if engine is not None else 0,
-            engine.result.rows_accepted if engine is not None else 0,
-        )
-
-    def _publish(self, context: Context, report: SyncReport) -> dict[str, Any]:
-        self.log.info("%s", report.summary())
-        report.settings = self.report_settings()
-        data = self._report = report.to_xcom()
-        if not report.failed:
-            announce_sync(context, self.outlets, data, self.import_type, self.dry_run)
-            if not self.dry_run:
-                ti = context["ti"]
-                start = context["dag_run"].start_date
-                assert start is not None, "a running DagRun has started"
-                ti.xcom_push(key=watermark_key(ti.map_index), value=int(start.timestamp()))
-                self._record_snapshot(context)
-            return data
-        context["ti"].xcom_push(key="return_value", value=data)
-        message = report.failure_message()
-        failure = self._job.failure if self._job is not None else None
-        retry = self.source_retry_may_help(failure) if failure and self.is_source_error(failure) else None
-        if report.error and not (report.rows_failed or report.row_limit_reached) and retry_may_help(failure, retry):
-            raise AirflowException(message)
-        raise AirflowFailException(message)
-
-    def report_settings(self) -> dict[str, Any]:
-        """The settings the report carries for the syncs page (names and choices, never secrets)."""
-        settings = self.settings()
-        segment = self.segment()
-        return {
-            "customerio_conn_id": self.customerio_conn_id,
-            "source_conn_id": getattr(self, "postgres_conn_id", None) or self.mysql_conn_id,
-            "identify_by": settings.identify_by,
-            "empty_values": settings.empty_values,
-            "on_removed": settings.on_removed if settings.sync_mode == "mirror" else None,
-            "segment_name": segment.segment_name if segment is not None else None,
-            "segment_id": segment.segment_id if segment is not None else None,
-        }
-
-    def _record_snapshot(self, context: Context) -> None:
-        """Point the task at the snapshot this successful mirror run stored, then drop older files."""
-        mirror = self._job.mirror if self._job is not None else None
-        if mirror is None or mirror.new_pointer is None:
-            return
-        ti = context["ti"]
-        start = context["dag_run"].start_date
-        assert start is not None, "a running DagRun has started"
-        pointer = {**mirror.new_pointer, "run_start": start.timestamp()}
-        ti.xcom_push(key=watermark_key(ti.map_index, SNAPSHOT_KEY), value=pointer)
-        try:
-            mirror.clean_up(mirror.options.pointer)
-        except Exception as error:  # leftovers cost storage only: the pointer names the snapshot to use
-            self.log.warning("Could not delete old snapshot files (%s): %s", type(error).__name__, error)
-
-    def _fail_before_sending(self, context: Context, last_sync_time: int, message: str, *, retry: bool) -> None:
-        report = SyncReport(
-            import_type=self.import_type, last_sync_time=last_sync_time, error=message, settings=self.report_settings()
-        )
-        self._report = report.to_xcom()
-        context["ti"].xcom_push(key="return_value", value=self._report)
-        raise (AirflowException if retry else AirflowFailException)(f"{message}. Nothing was sent.")
-
-    def _write_error_report(self, context: Context) -> str:
-        assert self._job is not None
-        uri = self.error_report_path or default_error_report_path(
-            context["dag"].dag_id, self.task_id, context["run_id"]
-        )
-        path = ObjectStoragePath(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w") as out:
-            self._job.errors.write_csv(out)
-        self.log.info("Error report: %s (%d rows)", uri, self._job.errors.count)
-        return uri
-
-    def _log_progress(self, progress: SyncProgress) -> None:
-        """A task log line: rows read, rows the workspace accepted so far, rows read per second, rows in flight."""
-        self.log.info(
-            "Progress: %d rows read, %d %s, %.0f rows/s, %d in flight",
-            progress.rows_read,
-            progress.rows_accepted,
-            "would be sent" if self.dry_run else "sent",
-            progress.rows_per_second,
-            progress.rows_in_flight,
-        )
-
-
-def retry_may_help(error: BaseException | None, source_retry: bool | None = None) -> bool:
-    """Whether running the task again may succeed: a service was unavailable rather than refusing us.
-
-    Refused credentials, a failed TLS verification, a request the workspace refuses and MySQL errors
-    about the query fail the task without retries; an unreachable or overloaded workspace or MySQL
-    server, and anything unexpected, leave Airflow's ``retries`` to act.
-
-    :param source_retry: the source operator's verdict when ``error`` is its driver's.
-    """
-    if source_retry is not None:
-        return source_retry
-    if isinstance(error, CustomerIOError):
-        return isinstance(error, CustomerIOUnavailableError)
-    if isinstance(error, MassRemovalError):
-        return False
-    if error is not None and is_mysql_error(error):
-        return is_connection_error(error)
-    return True

@@ -27,10 +27,10 @@ from airflow.providers.openlineage.extractors import OperatorLineage
 from airflow.providers.openlineage.sqlparser import SQLParser
 from openlineage.client.generated.base import OutputDatasetFacet
 
-from airflow_provider_cio.assets import records_name, workspace_namespace
+from airflow_provider_cio.assets import workspace_namespace
 
 if TYPE_CHECKING:
-    from airflow_provider_cio.operators.base import BaseSyncOperator
+    from airflow_provider_cio.hooks.customerio_connection import WorkspaceSettings
 
 SYNC_FACET = "customerio_sync"
 
@@ -58,19 +58,17 @@ class CustomerIOSyncOutputDatasetFacet(OutputDatasetFacet):
     ]
 
 
-def sync_lineage(operator: BaseSyncOperator, report: Mapping[str, Any] | None) -> OperatorLineage:
+def sync_lineage(
+    query: OperatorLineage, workspace: WorkspaceSettings, records: str, report: Mapping[str, Any] | None
+) -> OperatorLineage:
     """The lineage of a sync task: its query's tables in, the workspace's records out (with counts when done).
 
-    :param operator: the sync task (its ``sql`` rendered, for the facets Airflow asks for at start and end).
+    :param query: the lineage of the sync's rendered query (:func:`mysql_lineage`, :func:`postgres_lineage`).
+    :param workspace: the workspace synced into.
+    :param records: the records written: ``people``, ``objects/<object_type_id>`` or ``relationships``.
     :param report: the sync's report (XCom ``return_value``), or None before it has one.
     """
-    query = operator.source_lineage()
-    workspace = operator.hook.settings
-    output = workspace_output(
-        workspace_namespace(workspace.region, workspace.site_id),
-        records_name(operator.import_type, operator.object_type_id),
-        report,
-    )
+    output = workspace_output(workspace_namespace(workspace.region, workspace.site_id), records, report)
     return OperatorLineage(
         inputs=query.inputs, outputs=[output], run_facets=query.run_facets, job_facets=query.job_facets
     )

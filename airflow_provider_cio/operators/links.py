@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseOperatorLink
 
-from airflow_provider_cio.plugins.urls import error_report_path
+from airflow_provider_cio.urls import error_report_path
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator

@@ -23,9 +23,12 @@ from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
+    from airflow_provider_cio.operators.run import QueryStream
+
 
 class PostgresSource:
-    """The PostgreSQL reader of a sync operator (mixed in before the operator class).
+    """The PostgreSQL reader of a sync operator (mixed in before the operator class, so that it takes
+    the place of :class:`~airflow_provider_cio.operators.mysql.MySQLSource`).
 
     :param postgres_conn_id: the Airflow Postgres connection to read from.
     :param statement_timeout: seconds each statement on the server (declaring the query, each fetch of
@@ -44,7 +47,7 @@ class PostgresSource:
         self.postgres_conn_id = postgres_conn_id
         self.statement_timeout = statement_timeout
 
-    def open_stream(self) -> PostgresQueryStream:
+    def open_stream(self) -> QueryStream:
         """A read-only server-side cursor on the Postgres connection."""
         return PostgresQueryStream(
             self.postgres_conn_id,
@@ -57,6 +60,10 @@ class PostgresSource:
         from airflow_provider_cio.operators.lineage import postgres_lineage
 
         return postgres_lineage(self.sql, self.postgres_conn_id)  # type: ignore[attr-defined]
+
+    def source_conn_id(self) -> str:
+        """The source connection's id."""
+        return self.postgres_conn_id
 
     def source_name(self) -> str:
         """The source connection, as the task log names it."""

@@ -24,7 +24,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from airflow_provider_cio.plugins.downloads import ErrorReportUnavailable, chunks, open_error_report
 from airflow_provider_cio.plugins.page import render_overview, render_sync
 from airflow_provider_cio.plugins.runs import read_report
-from airflow_provider_cio.plugins.urls import URL_PREFIX
 from airflow_provider_cio.plugins.views import (
     STATUS_FILTERS,
     Filters,
@@ -33,6 +32,7 @@ from airflow_provider_cio.plugins.views import (
     sync_detail,
     visible_sync_tasks,
 )
+from airflow_provider_cio.urls import URL_PREFIX
 
 DEFAULT_RUNS = 10
 DEFAULT_PAGE_RUNS = 50

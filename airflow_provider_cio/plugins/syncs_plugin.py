@@ -10,7 +10,8 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from airflow_provider_cio.plugins.urls import PAGE_ROUTE, URL_PREFIX
+from airflow_provider_cio.plugins.urls import PAGE_ROUTE
+from airflow_provider_cio.urls import URL_PREFIX
 
 
 class FastAPIAppOnDemand:

@@ -1,0 +1,107 @@
+"""SyncTaskRun: one execution of a sync task, from the source's query to the published report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_cio.operators.lifeline import arm
+from airflow_provider_cio.sync.columns import QueryError
+
+if TYPE_CHECKING:
+    from airflow_provider_cio.hooks.customerio import CustomerIOHook
+    from airflow_provider_cio.operators.publish import ReportPublisher
+    from airflow_provider_cio.sync.job import SyncJob
+
+
+class QueryStream(Protocol):
+    """The source's reader of one query (``MySQLQueryStream``, ``PostgresQueryStream``)."""
+
+    def execute(self, sql: str, converters: dict[int, Callable[[str], Any]]) -> Any:
+        """Run the query; return its cursor (``description``, ``fetchmany``)."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the query on the server (from another thread)."""
+        ...
+
+    def close(self, *, finished: bool) -> None:
+        """End the query's transaction and connection."""
+        ...
+
+
+class SourceErrors(Protocol):
+    """What a run needs to know about the source driver's errors (``MySQLSource``, ``PostgresSource``)."""
+
+    def is_source_error(self, error: BaseException) -> bool:
+        """Whether an exception is the source driver's."""
+        ...
+
+    def source_message(self, error: BaseException) -> str:
+        """A source driver error as a sentence naming the connection and saying what to fix."""
+        ...
+
+    def source_retry_may_help(self, error: BaseException) -> bool:
+        """Whether a source driver error is about the connection (a retry may help) rather than the query."""
+        ...
+
+
+@dataclass
+class SyncTaskRun:
+    """Runs the query into the job, then publishes the report; closes the stream, the job and the hook.
+
+    The sync dies with the process that supervises the task (:func:`~.lifeline.arm`). A query the
+    rules refuse, or a source error before anything was sent, fails the task with a report saying so.
+
+    :param job: the sync, set up with the task's settings, workspace, segment and mirror.
+    :param stream: the source's query stream (``execute``, ``cancel``, ``close``).
+    :param source: tells the source driver's errors apart and words them.
+    :param publisher: leaves the report, the error CSV and the watermark behind, or fails the task.
+    :param hook: the workspace hook, closed at the end and cancelled with the run.
+    """
+
+    job: SyncJob
+    stream: QueryStream
+    source: SourceErrors
+    publisher: ReportPublisher
+    hook: CustomerIOHook
+
+    def run(self, sql: str, last_sync_time: int) -> dict[str, Any]:
+        """Sync the rows of ``sql`` and publish the report (the task's return value); raise to fail the task."""
+        job, publisher, source = self.job, self.publisher, self.source
+        finished = False
+        lifeline = arm(self.cancel)  # the sync dies with the process supervising this task (no orphan)
+        try:
+            try:
+                cursor = self.stream.execute(sql, job.text_converters())
+                report = job.run(cursor, last_sync_time)
+            except QueryError as error:
+                publisher.fail_before_sending(last_sync_time, str(error), retry=False)
+            except Exception as error:
+                if not source.is_source_error(error):
+                    raise
+                message = source.source_message(error)
+                publisher.fail_before_sending(last_sync_time, message, retry=source.source_retry_may_help(error))
+            except BaseException as error:  # the task's execution_timeout, or the task killed
+                publisher.log_stopped(error, job.engine)
+                raise
+            if job.failure is not None and source.is_source_error(job.failure):
+                report.error = source.source_message(job.failure)
+            finished = not report.error and not report.row_limit_reached
+            if job.errors.count:  # failed rows, and suppressed people under on_suppressed="fail"
+                report.error_report = publisher.write_error_report(job.errors)
+        finally:
+            lifeline.disarm()
+            self.stream.close(finished=finished)
+            job.close()
+            self.hook.close()
+        failure = job.failure
+        source_retry = source.source_retry_may_help(failure) if failure and source.is_source_error(failure) else None
+        return publisher.publish(report, job.mirror, failure, source_retry)
+
+    def cancel(self) -> None:
+        """Stop reading and sending: cancel the query on the source and cancel in-flight requests."""
+        self.job.cancel(self.hook.cancelled_error())
+        self.hook.cancel()
+        self.stream.cancel()
