@@ -90,7 +90,7 @@ class PostgresQueryStream(BlockingCalls):
         :param converters: ignored (MySQL's text converters); the loaders of :func:`register_loaders` do
             that job here.
         """
-        check_select(sql)
+        check_select(sql, "postgresql")
         self.connection = self.call(self.hook.get_conn)
         if type(self.connection).__module__.split(".")[0] != "psycopg":
             raise RuntimeError(

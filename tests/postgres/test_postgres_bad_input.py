@@ -99,7 +99,7 @@ def test_the_server_refuses_a_second_statement_even_past_the_sql_check(postgres_
     import airflow_provider_cio.hooks.postgres_stream as postgres_stream
 
     postgres_db.execute(*USERS)
-    monkeypatch.setattr(postgres_stream, "check_select", lambda sql: None)
+    monkeypatch.setattr(postgres_stream, "check_select", lambda sql, dialect: None)
     stream = postgres_stream.PostgresQueryStream()
     with pytest.raises(Exception, match="cannot insert multiple commands"):
         stream.execute("SELECT id FROM users; DELETE FROM users")
