@@ -91,10 +91,15 @@ def mysql_warnings(cursor: Any) -> list[PrivilegeWarning]:
 
 def postgres_warnings(cursor: Any) -> list[PrivilegeWarning]:
     """Ask a PostgreSQL server what the connection's role holds: superuser, the server-file roles, and
-    EXECUTE on dblink's functions and on the server-file functions."""
+    EXECUTE on dblink's functions and on the server-file functions (for a superuser, which holds every role
+    and may execute every function, the one superuser warning stands for the roles and the file functions)."""
     cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
     superuser = bool(cursor.fetchone()[0])
-    warnings = [PrivilegeWarning("superuser", SUPERUSER_RISK)] if superuser else []
+    executable = executable_functions(cursor, ("dblink", *FILE_FUNCTIONS))
+    dblink = sorted(name for name in executable if name == "dblink" or name.startswith("dblink_"))
+    warnings = [PrivilegeWarning(f"EXECUTE on {', '.join(dblink)}", DBLINK_RISK)] if dblink else []
+    if superuser:
+        return [PrivilegeWarning("superuser", SUPERUSER_RISK), *warnings]
     for role, risk in POSTGRES_ROLE_RISKS.items():
         cursor.execute(
             "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) AND pg_has_role(current_user, %s, 'USAGE')",
@@ -102,12 +107,8 @@ def postgres_warnings(cursor: Any) -> list[PrivilegeWarning]:
         )
         if cursor.fetchone()[0]:
             warnings.append(PrivilegeWarning(role, risk))
-    executable = executable_functions(cursor, ("dblink", *FILE_FUNCTIONS))
-    dblink = sorted({name for name in executable if name == "dblink" or name.startswith("dblink_")})
-    if dblink:
-        warnings.append(PrivilegeWarning(f"EXECUTE on {', '.join(dblink)}", DBLINK_RISK))
-    if not superuser:  # a superuser's warning already says it
-        for name in (name for name in FILE_FUNCTIONS if name in executable):
+    for name in FILE_FUNCTIONS:
+        if name in executable:
             warnings.append(PrivilegeWarning(f"EXECUTE on {name}", FILE_FUNCTION_RISK))
     return warnings
 
