@@ -3,6 +3,8 @@ read-only queries and the row limit. Each broken rule fails before anything is s
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sync_helpers import person_attributes, run_job, sync_dag_fixture  # noqa: F401
 
@@ -231,7 +233,7 @@ def test_a_file_write_hidden_behind_a_quoted_comment_mark_is_refused_and_writes_
 ) -> None:
     fill(mysql_db)
     [(tmpdir,)] = mysql_db.query("SELECT @@tmpdir")
-    path = f"{tmpdir}/{mysql_db.name}.out"
+    path = f"{tmpdir}/cio-{uuid.uuid4().hex}.out"
     run = sync_dag(sql=sql.format(path=path)).run()
     assert_refused_before_sending(run, workspace, "INTO OUTFILE/DUMPFILE writes a file on the server")
     assert mysql_db.query(f"SELECT LOAD_FILE('{path}') IS NULL") == [(1,)], "the server wrote no file"
