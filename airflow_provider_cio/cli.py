@@ -4,6 +4,7 @@
 
     cio-retl create-pool [--conn-id customerio_default] [--name NAME]
     cio-retl preview --mysql-conn-id ID --sql SQL [--import-type people|objects|relationships] ...
+    cio-retl check-connection --conn-id ID
 
 Each subcommand is a function ``(args) -> int`` registered in :func:`build_parser`.
 """
@@ -36,6 +37,30 @@ def create_pool(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_connection(args: argparse.Namespace) -> int:
+    """Warn about the privileges of a source connection's user that a sync must not have.
+
+    Prints one warning per privilege (never failing on them: 0 whatever it finds); 1 when the connection
+    cannot be used at all.
+    """
+    from airflow_provider_cio.preview import connections_from_the_metadata_db
+    from airflow_provider_cio.privileges import connection_warnings
+
+    try:
+        with connections_from_the_metadata_db():
+            source, warnings = connection_warnings(args.conn_id)
+    except Exception as error:  # no such connection, another type, the server refused or is unreachable
+        print(f"cio-retl: cannot check connection {args.conn_id!r}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    if not warnings:
+        print(f"{source}: no privilege beyond what a sync needs was found.")
+        return 0
+    print(f"{source}: its user holds {len(warnings)} privilege(s) a sync does not need (docs/security.md):")
+    for warning in warnings:
+        print(f"warning: {warning.describe()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one subparser per command."""
     parser = argparse.ArgumentParser(prog="cio-retl", description="Operate Customer.io reverse ETL syncs in Airflow.")
@@ -58,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     pool.add_argument("--name", default=None, help=f"the pool name (default: {workspace_pool('<conn-id>')!s})")
     pool.set_defaults(handler=create_pool)
     add_preview_parser(commands)
+    check = commands.add_parser(
+        "check-connection",
+        help="warn when a MySQL or Postgres connection's user holds privileges a sync does not need",
+        description=(
+            "Connect with a MySQL or Postgres connection and warn, naming each one, about the privileges of its "
+            "user that the sync's guards (a SELECT-only check and a read-only transaction) cannot contain: FILE "
+            "and SUPER on MySQL; superuser, pg_read_server_files, pg_write_server_files and the use of dblink on "
+            "PostgreSQL. It only warns: the exit status is 0 whatever it finds."
+        ),
+    )
+    check.add_argument("--conn-id", required=True, help="the Airflow MySQL or Postgres connection a sync reads from")
+    check.set_defaults(handler=check_connection)
     return parser
 
 

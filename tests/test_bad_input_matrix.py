@@ -251,8 +251,8 @@ QUERY_CASES = [
     QueryCase(
         "SELECT ... INTO a variable",
         "SELECT id INTO @last_id FROM users ORDER BY id DESC LIMIT 1",
-        "the statement returned no result set (SELECT ... INTO a variable or a file returns none); the sync needs a "
-        "SELECT that returns its rows",
+        "SELECT ... INTO @variable stores the result in a variable and returns no rows; remove the INTO clause "
+        "(the sync sends the rows the query returns)",
     ),
     QueryCase(
         "SELECT ... INTO OUTFILE",

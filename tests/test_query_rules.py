@@ -3,6 +3,8 @@ read-only queries and the row limit. Each broken rule fails before anything is s
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sync_helpers import person_attributes, run_job, sync_dag_fixture  # noqa: F401
 
@@ -213,6 +215,57 @@ def test_a_statement_that_writes_is_refused_and_changes_nothing(mysql_db, worksp
     assert_refused_before_sending(run, workspace, phrase)
     assert users_table(mysql_db) == before
     assert mysql_db.query("SHOW TABLES") == [("accounts",), ("companies",), ("teams",), ("users",)]
+
+
+# Each walks around a check that stripped comments with a regex blind to string literals and quoted names.
+FILE_WALK_AROUNDS = [
+    "SELECT '#', id FROM users INTO/**/OUTFILE '{path}'",
+    "SELECT id AS `#` FROM users INTO/**/OUTFILE '{path}'",
+    "SELECT '/*', id FROM users INTO/**/OUTFILE '{path}'",
+    "SELECT id, '-- ' FROM users INTO/**/DUMPFILE '{path}'",
+    "SELECT id FROM users /*!INTO*/ OUTFILE '{path}'",
+]
+
+
+@pytest.mark.parametrize("sql", FILE_WALK_AROUNDS)
+def test_a_file_write_hidden_behind_a_quoted_comment_mark_is_refused_and_writes_no_file(
+    mysql_db, workspace, sync_dag, sql
+) -> None:
+    fill(mysql_db)
+    [(tmpdir,)] = mysql_db.query("SELECT @@tmpdir")
+    path = f"{tmpdir}/cio-{uuid.uuid4().hex}.out"
+    run = sync_dag(sql=sql.format(path=path)).run()
+    assert_refused_before_sending(run, workspace, "INTO OUTFILE/DUMPFILE writes a file on the server")
+    assert mysql_db.query(f"SELECT LOAD_FILE('{path}') IS NULL") == [(1,)], "the server wrote no file"
+
+
+@pytest.mark.parametrize(
+    ("sql", "phrase"),
+    [
+        (
+            "SELECT id, Plan FROM users LOCK IN SHARE MODE",
+            "takes row locks (LOCK IN SHARE MODE), which block every writer",
+        ),
+        ("SELECT id, Plan FROM users FOR UPDATE", "takes row locks (FOR UPDATE)"),
+        ("SELECT id, Plan FROM users WHERE id = 1 /*!FOR*/ UPDATE", "takes row locks (FOR UPDATE)"),
+        ("SELECT id, GET_LOCK('cio', 0) AS locked FROM users", "calls GET_LOCK(), which takes a lock"),
+        ("SELECT id INTO @last_id FROM users ORDER BY id DESC LIMIT 1", "INTO @variable"),
+    ],
+)
+def test_a_query_that_locks_or_stores_instead_of_reading_is_refused(mysql_db, workspace, sync_dag, sql, phrase) -> None:
+    fill(mysql_db)
+    run = sync_dag(sql=sql).run()
+    assert_refused_before_sending(run, workspace, phrase)
+
+
+def test_a_query_naming_refused_phrases_only_inside_literals_and_comments_runs(mysql_db, workspace) -> None:
+    fill(mysql_db)
+    job = run_job(
+        "SELECT id, 'INTO OUTFILE /tmp/x FOR UPDATE' AS `note`, `Plan` AS `LOCK IN SHARE MODE` "
+        "FROM users /* GET_LOCK('cio', 0) */ -- INTO @x\n"
+    )
+    assert job.report.rows_sent == 2 and not job.errors
+    assert person_attributes(workspace)["1"] == {"note": "INTO OUTFILE /tmp/x FOR UPDATE", "LOCK IN SHARE MODE": "pro"}
 
 
 def test_a_select_that_writes_through_a_function_fails_in_the_read_only_transaction(

@@ -6,7 +6,8 @@ connection (``apache-airflow-providers-postgres`` with SQLAlchemy 2). The stream
 
 - sets the session's ``TimeZone`` to UTC (``timestamptz`` values arrive in UTC), ``IntervalStyle`` to
   ``iso_8601`` (intervals arrive as ``P1Y2M3DT04:05:06``) and, when given, ``statement_timeout``;
-- runs the query in a ``READ ONLY`` transaction, so a query that writes fails and changes nothing;
+- runs the query in a ``READ ONLY`` transaction, so a query that writes to a table fails and changes nothing
+  (``dblink`` and the server-file functions act outside it: ``check_select`` refuses them);
 - declares it as a server-side (named) cursor: rows are fetched ``fetch_size`` at a time, never all at
   once, and the server refuses a second statement in it (``SELECT ...; DROP ...`` cannot run);
 - registers loaders on the connection so values arrive as the sync's value rules send them
@@ -90,7 +91,7 @@ class PostgresQueryStream(BlockingCalls):
         :param converters: ignored (MySQL's text converters); the loaders of :func:`register_loaders` do
             that job here.
         """
-        check_select(sql)
+        check_select(sql, "postgresql")
         self.connection = self.call(self.hook.get_conn)
         if type(self.connection).__module__.split(".")[0] != "psycopg":
             raise RuntimeError(

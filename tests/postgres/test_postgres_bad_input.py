@@ -47,6 +47,31 @@ def test_a_second_statement_is_refused_before_it_reaches_the_server(postgres_db,
     assert "more than one statement" in error
 
 
+@pytest.mark.parametrize(
+    ("sql", "phrase"),
+    [
+        (
+            "SELECT t.id FROM dblink('{conninfo}', 'DELETE FROM users RETURNING id') AS t(id int)",
+            "calls dblink()",
+        ),
+        ("SELECT 1 AS id, dblink_exec('{conninfo}', 'DELETE FROM users') AS deleted", "calls dblink_exec()"),
+        ("SELECT '#' AS note, /* '/* */ */ dblink_exec('', 'DELETE FROM users') AS id", "calls dblink_exec()"),
+        ("SELECT $q$ $$ $q$ AS note, lo_export(1, '/tmp/cio-users') AS id", "calls lo_export()"),
+        ("SELECT 1 AS id, pg_read_file('postgresql.conf') AS conf", "calls pg_read_file()"),
+        ("SELECT id FROM users FOR NO KEY UPDATE", "takes row locks (FOR NO KEY UPDATE)"),
+        ("SELECT id, pg_advisory_lock(id) AS locked FROM users", "calls pg_advisory_lock()"),
+    ],
+)
+def test_a_call_that_escapes_the_read_only_transaction_is_refused_before_it_reaches_the_server(
+    postgres_db, workspace, sql, phrase
+) -> None:
+    postgres_db.execute(*USERS, "CREATE EXTENSION dblink")  # a dblink that works: its writes would stay
+    server = postgres_db.server
+    conninfo = f"host={server.host} port={server.port} user={server.user} dbname={postgres_db.name}"
+    error = failed_before_sending(postgres_db, workspace, sql.replace("{conninfo}", conninfo))
+    assert phrase in error and "remove" in error.lower(), error
+
+
 def test_an_unknown_column_names_the_connection_and_the_fix(postgres_db, workspace) -> None:
     postgres_db.execute(*USERS)
     error = failed_before_sending(postgres_db, workspace, "SELECT id, nope FROM users")
@@ -99,7 +124,7 @@ def test_the_server_refuses_a_second_statement_even_past_the_sql_check(postgres_
     import airflow_provider_cio.hooks.postgres_stream as postgres_stream
 
     postgres_db.execute(*USERS)
-    monkeypatch.setattr(postgres_stream, "check_select", lambda sql: None)
+    monkeypatch.setattr(postgres_stream, "check_select", lambda sql, dialect: None)
     stream = postgres_stream.PostgresQueryStream()
     with pytest.raises(Exception, match="cannot insert multiple commands"):
         stream.execute("SELECT id FROM users; DELETE FROM users")
