@@ -68,11 +68,6 @@ def latest_watermark(watermarks: Sequence[Any], run_start: datetime | None) -> i
     return max(earlier, default=0)
 
 
-def default_error_report_path(dag_id: str, task_id: str, run_id: str) -> str:
-    """``<[customerio] storage_base>/cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``."""
-    return error_report_uri(dag_id, task_id, run_id)
-
-
 class BaseSyncOperator(BaseOperator):
     """Runs a query on MySQL and syncs its rows into a Customer.io workspace (base of the sync operators).
 
@@ -483,8 +478,8 @@ class BaseSyncOperator(BaseOperator):
 
     def _write_error_report(self, context: Context) -> str:
         assert self._job is not None
-        uri = self.error_report_path or default_error_report_path(
-            context["dag"].dag_id, self.task_id, context["run_id"]
+        uri = self.error_report_path or error_report_uri(
+            context["dag"].dag_id, self.task_id, context["run_id"], context["ti"].map_index
         )
         path = ObjectStoragePath(uri)
         path.parent.mkdir(parents=True, exist_ok=True)
