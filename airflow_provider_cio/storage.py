@@ -40,8 +40,10 @@ def storage_base() -> str:
 
 
 def safe_name(text: str) -> str:
-    """A DAG, task or run id as one path segment (characters outside ``[A-Za-z0-9-_.+]`` become ``_``)."""
-    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)
+    """A DAG, task or run id as one path segment (characters outside ``[A-Za-z0-9-_.+]`` become ``_``,
+    and so do the dots of a name made of dots only, such as ``..``)."""
+    name = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)
+    return name if name.strip(".") else "_" * len(name)
 
 
 def error_report_uri(dag_id: str, task_id: str, run_id: str, map_index: int | None = None) -> str:
