@@ -258,3 +258,29 @@ def test_each_instance_of_a_mapped_sync_writes_its_own_error_report(mysql_db, wo
         ["1", "3", "too_large"],
         ["3", "", "missing_identifier"],
     ]
+
+
+def test_a_row_cannot_forge_lines_of_the_task_log(mysql_db, workspace, sync_dag) -> None:
+    """Identifiers with control characters are refused before anything is sent, and the log states counts
+    only: a row value never reaches the task log, so it cannot add a line there."""
+    forged = "[2026-01-01 00:00:00] {base.py:1} INFO - people: 0 rows read, 0 failed"
+    mysql_db.execute("CREATE TABLE users (n INT, id VARCHAR(200), email VARCHAR(200))")
+    mysql_db.insert(
+        "users",
+        [
+            {"n": 1, "id": f"7\n{forged}", "email": "ada@example.com"},
+            {"n": 2, "id": "8", "email": f"grace@example.com\r\n{forged}"},
+            {"n": 3, "id": "9\x1b[2K\rforged", "email": None},
+        ],
+    )
+
+    run = sync_dag(sql="SELECT id, email FROM users ORDER BY n").run()
+
+    # read with universal newlines, as a spreadsheet does: a CR left unquoted would split row 3 in two
+    assert [(r["row_number"], r["error_type"]) for r in run.csv_rows] == [
+        ("1", "invalid_identifier"),
+        ("2", "invalid_email"),
+        ("3", "invalid_identifier"),
+    ]
+    assert "forged" not in run.log and "0 rows read, 0 failed" not in run.log
+    assert "people: 3 rows read, 0 sent, 3 failed, 0 suppressed in" in run.log

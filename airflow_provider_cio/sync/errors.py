@@ -69,10 +69,13 @@ class ErrorLog:
         """Write the error report: ``row_number, identifier, error_type, message``, in row order, each text
         cell safe to open in a spreadsheet (``report.spreadsheet_safe``)."""
         writer = csv.writer(out, lineterminator="\n")
+        # csv quotes a cell holding a LF, not one holding a lone CR, which a spreadsheet reads as a line
+        # break: the rest of the cell would be a row of its own (and could start a formula)
+        quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(CSV_COLUMNS)
         for error in self:
-            cells = (error.identifier, error.error_type, error.message)
-            writer.writerow((error.row_number, *map(spreadsheet_safe, cells)))
+            cells = [spreadsheet_safe(cell) for cell in (error.identifier, error.error_type, error.message)]
+            (quoted if any(cell and "\r" in cell for cell in cells) else writer).writerow((error.row_number, *cells))
 
     def close(self) -> None:
         """Delete the temporary database."""
