@@ -800,23 +800,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         arrival = time.monotonic()
         path, _, query = self.path.partition("?")
         route, params, allowed = self.server.router.match(self.command, path)
-        if (
-            route is not None
-            and route.api == TRACK
-            and not self.server.track_authorized(self.headers.get("Authorization"))
-        ):
-            self.close_connection = True  # 401 without reading the body, which stays unread
-            body, size, sha1, cut = b"", 0, hashlib.sha1(usedforsecurity=False).hexdigest(), False
-        else:
-            admin = path.startswith(ADMIN_PREFIX)
-            try:
-                body, size, sha1, cut = self._read_body(
-                    ADMIN_BODY_CAP if admin else MAX_BATCH_BYTES, ADMIN_BODY_CAP if admin else TRACK_BODY_CAP
-                )
-            except _BadBody as error:
-                self.close_connection = True
-                self._send(meta_error(400, str(error)))
-                return
+        try:
+            body, size, sha1, cut = self._receive_body(route, path)
+        except _BadBody as error:
+            self.close_connection = True
+            self._send(meta_error(400, str(error)))
+            return
         call = Call(self.command, path, params, query, self.headers, body, size, sha1, cut)
         try:
             response = self.server.answer(route, allowed, call, arrival)
@@ -827,6 +816,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._drop()
         else:
             self._send(response)
+
+    def _receive_body(self, route: Route | None, path: str) -> tuple[bytes | None, int, str, bool]:
+        """The body as :meth:`_read_body` gives it, under the route's caps; nothing is read of a Track
+        request without valid credentials (it is answered 401, and the connection closed)."""
+        if (
+            route is not None
+            and route.api == TRACK
+            and not self.server.track_authorized(self.headers.get("Authorization"))
+        ):
+            self.close_connection = True
+            return b"", 0, hashlib.sha1(usedforsecurity=False).hexdigest(), False
+        if path.startswith(ADMIN_PREFIX):
+            return self._read_body(ADMIN_BODY_CAP, ADMIN_BODY_CAP)
+        return self._read_body(MAX_BATCH_BYTES, TRACK_BODY_CAP)
 
     def _read_body(self, limit: int, cap: int) -> tuple[bytes | None, int, str, bool]:
         """``(body or None when over limit, size, sha1 hex, whether reading stopped at the cap)``.
