@@ -1,5 +1,5 @@
-"""Where row data reaches a person, each place gives it the treatment that fits: the error report's cells
-cannot start a spreadsheet formula, the page shows report text as text (HTML-escaped)."""
+"""Error reports on in-memory inputs: one path per task instance; cells of row data that cannot start a
+spreadsheet formula; the page showing report text as text (HTML-escaped)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,21 @@ def test_the_page_shows_a_reports_text_escaped():
     assert "<img" not in page
     assert "the query failed near &lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
     assert "1 &lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+
+
+def test_each_task_instance_has_its_own_error_report_path(monkeypatch):
+    from airflow_provider_cio.storage import error_report_uri
+
+    monkeypatch.setenv("AIRFLOW__CUSTOMERIO__STORAGE_BASE", "file:///base/")
+    reports = "file:///base/cio_error_reports/dag/sync"
+
+    assert error_report_uri("dag", "sync", "manual__2026-01-01T00:00:00+00:00") == (
+        f"{reports}/manual__2026-01-01T00_00_00+00_00.csv"
+    )
+    assert [error_report_uri("dag", "sync", "run", index) for index in (-1, 0, 1)] == [
+        f"{reports}/run.csv",
+        f"{reports}/run/0.csv",
+        f"{reports}/run/1.csv",
+    ]
+    assert error_report_uri("dag", "sync", "..", 0) == f"{reports}/__/0.csv"  # never the task's folder's parent
+    assert error_report_uri("dag", "sync", "../../other/x") == f"{reports}/.._.._other_x.csv"
