@@ -14,7 +14,9 @@ name, a statement that is not a SELECT) gets the message that says how to fix it
 
 Exit status: 0 when the query passes the rules and every previewed row could be sent; 1 otherwise.
 Nothing secret is printed: the connection is named by its id only, and row values are shown only as the
-attributes they would set.
+attributes they would set. Row values reach the terminal only through :func:`terminal_safe`: a value
+holding an ANSI escape sequence, a carriage return or a newline is printed escaped (``\x1b``, ``\r``,
+``\n``), so that no row can recolour, rewrite or add lines of the preview.
 """
 
 from __future__ import annotations
@@ -233,10 +235,24 @@ def describe_import(settings: SyncSettings) -> str:
     return f"people identified by {settings.identify_by}"
 
 
+def terminal_safe(text: str) -> str:
+    """Text of a row for a terminal: every character that is not printable (control characters such as
+    ESC, CR and LF, and invisible format characters such as bidi overrides) shown as its Python escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def describe_item(item: Op | RowError) -> str:
-    """One previewed op (what it would set) or row error (why the row would fail), as text lines."""
+    """One previewed op (what it would set) or row error (why the row would fail), as text lines, each
+    made :func:`terminal_safe`."""
+    return "".join(terminal_safe(line) + "\n" for line in item_lines(item))
+
+
+def item_lines(item: Op | RowError) -> list[str]:
+    """The lines of :func:`describe_item`, as the row gives them."""
     if isinstance(item, RowError):
-        return f"row {item.row_number}: ERROR {item.error_type}: {item.message} (identifier {item.identifier!r})\n"
+        return [f"row {item.row_number}: ERROR {item.error_type}: {item.message} (identifier {item.identifier!r})"]
     document: dict[str, Any] = orjson.loads(item.body)
     row_label = (
         f"row {item.first_row}"
@@ -244,18 +260,18 @@ def describe_item(item: Op | RowError) -> str:
         else f"rows {item.first_row}-{item.first_row + item.row_count - 1}"
     )
     who = " ".join(f"{name}={value}" for name, value in document.get("identifiers", {}).items())
-    lines = [f"{row_label}: {document.get('type', '')} {who} ({document.get('action', '')})\n"]
+    lines = [f"{row_label}: {document.get('type', '')} {who} ({document.get('action', '')})"]
     lines.extend(attribute_lines(document.get("attributes") or {}, "    "))
     for relationship in document.get("cio_relationships") or []:
         target = " ".join(f"{name}={value}" for name, value in relationship.get("identifiers", {}).items())
-        lines.append(f"    relationship with {target}\n")
+        lines.append(f"    relationship with {target}")
         lines.extend(attribute_lines(relationship.get("relationship_attributes") or {}, "      "))
-    return "".join(lines)
+    return lines
 
 
 def attribute_lines(attributes: dict[str, Any], indent: str) -> list[str]:
     """``name = value`` per attribute, the value as the JSON the workspace receives (null removes it)."""
-    return [f"{indent}{name} = {orjson.dumps(value).decode()}\n" for name, value in attributes.items()]
+    return [f"{indent}{name} = {orjson.dumps(value).decode()}" for name, value in attributes.items()]
 
 
 def add_preview_parser(commands: Any) -> argparse.ArgumentParser:

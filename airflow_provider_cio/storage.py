@@ -9,7 +9,8 @@ several workers changes one setting (``s3://conn@bucket/cio``, ``gs://...``) ins
 or ``AIRFLOW__CUSTOMERIO__STORAGE_BASE``. The default, ``file://$AIRFLOW_HOME``, works on one machine
 only. Below the base:
 
-- ``cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``: the failed rows of a sync;
+- ``cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``: the failed rows of a sync
+  (``<run_id>/<map_index>.csv`` for each instance of a mapped sync);
 - ``cio_snapshots/<dag_id>/<task_id>[/<map_index>]/``: the snapshots and checkpoints of a mirror sync.
 """
 
@@ -39,13 +40,25 @@ def storage_base() -> str:
 
 
 def safe_name(text: str) -> str:
-    """A DAG, task or run id as one path segment (characters outside ``[A-Za-z0-9-_.+]`` become ``_``)."""
-    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)
+    """A DAG, task or run id as one path segment (characters outside ``[A-Za-z0-9-_.+]`` become ``_``,
+    and so do the dots of a name made of dots only, such as ``..``)."""
+    name = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in text)
+    return name if name.strip(".") else "_" * len(name)
 
 
-def error_report_uri(dag_id: str, task_id: str, run_id: str) -> str:
-    """``<storage_base>/cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``."""
-    return f"{storage_base()}/cio_error_reports/{dag_id}/{task_id}/{safe_name(run_id)}.csv"
+def error_report_uri(dag_id: str, task_id: str, run_id: str, map_index: int | None = None) -> str:
+    """Where a sync task instance writes its error report by default, one file per task instance:
+    ``<storage_base>/cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``, or
+    ``.../<run_id>/<map_index>.csv`` for an instance of a mapped task (each id made one path segment
+    by :func:`safe_name`).
+
+    The download of the syncs page serves a report only from this location (or the task instance's own
+    rendered ``error_report_path``), so that no XCom value can point it at another run's report.
+
+    :param map_index: the task instance's map index; None or -1 for a task that is not mapped.
+    """
+    run = f"{storage_base()}/cio_error_reports/{safe_name(dag_id)}/{safe_name(task_id)}/{safe_name(run_id)}"
+    return f"{run}.csv" if map_index is None or map_index < 0 else f"{run}/{map_index}.csv"
 
 
 def snapshot_folder(dag_id: str, task_id: str, map_index: int | None, base: str | None = None) -> str:

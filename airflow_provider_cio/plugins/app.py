@@ -2,7 +2,8 @@
 
 Every route needs a signed-in Airflow user, checked the way the API server checks its own routes (a JWT
 in the ``Authorization: Bearer`` header, or the UI's session cookie), and shows only DAGs whose XComs
-the user may read. An anonymous request gets 401 and no data.
+the user may read. An anonymous request gets 401 and no data. FastAPI's own ``/docs``, ``/redoc`` and
+``/openapi.json`` routes, which would answer without sign-in, are turned off.
 
 - ``GET /cio-syncs/?dag=&status=&connection=``: the overview, one row per sync task (HTML).
 - ``GET /cio-syncs/sync?dag_id=&task_id=&runs=``: one sync's settings, charts and runs (HTML).
@@ -23,7 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from airflow_provider_cio.plugins.downloads import ErrorReportUnavailable, chunks, open_error_report
 from airflow_provider_cio.plugins.page import render_overview, render_sync
-from airflow_provider_cio.plugins.runs import read_report
+from airflow_provider_cio.plugins.runs import read_report, rendered_error_report_path
 from airflow_provider_cio.plugins.views import (
     STATUS_FILTERS,
     Filters,
@@ -32,6 +33,7 @@ from airflow_provider_cio.plugins.views import (
     sync_detail,
     visible_sync_tasks,
 )
+from airflow_provider_cio.storage import error_report_uri
 from airflow_provider_cio.urls import URL_PREFIX
 
 DEFAULT_RUNS = 10
@@ -40,7 +42,13 @@ MAX_RUNS = 500
 DEFAULT_ROWS = 200
 MAX_ROWS = 10_000
 
-app = FastAPI(title="Customer.io syncs", description="Sync runs of airflow-provider-cio and their error reports")
+app = FastAPI(
+    title="Customer.io syncs",
+    description="Sync runs of airflow-provider-cio and their error reports",
+    docs_url=None,  # FastAPI's docs, redoc and OpenAPI routes would answer without sign-in
+    redoc_url=None,
+    openapi_url=None,
+)
 bearer = HTTPBearer(auto_error=False)
 
 
@@ -142,22 +150,27 @@ def syncs_json(user: UserDep, runs: RunsParam = DEFAULT_RUNS, dag_id: str | None
 
 @app.get("/error-report", summary="Download one sync run's error CSV")
 def error_report(user: UserDep, dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> StreamingResponse:
-    """The error CSV named by the run's report, read through ``ObjectStoragePath``.
+    """The error CSV of one sync task instance, read through ``ObjectStoragePath``.
 
-    404 when the task is not a sync task of a DAG the user may read, or its run has no error report (a DAG
-    the user may not read looks like one that does not exist).
+    Served only from where that task instance writes its report (its location under
+    ``[customerio] storage_base``, or its own rendered ``error_report_path``), whatever its report's
+    XCom says (see ``downloads``). 404 when the task is not a sync task of a DAG the user may read (a
+    DAG the user may not read looks like one that does not exist), when the run has no error report,
+    and when the report's XCom names any other file.
     """
     from airflow.utils.session import create_session
 
     with create_session() as session:
         sync_task_ids = {task.task_id for task in visible_sync_tasks(session, user, {dag_id})}
         report = read_report(session, dag_id, task_id, run_id, map_index) if task_id in sync_task_ids else None
+        rendered = rendered_error_report_path(session, dag_id, task_id, run_id, map_index) if report else None
     if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no sync report for this task and run")
     if not report.get("error_report"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this sync run has no error report: no row failed")
+    expected = {error_report_uri(dag_id, task_id, run_id, map_index), *filter(None, [rendered])}
     try:
-        handle = open_error_report(str(report["error_report"]))
+        handle = open_error_report(str(report["error_report"]), expected)
     except ErrorReportUnavailable as unavailable:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(unavailable)) from None
     filename = download_name(dag_id, task_id, run_id, map_index)

@@ -1,14 +1,19 @@
-"""Reading an error CSV for download: only a file a sync wrote, read through ``ObjectStoragePath``.
+"""Reading an error CSV for download: only the file the requested task instance wrote, read through
+``ObjectStoragePath``.
 
 The URI comes from a sync report, never from the request. A report is an XCom, and XComs can be written
-by other code too, so the file must also look like an error report: its name ends in ``.csv`` and it
-starts with the header the sync writes. Anything else is refused, so the download can never serve an
-arbitrary file of the API server.
+by other code too (anyone who may edit the DAG's XComs, through Airflow's API), so the URI is served only
+when it is where this task instance writes its report: the location derived from its DAG, task, run and
+map index under ``[customerio] storage_base`` (``storage.error_report_uri``), or the
+``error_report_path`` the task instance itself rendered. An XCom pointing at another run's, another
+task's or another DAG's report is refused. The file must also look like an error report: its name ends
+in ``.csv`` and it starts with the header the sync writes. So the download can never serve an arbitrary
+file of the API server, nor a report of a DAG the user may not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import IO
 
 from airflow_provider_cio.sync.errors import CSV_COLUMNS
@@ -21,14 +26,18 @@ class ErrorReportUnavailable(Exception):
     """The error report cannot be served; the message says why (and holds no file content)."""
 
 
-def open_error_report(uri: str) -> IO[bytes]:
-    """Open a sync's error CSV for reading, after checking that it is one.
+def open_error_report(uri: str, expected: Collection[str]) -> IO[bytes]:
+    """Open a sync's error CSV for reading, after checking that it is the task instance's own and one.
 
     :param uri: the ``error_report`` of a sync report (``file://``, ``s3://conn@bucket/key.csv``, ...).
-    :raises ErrorReportUnavailable: the file is missing, unreadable, or not an error report.
+    :param expected: the URIs the task instance writes its report to (see the module's docstring).
+    :raises ErrorReportUnavailable: the URI is not one of ``expected``, or the file is missing,
+        unreadable, or not an error report.
     """
     from airflow.sdk import ObjectStoragePath
 
+    if uri not in expected:
+        raise ErrorReportUnavailable("the report's error_report is not where this task instance writes its report")
     if not uri.lower().endswith(".csv"):
         raise ErrorReportUnavailable("the report's error_report is not a CSV file")
     try:

@@ -239,3 +239,21 @@ def read_report(session: Session, dag_id: str, task_id: str, run_id: str, map_in
     ).first()
     value = XComModel.deserialize_value(row) if row is not None else None
     return value if is_report(value) else None
+
+
+def rendered_error_report_path(session: Session, dag_id: str, task_id: str, run_id: str, map_index: int) -> str | None:
+    """The ``error_report_path`` one sync task instance rendered (Airflow's rendered template fields, which
+    only the task itself writes), or None when it had none or Airflow no longer keeps them
+    (``[core] num_dag_runs_to_retain_rendered_fields``)."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields as Rendered
+
+    fields = session.scalar(
+        select(Rendered.rendered_fields).where(
+            Rendered.dag_id == dag_id,
+            Rendered.task_id == task_id,
+            Rendered.run_id == run_id,
+            Rendered.map_index == map_index,
+        )
+    )
+    path = fields.get("error_report_path") if isinstance(fields, dict) else None
+    return path if isinstance(path, str) and path else None

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO
 
 from airflow_provider_cio.sync.outcomes import RowError
+from airflow_provider_cio.sync.report import spreadsheet_safe
 
 CSV_COLUMNS = ("row_number", "identifier", "error_type", "message")
 
@@ -65,11 +66,16 @@ class ErrorLog:
             return dict(self._db.execute("SELECT error_type, COUNT(*) FROM errors GROUP BY error_type").fetchall())
 
     def write_csv(self, out: IO[str]) -> None:
-        """Write the error report: ``row_number, identifier, error_type, message``, in row order."""
+        """Write the error report: ``row_number, identifier, error_type, message``, in row order, each text
+        cell safe to open in a spreadsheet (``report.spreadsheet_safe``)."""
         writer = csv.writer(out, lineterminator="\n")
+        # csv quotes a cell holding a LF, not one holding a lone CR, which a spreadsheet reads as a line
+        # break: the rest of the cell would be a row of its own (and could start a formula)
+        quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(CSV_COLUMNS)
         for error in self:
-            writer.writerow((error.row_number, error.identifier, error.error_type, error.message))
+            cells = [spreadsheet_safe(cell) for cell in (error.identifier, error.error_type, error.message)]
+            (quoted if any(cell and "\r" in cell for cell in cells) else writer).writerow((error.row_number, *cells))
 
     def close(self) -> None:
         """Delete the temporary database."""

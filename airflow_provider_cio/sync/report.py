@@ -5,8 +5,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a cell (OWASP "CSV Injection")."""
+
 MIRROR_ONLY = ("removals_failed", "people_removed_from_segment", "would_remove", "snapshot")
 """Report keys that only a mirror sync pushes."""
+
+
+def spreadsheet_safe(cell: str | None) -> str | None:
+    """A cell of the error report as text a spreadsheet shows and never runs: a cell starting with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``, as OWASP recommends against CSV
+    injection (a row of the source table may hold ``=HYPERLINK(...)``).
+
+    A negative identifier such as ``-5`` is written ``'-5`` too. A program reading the CSV gets the value
+    back by dropping a leading ``'`` followed by one of these characters.
+    """
+    return "'" + cell if cell and cell.startswith(FORMULA_STARTS) else cell
 
 
 @dataclass

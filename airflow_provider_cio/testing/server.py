@@ -13,6 +13,10 @@ Three kinds of routes:
   faults are injected into;
 - App API (``/v1/...``): ``Authorization: Bearer <app_api_key>``, at most 10 requests a second;
 - admin (``/_emulator/...``): no authentication, no log, no faults, for tests and demos.
+
+Request bodies are capped (``TRACK_BODY_CAP``, ``ADMIN_BODY_CAP``): the emulator answers 413 from the
+``Content-Length`` without reading the body, or stops reading a chunked body at the cap, and a Track
+request without valid credentials is answered 401 before its body is read.
 """
 
 from __future__ import annotations
@@ -60,6 +64,12 @@ REQUEST_LOG_SIZE = 100_000  # the request log keeps this many of the most recent
 STATUS_FAULTS = ("429", "500", "503")
 ACTIVITY_PAGE_DEFAULT, ACTIVITY_PAGE_MAX = 50, 100
 _READ_CHUNK = 1 << 16
+TRACK_BODY_CAP = 2 * MAX_BATCH_BYTES
+"""The most bytes of a request body the emulator reads outside the admin routes. A Track body between
+``MAX_BATCH_BYTES`` and this is read whole and answered 413 with its size, on a connection that stays open;
+a larger one is answered 413 without reading the rest, and the connection is closed."""
+ADMIN_BODY_CAP = 64 * 1024
+"""The most bytes of a request body the admin routes (``/_emulator/...``) read; over it: 413."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +187,18 @@ _UNPARSED: Any = object()
 class Call:
     """One request as the route handlers see it: path parameters, query, body (parsed on demand)."""
 
-    __slots__ = ("_document", "body", "body_sha1", "body_size", "headers", "method", "params", "path", "query")
+    __slots__ = (
+        "_document",
+        "body",
+        "body_cut",
+        "body_sha1",
+        "body_size",
+        "headers",
+        "method",
+        "params",
+        "path",
+        "query",
+    )
 
     def __init__(
         self,
@@ -189,15 +210,17 @@ class Call:
         body: bytes | None,
         body_size: int,
         body_sha1: str,
+        body_cut: bool = False,
     ) -> None:
         self.method = method
         self.path = path
         self.params = params
         self.query = {name: values[-1] for name, values in parse_qs(query).items()} if query else {}
         self.headers = headers
-        self.body = body  # None when it was over the size limit (read and discarded)
-        self.body_size = body_size
-        self.body_sha1 = body_sha1
+        self.body = body  # None when it was over the size limit (discarded, or not read at all)
+        self.body_size = body_size  # the bytes received, or the Content-Length of a body not read
+        self.body_sha1 = body_sha1  # of the bytes read
+        self.body_cut = body_cut  # a chunked body whose reading stopped at the cap: body_size is a lower bound
         self._document: Any = _UNPARSED
 
     def json(self) -> Any:
@@ -386,10 +409,11 @@ class EmulatorServer(ThreadingHTTPServer):
                 return meta_error(405, "method not allowed", headers=(("Allow", ", ".join(allowed)),))
             return meta_error(404, "not found")
         if route.api == TRACK:
-            if not self._track_authorized(call.headers.get("Authorization")):
+            if not self.track_authorized(call.headers.get("Authorization")):
                 return meta_error(401, "Unauthorized request")
             if call.body is None:
-                message = f"request body is {call.body_size} bytes; the limit is {MAX_BATCH_BYTES}"
+                size = f"over {TRACK_BODY_CAP}" if call.body_cut else str(call.body_size)
+                message = f"request body is {size} bytes; the limit is {MAX_BATCH_BYTES}"
                 return batch_error(413, "too_large", message)
             return self._track_rate_limited(arrival)
         scheme, _, token = (call.headers.get("Authorization") or "").partition(" ")
@@ -399,7 +423,8 @@ class EmulatorServer(ThreadingHTTPServer):
             return meta_error(429, "rate limited", headers=(("Retry-After", "1"),), retry_after=1)
         return None
 
-    def _track_authorized(self, header: str | None) -> bool:
+    def track_authorized(self, header: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the Track API's credentials (HTTP Basic)."""
         if header == self._expected_basic:
             return True
         scheme, _, token = (header or "").partition(" ")
@@ -621,6 +646,8 @@ class EmulatorServer(ThreadingHTTPServer):
             if allowed:
                 return meta_error(405, "method not allowed", headers=(("Allow", ", ".join(allowed)),))
             return meta_error(404, "not found")
+        if call.body is None:
+            return meta_error(413, f"request body over {ADMIN_BODY_CAP} bytes")
         try:
             document = call.json()
         except ValueError:
@@ -773,14 +800,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         arrival = time.monotonic()
         path, _, query = self.path.partition("?")
         route, params, allowed = self.server.router.match(self.command, path)
-        limit = None if path.startswith(ADMIN_PREFIX) else MAX_BATCH_BYTES
         try:
-            body, size, sha1 = self._read_body(limit)
+            body, size, sha1, cut = self._receive_body(route, path)
         except _BadBody as error:
             self.close_connection = True
             self._send(meta_error(400, str(error)))
             return
-        call = Call(self.command, path, params, query, self.headers, body, size, sha1)
+        call = Call(self.command, path, params, query, self.headers, body, size, sha1, cut)
         try:
             response = self.server.answer(route, allowed, call, arrival)
         except Exception:
@@ -791,21 +817,43 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:
             self._send(response)
 
-    def _read_body(self, limit: int | None) -> tuple[bytes | None, int, str]:
-        """``(body or None when over limit, size, sha1 hex)``; a body over the limit is read and dropped."""
+    def _receive_body(self, route: Route | None, path: str) -> tuple[bytes | None, int, str, bool]:
+        """The body as :meth:`_read_body` gives it, under the route's caps; nothing is read of a Track
+        request without valid credentials (it is answered 401, and the connection closed)."""
+        if (
+            route is not None
+            and route.api == TRACK
+            and not self.server.track_authorized(self.headers.get("Authorization"))
+        ):
+            self.close_connection = True
+            return b"", 0, hashlib.sha1(usedforsecurity=False).hexdigest(), False
+        if path.startswith(ADMIN_PREFIX):
+            return self._read_body(ADMIN_BODY_CAP, ADMIN_BODY_CAP)
+        return self._read_body(MAX_BATCH_BYTES, TRACK_BODY_CAP)
+
+    def _read_body(self, limit: int, cap: int) -> tuple[bytes | None, int, str, bool]:
+        """``(body or None when over limit, size, sha1 hex, whether reading stopped at the cap)``.
+
+        A body over ``limit`` is read and dropped (the connection goes on). A body over ``cap`` is not
+        read: ``Content-Length`` says its size; a chunked body is read up to the cap. The connection is
+        then closed, its unread bytes with it.
+        """
         digest = hashlib.sha1(usedforsecurity=False)
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked_body(limit, digest)
+            return self._read_chunked_body(limit, cap, digest)
         length_text = self.headers.get("Content-Length", "0")
         if not length_text.isdecimal():
             raise _BadBody("Content-Length must be a non-negative integer")
         length = int(length_text)
-        if limit is None or length <= limit:
+        if length > cap:
+            self.close_connection = True
+            return None, length, digest.hexdigest(), False
+        if length <= limit:
             body = self.rfile.read(length)
             if len(body) < length:
                 raise _BadBody("the connection closed before the whole body arrived")
             digest.update(body)
-            return body, length, digest.hexdigest()
+            return body, length, digest.hexdigest(), False
         remaining = length
         while remaining:
             piece = self.rfile.read(min(remaining, _READ_CHUNK))
@@ -813,9 +861,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 raise _BadBody("the connection closed before the whole body arrived")
             digest.update(piece)
             remaining -= len(piece)
-        return None, length, digest.hexdigest()
+        return None, length, digest.hexdigest(), False
 
-    def _read_chunked_body(self, limit: int | None, digest: Any) -> tuple[bytes | None, int, str]:
+    def _read_chunked_body(self, limit: int, cap: int, digest: Any) -> tuple[bytes | None, int, str, bool]:
         pieces: list[bytes] | None = []
         size = 0
         while True:
@@ -828,15 +876,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailer fields
                 break
-            piece = self.rfile.read(chunk_size)
+            while chunk_size:  # in pieces: a chunk may announce any size
+                piece = self.rfile.read(min(chunk_size, _READ_CHUNK))
+                if not piece:
+                    raise _BadBody("the connection closed before the whole body arrived")
+                chunk_size -= len(piece)
+                digest.update(piece)
+                size += len(piece)
+                if size > cap:
+                    self.close_connection = True
+                    return None, size, digest.hexdigest(), True
+                if pieces is not None:
+                    pieces.append(piece)
+                    if size > limit:
+                        pieces = None
             self.rfile.readline(1024)
-            digest.update(piece)
-            size += len(piece)
-            if pieces is not None:
-                pieces.append(piece)
-                if limit is not None and size > limit:
-                    pieces = None
-        return (b"".join(pieces) if pieces is not None else None), size, digest.hexdigest()
+        return (b"".join(pieces) if pieces is not None else None), size, digest.hexdigest(), False
 
     def _send(self, response: Response) -> None:
         phrase = HTTPStatus(response.status).phrase

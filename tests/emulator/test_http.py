@@ -93,8 +93,13 @@ def test_chunked_request_body_is_read(workspace, track):
 
 
 def test_bad_content_length_is_400_and_closes(workspace):
+    token = base64.b64encode(f"{workspace.site_id}:{workspace.api_key}".encode())
     with socket.create_connection((workspace.host, workspace.port), timeout=10) as connection:
-        connection.sendall(b"POST /api/v2/batch HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        connection.sendall(
+            b"POST /api/v2/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "
+            + token
+            + b"\r\nContent-Length: abc\r\n\r\n"
+        )
         received = b""
         while piece := connection.recv(65536):
             received += piece

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import socket
+
 import orjson
 import pytest
+
+from airflow_provider_cio.testing.server import ADMIN_BODY_CAP, TRACK_BODY_CAP
 
 from .conftest import obj, person
 
@@ -145,3 +151,78 @@ def test_email_over_1000_bytes_is_too_large(track):
     address = "a" * 990 + "@example.com"
     response = track.batch(person({"email": address}), person({"id": "1"}, {"email": address}))
     assert errors_of(response) == [(0, "too_large", "identifiers.email"), (1, "too_large", "attributes.email")]
+
+
+GIB = 1 << 30
+
+
+def exchange(workspace, head: str, sent: bytes, *, authorized: bool = True) -> bytes:
+    """Send a request's head and the first ``sent`` bytes of its body over a raw socket, then read the
+    answer until the server closes the connection. A server that waited for the rest of the body would
+    never answer (the read times out and the test fails)."""
+    token = base64.b64encode(f"{workspace.site_id}:{workspace.api_key}".encode()).decode()
+    auth = f"Authorization: Basic {token}\r\n" if authorized else ""
+    with socket.create_connection((workspace.host, workspace.port), timeout=20) as connection:
+        connection.sendall(f"{head}Host: x\r\n{auth}\r\n".encode())
+        with contextlib.suppress(OSError):  # the server may close while the body is still going out
+            connection.sendall(sent)
+        received = b""
+        with contextlib.suppress(ConnectionResetError):
+            while piece := connection.recv(65536):
+                received += piece
+    return received
+
+
+def answer_of(received: bytes) -> tuple[int, dict[str, str], dict]:
+    """Status, headers and JSON body of a raw HTTP answer."""
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, orjson.loads(body)
+
+
+def test_a_track_body_declared_over_the_cap_is_413_before_it_is_sent(workspace):
+    received = exchange(
+        workspace, f"POST /api/v2/batch HTTP/1.1\r\nContent-Length: {GIB}\r\n", b'{"batch": [' + b" " * 10_000
+    )
+
+    status, headers, body = answer_of(received)
+    assert status == 413 and headers["connection"] == "close"
+    assert body["errors"][0]["message"] == f"request body is {GIB} bytes; the limit is 500000"
+    assert [entry["status"] for entry in workspace.requests_log()] == [413]
+
+
+def test_a_chunked_track_body_is_read_only_up_to_the_cap(workspace):
+    head = "POST /api/v2/batch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+    one_chunk_of_a_gib = f"{GIB:x}\r\n".encode() + b" " * (TRACK_BODY_CAP + 200_000)
+
+    status, headers, body = answer_of(exchange(workspace, head, one_chunk_of_a_gib))
+
+    assert status == 413 and headers["connection"] == "close"
+    assert body["errors"][0]["message"] == f"request body is over {TRACK_BODY_CAP} bytes; the limit is 500000"
+    assert workspace.people() == []
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_track_request_without_credentials_is_401_before_its_body_is_read(workspace, framing):
+    head = "POST /api/v2/batch HTTP/1.1\r\n"  # a body under the cap, of which a part is sent
+    head += "Content-Length: 400000\r\n" if framing == "content-length" else "Transfer-Encoding: chunked\r\n"
+    sent = b"1000\r\n" + b" " * 0x1000 if framing == "chunked" else b" " * 10_000
+
+    status, headers, body = answer_of(exchange(workspace, head, sent, authorized=False))
+
+    assert (status, body) == (401, {"meta": {"error": "Unauthorized request"}})
+    assert headers["connection"] == "close"
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_an_admin_body_over_64_kib_is_413(workspace, framing):
+    head = "POST /_emulator/reset HTTP/1.1\r\n"
+    head += f"Content-Length: {GIB}\r\n" if framing == "content-length" else "Transfer-Encoding: chunked\r\n"
+    sent = f"{GIB:x}\r\n".encode() + b" " * (ADMIN_BODY_CAP + 100_000) if framing == "chunked" else b"{}"
+
+    status, headers, body = answer_of(exchange(workspace, head, sent, authorized=False))
+
+    assert (status, body) == (413, {"meta": {"error": f"request body over {ADMIN_BODY_CAP} bytes"}})
+    assert headers["connection"] == "close"
+    assert workspace.requests_log() == []  # the admin routes are not logged

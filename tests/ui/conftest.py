@@ -6,7 +6,8 @@ headless Chromium driven by Playwright.
   not a sync but pushes a report-shaped XCom, and a sync report whose ``error_report`` was changed to
   point at a file that is not an error report.
 - ``api_server``: ``airflow api-server`` in a subprocess on a free port, on that same metadata DB, with
-  the simple auth manager's rules and two users: an admin, and a viewer who may read one DAG only
+  the simple auth manager's rules and three users: an admin, a viewer who may read one DAG only, and an
+  editor (role ``user``) who may read and edit that same DAG only, its XComs included
   (``one_dag_auth.OneDagAuthManager``). The plugin is found the way a deployment finds it: through
   the ``airflow.plugins`` entry point of the installed distribution.
 - ``browser``: Debian's Chromium (``/usr/bin/chromium``, or ``CIO_TEST_CHROMIUM``) through Playwright,
@@ -48,8 +49,9 @@ CHROMIUM_ARGS = [
 ]
 USERNAME = "admin"
 READER = "reader"
+EDITOR = "editor"
 READER_DAG = "cio_ui_objects_dry_run"
-"""The one DAG the reader may read."""
+"""The one DAG the reader may read, and the editor may read and edit."""
 SERVER_START_SECONDS = 180
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PEOPLE_SQL = "SELECT id, email, plan FROM users WHERE UNIX_TIMESTAMP(updated_at) >= {{ last_sync_time }} ORDER BY seq"
@@ -66,6 +68,8 @@ class SyncHistory:
     no_pool_dag: str = "cio_ui_no_pool"
     """A sync whose pool does not exist (``dag.test()`` ignores pools, so it ran)."""
     never_run_dag: str = "cio_ui_never_run"
+    mapped_dag: str = "cio_ui_mapped"
+    """A mapped sync (``.partial().expand()``) whose two instances fail different rows."""
     people_runs: list[Any] = field(default_factory=list)
     """The people DagRuns, oldest first: failed (2 rows), succeeded, succeeded (1 row changed since)."""
     people_reports: list[dict[str, Any]] = field(default_factory=list)
@@ -74,6 +78,9 @@ class SyncHistory:
     not_a_sync_run: Any = None
     tampered_run: Any = None
     no_pool_run: Any = None
+    mapped_run: Any = None
+    mapped_reports: list[dict[str, Any]] = field(default_factory=list)
+    """The mapped sync's reports, by map index."""
     secret_text: str = ""
     """The content of a file no download may serve."""
 
@@ -112,8 +119,14 @@ def sync_history(airflow_db, mysql_server, emulator_server, tmp_path_factory) ->
             database=database,
         )
 
+        custom = tmp_path_factory.mktemp("reports")  # the download also serves a rendered error_report_path
         with DAG(history.people_dag, schedule=None, start_date=START) as people:
-            MySQLReverseETLOperator(task_id="sync", sql=PEOPLE_SQL, activity_settle_seconds=0)
+            MySQLReverseETLOperator(
+                task_id="sync",
+                sql=PEOPLE_SQL,
+                activity_settle_seconds=0,
+                error_report_path=f"file://{custom}/{{{{ dag.dag_id }}}}/{{{{ run_id | replace(':', '_') }}}}.csv",
+            )
         history.people_runs.append(run_dag(people, next(dates)))
         mysql_server.execute(
             "UPDATE users SET email = 'barbara@example.com' WHERE id = '2'",
@@ -170,6 +183,17 @@ def sync_history(airflow_db, mysql_server, emulator_server, tmp_path_factory) ->
         env.setenv("AIRFLOW_CONN_WORKSPACE_EU", os.environ["AIRFLOW_CONN_CUSTOMERIO_DEFAULT"])
         history.no_pool_run = run_dag(no_pool, next(dates))
 
+        with DAG(history.mapped_dag, schedule=None, start_date=START) as mapped:
+            MySQLReverseETLOperator.partial(task_id="sync", activity_settle_seconds=0).expand(
+                sql=[  # instance 0 fails the email 'broken' (row 1), instance 1 the empty id (row 3)
+                    "SELECT id, email FROM users WHERE id IN ('1', '3') ORDER BY seq",
+                    "SELECT id, email FROM users WHERE id IN ('', '5', '6') ORDER BY seq DESC",
+                ]
+            )
+        mysql_server.execute("UPDATE users SET id = '' WHERE id = '4'", database=database)
+        history.mapped_run = run_dag(mapped, next(dates))
+        history.mapped_reports = [history.mapped_run.xcom("sync", map_index=index) for index in (0, 1)]
+
         with DAG(history.never_run_dag, schedule="@daily", start_date=START, catchup=False) as never_run:
             MySQLReverseETLOperator(task_id="sync", sql=PEOPLE_SQL)
         register_dag(never_run)
@@ -187,6 +211,8 @@ class ApiServer:
     log_path: Path
     reader: str = READER
     """A user who may read one DAG only (same password)."""
+    editor: str = EDITOR
+    """A user who may read and edit (its XComs included) that same DAG only (same password)."""
     reader_dag: str = READER_DAG
 
     def token(self, username: str | None = None) -> str:
@@ -213,13 +239,13 @@ def api_server(sync_history, tmp_path_factory) -> Iterator[ApiServer]:
     workdir = tmp_path_factory.mktemp("api_server")
     password = secrets.token_urlsafe(12)
     passwords = workdir / "passwords.json"
-    passwords.write_text(json.dumps({USERNAME: password, READER: password}))
+    passwords.write_text(json.dumps({USERNAME: password, READER: password, EDITOR: password}))
     port = free_port()
     env = {
         **os.environ,
         "AIRFLOW__CORE__AUTH_MANAGER": "one_dag_auth.OneDagAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin,{READER}:viewer",
-        "CIO_TEST_READER": READER,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin,{READER}:viewer,{EDITOR}:user",
+        "CIO_TEST_READER": f"{READER},{EDITOR}",
         "CIO_TEST_READER_DAGS": READER_DAG,
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(REPO), os.environ.get("PYTHONPATH", "")]),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
@@ -249,7 +275,7 @@ def wait_until_up(server: ApiServer, process: subprocess.Popen[bytes]) -> None:
         try:
             if requests.get(f"{server.url}/api/v2/monitor/health", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a busy machine
             pass
         time.sleep(0.5)
     pytest.fail(f"airflow api-server did not answer in {SERVER_START_SECONDS} s:\n{tail(server.log_path)}")

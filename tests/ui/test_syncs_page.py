@@ -34,9 +34,9 @@ def report_bytes(report: dict) -> bytes:
     return Path(report["error_report"].removeprefix("file://")).read_bytes()
 
 
-def download_url(server, dag_id: str, task_id: str, run_id: str) -> str:
+def download_url(server, dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> str:
     """The plugin's download address of a run's error CSV."""
-    return server.url + error_report_path(dag_id, task_id, run_id)
+    return server.url + error_report_path(dag_id, task_id, run_id, map_index)
 
 
 def sync_url(server, dag_id: str, task_id: str) -> str:
@@ -119,6 +119,7 @@ def test_the_overview_shows_every_sync_those_that_need_attention_first(
     rows = overview_rows(frame)
     assert [(row["id"], row["status"]) for row in rows] == [
         ("cio_ui_no_pool/sync_companies", "pool_missing"),
+        ("cio_ui_mapped/sync", "failed"),
         ("cio_ui_tampered/sync", "failed"),
         ("cio_ui_objects_dry_run/sync_companies", "ok"),
         ("cio_ui_people/sync", "ok"),
@@ -149,7 +150,7 @@ def test_the_filters_narrow_the_overview(signed_in_page, api_server, sync_histor
     frame = browse_to_overview(signed_in_page, api_server)
 
     attention = apply_filters(frame, dag=TESTS_DAGS, status="attention")
-    assert attention == ["cio_ui_no_pool/sync_companies", "cio_ui_tampered/sync"]
+    assert attention == ["cio_ui_no_pool/sync_companies", "cio_ui_mapped/sync", "cio_ui_tampered/sync"]
     assert apply_filters(frame, dag=TESTS_DAGS, status="pool_missing") == ["cio_ui_no_pool/sync_companies"]
     assert apply_filters(frame, dag=TESTS_DAGS, connection="workspace_eu") == ["cio_ui_no_pool/sync_companies"]
     assert apply_filters(frame, dag="CIO_UI_PEOPLE") == ["cio_ui_people/sync"]
@@ -307,6 +308,7 @@ def test_the_json_holds_each_run_with_its_report(api_server, sync_history):
         ("cio_ui_tampered", "sync"),
         ("cio_ui_no_pool", "sync_companies"),
         ("cio_ui_never_run", "sync"),
+        ("cio_ui_mapped", "sync"),
     }
     assert by_task[("cio_ui_no_pool", "sync_companies")]["problems"][0]["command"] == (
         "cio-retl create-pool --conn-id workspace_eu"
@@ -334,7 +336,7 @@ def test_the_download_serves_only_error_reports_of_sync_runs(api_server, sync_hi
     assert {what: response.status_code for what, response in answers.items()} == dict.fromkeys(refused, 404)
     assert all(sync_history.secret_text.strip() not in response.text for response in answers.values())
     assert answers["a report pointing at another file"].json() == {
-        "detail": "the file named by the report is not an error report of a sync"
+        "detail": "the report's error_report is not where this task instance writes its report"
     }
     assert answers["a run without failed rows"].json() == {"detail": "this sync run has no error report: no row failed"}
     failed_run = sync_history.people_runs[0]
@@ -386,3 +388,67 @@ def test_an_unknown_status_filter_says_which_exist(api_server, sync_history):
 
     assert response.status_code == 400
     assert "attention" in response.json()["detail"]
+
+
+def test_each_instance_of_a_mapped_sync_links_to_its_own_error_report(signed_in_page, api_server, sync_history):
+    reports = sync_history.mapped_reports
+    signed_in_page.goto(sync_url(api_server, "cio_ui_mapped", "sync"))
+    runs = runs_table(signed_in_page)
+    links = signed_in_page.locator("table#runs").get_by_role("link", name="errors.csv")
+
+    run_id = sync_history.mapped_run.run_id
+    assert [row["Run"] for row in runs] == [f"{run_id} [0]", f"{run_id} [1]"]
+    assert reports[0]["error_report"] != reports[1]["error_report"]
+    downloaded = []
+    for index in (0, 1):
+        with signed_in_page.expect_download() as download:
+            links.nth(index).click()
+        downloaded.append(Path(download.value.path()).read_text())
+    assert [text.splitlines()[1:] for text in downloaded] == [
+        ["1,1,invalid_email,the email column is not a valid email address (RFC 5322)"],
+        ["3,,missing_identifier,the id column is empty"],
+    ]
+    assert downloaded == [report_bytes(report).decode() for report in reports]
+
+
+def test_an_xcom_edited_to_name_another_dags_report_is_not_served(api_server, sync_history):
+    """A user who may edit one DAG's XComs (Airflow's own API) points its report at the report of a DAG
+    the user may not read: the download answers 404, for that user and for an admin alike."""
+    editor = {"Authorization": f"Bearer {api_server.token(api_server.editor)}"}
+    admin = {"Authorization": f"Bearer {api_server.token()}"}
+    other = sync_history.people_runs[0]
+    dag_id, task_id, run_id = api_server.reader_dag, "sync_companies", sync_history.dry_run.run_id
+    xcom = f"{api_server.url}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+    own_download = download_url(api_server, dag_id, task_id, run_id)
+    assert (
+        requests.get(
+            download_url(api_server, "cio_ui_people", "sync", other.run_id), headers=editor, timeout=30
+        ).status_code
+        == 404
+    )
+    assert requests.get(own_download, headers=editor, timeout=30).status_code == 404  # a dry run: no report
+
+    stolen = {**sync_history.dry_run_report, "error_report": sync_history.people_reports[0]["error_report"]}
+    patched = requests.patch(xcom, json={"value": stolen, "map_index": -1}, headers=editor, timeout=30)
+    try:
+        assert patched.status_code == 200, patched.text
+        answers = [requests.get(own_download, headers=headers, timeout=30) for headers in (editor, admin)]
+    finally:
+        restored = {"value": sync_history.dry_run_report, "map_index": -1}
+        assert requests.patch(xcom, json=restored, headers=admin, timeout=30).status_code == 200
+
+    assert [(answer.status_code, answer.json()) for answer in answers] == [
+        (404, {"detail": "the report's error_report is not where this task instance writes its report"})
+    ] * 2
+    assert all(b"invalid_email" not in answer.content for answer in answers)
+
+
+@pytest.mark.parametrize("path", ["/cio-syncs/docs", "/cio-syncs/redoc", "/cio-syncs/openapi.json"])
+def test_fastapis_docs_and_openapi_routes_are_off(api_server, sync_history, path):
+    admin = {"Authorization": f"Bearer {api_server.token()}"}
+
+    anonymous = requests.get(f"{api_server.url}{path}", timeout=30, allow_redirects=False)
+    signed_in = requests.get(f"{api_server.url}{path}", headers=admin, timeout=30, allow_redirects=False)
+
+    assert (anonymous.status_code, signed_in.status_code) == (404, 404)
+    assert "error-report" not in anonymous.text
