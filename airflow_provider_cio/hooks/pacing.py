@@ -46,6 +46,8 @@ class RequestPacer:
             raise ValueError("requests_per_second must be more than 0")
         self.ceiling = float(ceiling)
         self.rate = min(self.ceiling, START_RATE)
+        # The spacing by WINDOW_SECONDS / rate keeps a whole ceiling by itself; a fractional one (2.5) it does not
+        # (three starts in 0.84 s): the start times of the last int(ceiling) requests hold the next one back.
         self._starts: collections.deque[float] = collections.deque(maxlen=max(1, int(ceiling)))
         self._accepted: collections.deque[float] = collections.deque(maxlen=max(1, int(ceiling)))
         self._slow_start = True
