@@ -67,7 +67,7 @@ def test_a_fractional_ceiling_is_kept_by_the_start_times_of_the_last_window(cloc
     assert times[2] - times[0] == pytest.approx(WINDOW_SECONDS)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     ceiling=st.one_of(st.integers(1, 150), st.floats(0.2, 150, allow_nan=False).map(lambda c: round(c, 2))),
     throttled_at=st.sets(st.integers(0, 200), max_size=6),
