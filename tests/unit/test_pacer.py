@@ -100,6 +100,35 @@ def test_a_429_pauses_every_request_until_its_retry_after_has_passed(clock: Fake
     assert all(start >= throttled_at + 3.0 for start in later)
 
 
+class AnsweredWhileWaiting(ClockEvent):
+    """A wait during which another thread's request is answered 429 (the first time only)."""
+
+    def __init__(self, clock: FakeClock, pacer: RequestPacer, retry_after: float) -> None:
+        super().__init__(clock)
+        self.pacer, self.retry_after, self.answered_at = pacer, retry_after, None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.answered_at is None:
+            self.clock.advance(0.01)
+            self.answered_at = self.clock.now
+            self.pacer.answered(throttled=True, retry_after=self.retry_after)
+            return super().wait(None if timeout is None else timeout - 0.01)
+        return super().wait(timeout)
+
+
+def test_a_request_waiting_for_its_start_time_when_a_429_comes_waits_for_the_pause_too(clock: FakeClock) -> None:
+    """Start times are handed out ahead (eight threads at 20 requests/s: up to 0.4 s ahead); a 429 answered in
+    the meantime must hold back the requests already holding a start time, not only the ones that come later."""
+    pacer = RequestPacer(100)
+    starts(pacer, clock, 5)
+    event = AnsweredWhileWaiting(clock, pacer, retry_after=2.0)
+
+    pacer.wait(event)
+
+    assert event.answered_at is not None
+    assert clock.now >= event.answered_at + 2.0
+
+
 def test_a_429_cuts_the_pace_to_nine_tenths_of_what_was_accepted_in_the_last_second(clock: FakeClock) -> None:
     pacer = RequestPacer(100)
     answers = starts(pacer, clock, 40)  # each answered as it starts, over about 1.3 s
