@@ -60,12 +60,24 @@ def row_path(builder: PeopleOps, rows: list[tuple[Any, ...]], first_row: int) ->
 # --- strategies: blocks of rows of mixed types -----------------------------------------------------------------
 
 AWKWARD = st.sampled_from(['"', "\\", '","', "%", "%b", "\n", "\t", "\x00", "\x7f", "\u2028", "é", "漢", "\U0001f600"])
-texts = st.one_of(
+short_texts = st.one_of(
     st.text(min_size=1, max_size=12),
     st.lists(st.one_of(AWKWARD, st.text(max_size=3)), min_size=1, max_size=8).map("".join).filter(bool),
-    st.integers(240, 1001).map(lambda n: "x" * n),
-    st.integers(240, 334).map(lambda n: "€" * n),
 )
+long_texts = st.sampled_from(
+    [
+        "x" * 251,
+        "x" * 1000,
+        "x" * 1001,
+        "€" * 333,  # 999 bytes
+        "€" * 334,  # 1002 bytes
+        "\U0001f600" * 250,  # 1000 bytes
+        "\U0001f600" * 251,
+        '"' * 600,  # 600 bytes, 1200 of JSON: within the limit
+        "\x01" * 300,  # 300 bytes, 1800 of JSON
+    ]
+)
+texts = st.one_of(short_texts, long_texts)
 emails = st.builds(
     lambda user, n: f"{user}.{n}@Example.com", st.sampled_from(["ada", "Bob", "o'hara", "é"]), st.integers(0, 99)
 )
@@ -83,6 +95,7 @@ odd_values = st.one_of(
 )
 COLUMN_KINDS = {
     "integers": st.integers(-(2**63), 2**64 - 1),
+    "short texts": short_texts,
     "texts": texts,
     "emails": emails,
     "mixed": st.one_of(st.integers(-5, 5), texts, odd_values),
@@ -96,7 +109,7 @@ def blocks(draw: st.DrawFn) -> tuple[IdentifyBy, list[str], list[tuple[Any, ...]
     identify_by: IdentifyBy = draw(st.sampled_from(["id", "email"]))
     kinds = draw(st.lists(st.sampled_from(sorted(COLUMN_KINDS)), min_size=1, max_size=4))
     suffixes = st.sampled_from(["", "%", "%b", "%%s", '"q"', "\\", "\u00e9", " "])
-    names = [identify_by, *(f"{kind}_{n}{draw(suffixes)}" for n, kind in enumerate(kinds))]
+    names = [identify_by, *(f"{kind.replace(' ', '_')}_{n}{draw(suffixes)}" for n, kind in enumerate(kinds))]
     if identify_by == "id" and draw(st.booleans()):
         names.append("email")
         kinds.append("emails")
@@ -105,7 +118,11 @@ def blocks(draw: st.DrawFn) -> tuple[IdentifyBy, list[str], list[tuple[Any, ...]
     columns = [draw(st.lists(identifiers, min_size=count, max_size=count))]
     columns += [draw(st.lists(COLUMN_KINDS[kind], min_size=count, max_size=count)) for kind in kinds]
     odd = draw(
-        st.dictionaries(st.tuples(st.integers(0, count - 1), st.integers(0, len(kinds))), odd_values, max_size=3)
+        st.dictionaries(
+            st.tuples(st.integers(0, count - 1), st.integers(0, len(kinds))),
+            st.one_of(st.sampled_from([None, ""]), odd_values),
+            max_size=3,
+        )
     )
     for (row, column), value in odd.items():
         columns[column][row] = value
