@@ -231,7 +231,8 @@ json_values = st.recursive(
     | st.booleans()
     | st.integers(-(2**63), 2**64 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
+    | st.text(max_size=20)
+    | st.sampled_from(["x" * 300, "\u00e9" * 200]),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=30,
 )
@@ -350,6 +351,8 @@ def test_every_value_converts_by_the_rules_or_fails_its_row_by_name(
         assert isinstance(outcome, RowError), f"{value!r} should fail its row ({refused.error_type})"
         assert (outcome.row_number, outcome.identifier, outcome.error_type) == (1, "7", refused.error_type)
         assert outcome.error_type in NAMED_ERRORS
+        if not isinstance(value, int):  # an integer JSON cannot hold is refused with the whole op, unnamed
+            assert "column 'v'" in outcome.message, "the error report names the column"
         return
     if isinstance(outcome, RowError):  # only what JSON cannot write: a lone surrogate in a text
         assert outcome.error_type == INVALID_VALUE and not writable(expected)
