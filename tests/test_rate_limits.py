@@ -11,16 +11,21 @@ import http.client
 import json
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from sync_helpers import run_job
 
-from airflow_provider_cio.hooks.customerio import CustomerIOError, CustomerIOHook
+from airflow_provider_cio.hooks.customerio import CustomerIOError, CustomerIOHook, RetryPolicy
 
 WIDE_COLUMNS = ", ".join(f"REPEAT('x', 900) AS a{n}" for n in range(30))
 """About 28 kB a row: 16 rows fill a request, so a few hundred rows make many requests."""
+
+
+ON_THEIR_WAY = 0.1
+"""Seconds after a 429 arrived within which requests sent before its answer came back may still arrive."""
 
 
 def batch_requests(workspace) -> list[dict]:
@@ -115,6 +120,34 @@ def test_the_emulators_limit_counts_requests_by_their_arrival_even_when_a_body_c
     accepted = [entry for entry in batch_requests(workspace) if entry["status"] == 200]
     assert len(accepted) == 2 and most_in_one_second(accepted) <= 2
     assert sorted(person["id"] for person in workspace.people()) == ["first", "third"]
+
+
+def test_a_429_pauses_every_thread_of_the_hook_until_its_retry_after(workspace):
+    """Eight threads send different bodies through one hook. Once a request is answered 429 with Retry-After,
+    no request of any thread arrives before that time has passed, except those already on their way when the
+    answer came (they arrive within a moment of it). The resend of the refused body would wait anyway (the
+    per-request backoff); the other threads' bodies wait only because of the hook-wide pause."""
+    workspace.faults(seed=11, rate_429=0.15, retry_after=1)
+    hook = CustomerIOHook(retry=RetryPolicy(max_attempts=12, base_delay=0.05, max_delay=0.5), max_connections=8)
+    batches = [
+        [
+            json.dumps({"type": "person", "action": "identify", "identifiers": {"id": f"{b}-{n}"}}).encode()
+            for n in range(5)
+        ]
+        for b in range(32)
+    ]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert [error for errors in pool.map(hook.send_batch, batches) for error in errors] == []
+
+    sent = batch_requests(workspace)
+    throttled = [entry for entry in sent if entry["status"] == 429]
+    assert throttled, "the seed gives some 429s"
+    for answer in throttled:
+        paused = answer["t"] + ON_THEIR_WAY, answer["t"] + answer["retry_after"]
+        too_early = [entry for entry in sent if paused[0] <= entry["t"] < paused[1]]
+        assert too_early == [], f"requests within Retry-After of the 429 at {answer['t']}: {too_early}"
+    assert len(workspace.people()) == 160
 
 
 def test_the_emulator_refuses_a_bad_rate_limit_and_has_none_by_default(workspace):

@@ -46,6 +46,8 @@ class RequestPacer:
             raise ValueError("requests_per_second must be more than 0")
         self.ceiling = float(ceiling)
         self.rate = min(self.ceiling, START_RATE)
+        # The spacing by WINDOW_SECONDS / rate keeps a whole ceiling by itself; a fractional one (2.5) it does not
+        # (three starts in 0.84 s): the start times of the last int(ceiling) requests hold the next one back.
         self._starts: collections.deque[float] = collections.deque(maxlen=max(1, int(ceiling)))
         self._accepted: collections.deque[float] = collections.deque(maxlen=max(1, int(ceiling)))
         self._slow_start = True
@@ -55,17 +57,27 @@ class RequestPacer:
         self._lock = threading.Lock()
 
     def wait(self, cancelled: threading.Event) -> None:
-        """Take the next start time and wait for it (returns early when ``cancelled`` is set)."""
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next, self._paused_until)
-            starts = self._starts
-            if len(starts) == starts.maxlen:
-                start = max(start, starts[0] + WINDOW_SECONDS)
-            starts.append(start)
-            self._next = start + WINDOW_SECONDS / self.rate
-        if start > now:
-            cancelled.wait(start - now)
+        """Take the next start time and wait for it (returns early when ``cancelled`` is set).
+
+        A 429 answered while a request waits for its start time pauses that request too: it takes a new start
+        time after the pause.
+        """
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next, self._paused_until)
+                starts = self._starts
+                if len(starts) == starts.maxlen:
+                    start = max(start, starts[0] + WINDOW_SECONDS)
+                starts.append(start)
+                self._next = start + WINDOW_SECONDS / self.rate
+            if start > now and cancelled.wait(start - now):
+                return
+            with self._lock:
+                if self._paused_until <= start:
+                    return
+                if start in starts:  # paused after it was taken: this start time is given up
+                    starts.remove(start)
 
     def answered(self, *, throttled: bool, retry_after: float | None) -> None:
         """Adapt to one answer: ``throttled`` is a 429 (with its ``Retry-After`` seconds, if any)."""

@@ -9,7 +9,7 @@ when the longest op is short, no value in it can be long.
 Each column is encoded once, with one ``orjson.dumps`` of all its values, and split into the encoded
 values: inside a JSON string every ``"`` is escaped, so ``","`` only ever separates two strings. Each op
 is then one ``bytes %`` of a template made for the block's columns. The bytes are exactly those of the
-row-by-row path (``tests/test_columnar_ops.py`` compares them on awkward text); any block it cannot take
+row-by-row path (``tests/unit/test_columnar_ops.py`` compares them on awkward text); any block it cannot take
 whole (an invalid email, a number JSON cannot hold, an op over the size limit) goes row by row instead,
 where each row gets its own outcome.
 """

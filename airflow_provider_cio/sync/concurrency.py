@@ -40,7 +40,6 @@ class ConcurrencyWindow:
         self.fixed = fixed
         self.limit = float(maximum if fixed else min(INITIAL_WINDOW, maximum))
         self.in_flight = 0
-        self.peak = 0
         self._fastest = float("inf")
         self._last_cut = 0.0
         self._slow_start = True
@@ -52,7 +51,6 @@ class ConcurrencyWindow:
             while self.in_flight >= int(self.limit):
                 self._changed.wait()
             self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
 
     def release(self, seconds: float, *, throttled: bool, full: bool) -> None:
         """One request is answered after ``seconds``.

@@ -21,7 +21,7 @@ def addr_spec_pattern(once: str) -> str:
 _ONCE = "+" if sys.version_info >= (3, 11) else ""
 """Possessive repetitions (Python 3.11 and later): no part of an address can match two ways, so giving back
 characters never helps, and the matcher keeps no way back: twice as fast on a column of addresses, the same
-addresses (``tests/test_emails.py`` compares the two)."""
+addresses (``tests/unit/test_emails.py`` compares the two)."""
 _ADDR_SPEC = re.compile(addr_spec_pattern(_ONCE))
 _ADDR_SPEC_LINES = re.compile(rf"{_ADDR_SPEC.pattern}(?:\n{_ADDR_SPEC.pattern})*{_ONCE}")
 """Addresses one per line: no part of an address can hold a line break."""
