@@ -4,8 +4,16 @@ VENV := .venv
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The oldest Airflow that pyproject.toml allows, on the newest Python it allows, in a second virtualenv: the
+# libraries of constraints.txt but Airflow's own packages (and aiosqlite, which Airflow 3.3.0 wants older).
+FLOOR_AIRFLOW := 3.3.0
+FLOOR_PYTHON_VERSION := 3.13
+FLOOR_PYTHON ?= python$(FLOOR_PYTHON_VERSION)
+FLOOR_VENV := $(VENV)/floor
+FLOOR_INSTALLED := $(FLOOR_VENV)/.installed
+FLOOR_TESTS := tests/unit tests/test_reverse_etl_people.py
 
-.PHONY: demo test unit bench bench-mirror bench-postgres lint format clean
+.PHONY: demo test test-floor unit bench bench-mirror bench-postgres lint format clean
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -17,12 +25,28 @@ $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 demo: $(INSTALLED)  ## a real sync from MySQL into the workspace emulator, end to end
 	$(BIN)/python scripts/demo.py
 
-test: $(INSTALLED)  ## lint, types, doc snippets, then the whole test suite (a private MySQL server, the emulator)
+test: $(INSTALLED)  ## lint, types, doc snippets, the whole test suite (a private MySQL server, the emulator), then test-floor
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python scripts/doc_snippets.py
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-floor
+
+$(FLOOR_INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
+	scripts/system-deps.sh
+	PYENV_VERSION="$$(pyenv versions --bare 2>/dev/null | grep -E '^$(subst .,\.,$(FLOOR_PYTHON_VERSION))(\.|$$)' | tail -n 1)" \
+		$(FLOOR_PYTHON) -m venv --clear $(FLOOR_VENV) 2>/dev/null \
+		|| { echo "$(FLOOR_PYTHON) not found: the floor runs on $(PYTHON); Python $(FLOOR_PYTHON_VERSION) goes untested here" >&2; \
+		     $(PYTHON) -m venv --clear $(FLOOR_VENV); }
+	grep -vE '^(apache-airflow|aiosqlite)' constraints.txt > $(FLOOR_VENV)/constraints.txt
+	$(FLOOR_VENV)/bin/pip install --quiet --upgrade pip
+	$(FLOOR_VENV)/bin/pip install --quiet -c $(FLOOR_VENV)/constraints.txt 'apache-airflow==$(FLOOR_AIRFLOW)' -e . \
+		pytest pytest-timeout hypothesis
+	touch $(FLOOR_INSTALLED)
+
+test-floor: $(FLOOR_INSTALLED)  ## the unit layer and a real DagRun test on the oldest Airflow and the newest Python claimed
+	$(FLOOR_VENV)/bin/pytest -q $(FLOOR_TESTS)
 
 unit: $(INSTALLED)  ## the fast unit layer alone (tests/unit: no server, no Airflow DB, no HTTP), for the edit-test loop
 	$(BIN)/pytest tests/unit -q

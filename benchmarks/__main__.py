@@ -38,9 +38,10 @@ from typing import Any
 import MySQLdb
 import MySQLdb.cursors
 
-from airflow_provider_cio.testing import MySQLServer, TemporaryMySQLServer, WorkspaceEmulator
+from airflow_provider_cio.testing import WorkspaceEmulator
 from benchmarks.data import COLUMNS, create_people
 from benchmarks.emulator_throughput import build_batches, send_all
+from cio_devservers import MySQLServer, TemporaryMySQLServer
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 150

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_cio.testing import MySQLServer
+from cio_devservers import MySQLServer
 
 COLUMNS = "id, email, first_name, last_name, plan, country, created_at, updated_at, score, active"
 QUERY = f"SELECT {COLUMNS} FROM people"

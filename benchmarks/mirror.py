@@ -25,8 +25,9 @@ from typing import Any
 
 import MySQLdb.cursors
 
-from airflow_provider_cio.testing import MySQLServer, TemporaryMySQLServer, WorkspaceEmulator
+from airflow_provider_cio.testing import WorkspaceEmulator
 from benchmarks.data import QUERY, create_people
+from cio_devservers import MySQLServer, TemporaryMySQLServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_cio.testing import PostgresServer, TemporaryPostgresServer, WorkspaceEmulator
+from airflow_provider_cio.testing import WorkspaceEmulator
+from cio_devservers import PostgresServer, TemporaryPostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = "id, email, first_name, last_name, plan, country, created_at, updated_at, score, active"

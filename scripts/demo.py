@@ -115,7 +115,7 @@ class MySQLStarter:
         self._thread.start()
 
     def _start(self) -> None:
-        from airflow_provider_cio.testing.mysql_server import MySQLServer, TemporaryMySQLServer
+        from cio_devservers import MySQLServer, TemporaryMySQLServer
 
         try:
             url = os.environ.get("MYSQL_URL")

@@ -48,13 +48,8 @@ os.environ.update(
 )
 multiprocessing.set_start_method("forkserver", force=True)
 
-from airflow_provider_cio.testing import (  # noqa: E402
-    MySQLServer,
-    PostgresServer,
-    TemporaryMySQLServer,
-    TemporaryPostgresServer,
-    WorkspaceEmulator,
-)
+from airflow_provider_cio.testing import WorkspaceEmulator  # noqa: E402
+from cio_devservers import MySQLServer, PostgresServer, TemporaryMySQLServer, TemporaryPostgresServer  # noqa: E402
 
 _database_numbers = itertools.count(1)
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from airflow_provider_cio.testing import MySQLServer
+from cio_devservers import MySQLServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tarfile
+import tomllib
 import venv
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -67,9 +68,6 @@ def installed(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     )  # the fresh venv's site-packages
     dependencies = sysconfig.get_path("purelib")
     (site / "_project_dependencies.pth").write_text(dependencies + "\n")
-    [wheel] = dist.glob("*.whl")
-    # pip itself comes through the .pth too; run by the fresh venv's python, it installs there (scripts too).
-    run(bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", wheel)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env.update(
         PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
@@ -79,6 +77,10 @@ def installed(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     )
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
     env.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
+    [wheel] = dist.glob("*.whl")
+    # pip itself comes through the .pth too; run by the fresh venv's python, it installs there (scripts too).
+    # Without PYTHONPATH, so that a source tree on it does not pass for the package already installed.
+    run(bin_dir / "python", "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", wheel, env=env)
     yield bin_dir, env
 
 
@@ -96,6 +98,52 @@ def test_the_sdist_and_the_wheel_carry_the_license_and_the_type_marker(dist: Pat
     with tarfile.open(sdist) as archive:
         sdist_names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "airflow_provider_cio/py.typed"} <= sdist_names
+
+
+EMULATOR_MODULES = {
+    "airflow_provider_cio/testing/__init__.py",
+    "airflow_provider_cio/testing/__main__.py",
+    "airflow_provider_cio/testing/cli.py",
+    "airflow_provider_cio/testing/emulator.py",
+    "airflow_provider_cio/testing/server.py",
+    "airflow_provider_cio/testing/workspace/__init__.py",
+    "airflow_provider_cio/testing/dagruns.py",
+}
+"""What users' DAG tests import: the workspace emulator (and its command), and the DagRun helpers."""
+
+
+def is_test_only(module: str) -> bool:
+    """A module only this project's own tests, demo or benchmarks use: a throwaway database or Redis server,
+    the support package that holds them, or test code."""
+    path = PurePosixPath(module)
+    return (
+        path.name.endswith("_server.py")
+        or path.name == "conftest.py"
+        or path.parts[0] in {"cio_devservers", "tests", "benchmarks", "scripts"}
+        or (path.parts[:2] == ("airflow_provider_cio", "testing") and bool(re.search(r"mysql|postgres|redis", module)))
+    )
+
+
+def test_the_wheel_ships_the_workspace_emulator_and_no_test_only_code(dist: Path) -> None:
+    [wheel] = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        modules = [name for name in archive.namelist() if name.endswith(".py")]
+    assert [module for module in modules if is_test_only(module)] == []
+    assert {PurePosixPath(module).parts[0] for module in modules} == {"airflow_provider_cio"}
+    assert set(modules) >= EMULATOR_MODULES
+
+
+def test_the_installed_testing_package_is_the_emulator_without_the_test_servers(
+    installed: tuple[Path, dict[str, str]],
+) -> None:
+    bin_dir, env = installed
+    script = (
+        "import importlib.util, airflow_provider_cio.testing as testing\n"
+        "from airflow_provider_cio.testing.dagruns import check_counts, run_dag\n"
+        "with testing.WorkspaceEmulator() as workspace: print(workspace.people())\n"
+        "print(testing.__all__, importlib.util.find_spec('cio_devservers'))\n"
+    )
+    assert run(bin_dir / "python", "-c", script, env=env).splitlines() == ["[]", "['WorkspaceEmulator'] None"]
 
 
 def test_the_installed_wheel_is_a_provider_airflow_lists_with_its_plugin(

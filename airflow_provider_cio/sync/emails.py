@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +17,8 @@ def addr_spec_pattern(once: str) -> str:
     return rf"(?:{dot_atom}|{quoted_string})@(?:{dot_atom}|{domain_literal})"
 
 
-_ONCE = "+" if sys.version_info >= (3, 11) else ""
-"""Possessive repetitions (Python 3.11 and later): no part of an address can match two ways, so giving back
+_ONCE = "+"
+"""Possessive repetitions: no part of an address can match two ways, so giving back
 characters never helps, and the matcher keeps no way back: twice as fast on a column of addresses, the same
 addresses (``tests/unit/test_emails.py`` compares the two)."""
 _ADDR_SPEC = re.compile(addr_spec_pattern(_ONCE))

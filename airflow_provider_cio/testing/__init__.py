@@ -1,30 +1,14 @@
-"""Test doubles that are real servers: a Customer.io workspace emulator, throwaway MySQL, PostgreSQL and Redis.
+"""Test doubles for your DAG tests: a Customer.io workspace emulator that is a real HTTP server, and
+helpers that run real DagRuns and check what the sync tasks reported (:mod:`.dagruns`)::
 
-Use them in your own DAG tests::
+    from airflow_provider_cio.testing import WorkspaceEmulator
+    from airflow_provider_cio.testing.dagruns import run_dag
 
-    from airflow_provider_cio.testing import WorkspaceEmulator, TemporaryMySQLServer
+The emulator is also the ``cio-workspace-emulator`` command (``python -m airflow_provider_cio.testing``).
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from airflow_provider_cio.testing.emulator import WorkspaceEmulator
 
-_EXPORTS = {
-    "WorkspaceEmulator": "airflow_provider_cio.testing.emulator",
-    "TemporaryMySQLServer": "airflow_provider_cio.testing.mysql_server",
-    "MySQLServer": "airflow_provider_cio.testing.mysql_server",
-    "TemporaryPostgresServer": "airflow_provider_cio.testing.postgres_server",
-    "PostgresServer": "airflow_provider_cio.testing.postgres_server",
-    "TemporaryRedisServer": "airflow_provider_cio.testing.redis_server",
-    "RedisServer": "airflow_provider_cio.testing.redis_server",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    """Import what is asked for on first use, so importing one double does not start the other's stack."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__all__ = ["WorkspaceEmulator"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.testing import MySQLServer, TemporaryMySQLServer
+from cio_devservers import MySQLServer, TemporaryMySQLServer
 
 _database_numbers = itertools.count(1)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.testing import PostgresServer
+from cio_devservers import PostgresServer
 
 _database_numbers = itertools.count(1)
 

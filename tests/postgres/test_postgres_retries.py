@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_cio.operators.postgres import PostgresReverseETLOperator
 from airflow_provider_cio.testing.dagruns import run_dag
-from airflow_provider_cio.testing.mysql_server import free_port
+from cio_devservers import free_port
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 _dags = itertools.count(1)

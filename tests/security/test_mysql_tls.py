@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
-from airflow_provider_cio.testing import MySQLServer, TemporaryMySQLServer, WorkspaceEmulator
+from airflow_provider_cio.testing import WorkspaceEmulator
 from airflow_provider_cio.testing.dagruns import run_dag
+from cio_devservers import MySQLServer, TemporaryMySQLServer
 from security.certificates import TLSFiles, make_pki
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

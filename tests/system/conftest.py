@@ -18,12 +18,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.testing import (
-    MySQLServer,
-    PostgresServer,
-    RedisServer,
-    TemporaryRedisServer,
-)
+from cio_devservers import MySQLServer, PostgresServer, RedisServer, TemporaryRedisServer
 
 from .deployment import AIRFLOW, DAGS, REPO, Deployment
 

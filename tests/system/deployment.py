@@ -26,8 +26,7 @@ from typing import Any, TypeVar
 import psutil
 import requests
 
-from airflow_provider_cio.testing.mysql_server import free_port
-from airflow_provider_cio.testing.postgres_server import PostgresServer
+from cio_devservers import PostgresServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = Path(__file__).with_name("dags")

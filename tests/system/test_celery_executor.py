@@ -22,7 +22,8 @@ import pytest
 
 from airflow_provider_cio.plugins.urls import error_report_path
 from airflow_provider_cio.pools import workspace_pool
-from airflow_provider_cio.testing import MySQLServer, PostgresServer, RedisServer, WorkspaceEmulator
+from airflow_provider_cio.testing import WorkspaceEmulator
+from cio_devservers import MySQLServer, PostgresServer, RedisServer
 
 from .conftest import SourceTables, workspace_people
 from .deployment import HEARTBEAT_TIMEOUT_SECONDS, START_SECONDS, Deployment, Process, descendants, wait_for

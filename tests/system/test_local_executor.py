@@ -22,7 +22,8 @@ from test_examples import SYNC_TASKS, expected_people, source_state, sql_stateme
 
 from airflow_provider_cio.plugins.urls import error_report_path
 from airflow_provider_cio.pools import workspace_pool
-from airflow_provider_cio.testing import MySQLServer, PostgresServer, WorkspaceEmulator
+from airflow_provider_cio.testing import WorkspaceEmulator
+from cio_devservers import MySQLServer, PostgresServer
 
 from .conftest import EXAMPLES, SourceTables, workspace_people
 from .deployment import Deployment, unix, wait_for

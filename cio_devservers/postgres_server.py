@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from airflow_provider_cio.testing.mysql_server import free_port, tail
+from cio_devservers.mysql_server import free_port, tail
 
 SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True), "/usr/local/pgsql/bin"]

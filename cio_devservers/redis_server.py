@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from airflow_provider_cio.testing.mysql_server import free_port, tail
+from cio_devservers.mysql_server import free_port, tail
 
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/usr/local/bin", "/usr/sbin"])
 
