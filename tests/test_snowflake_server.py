@@ -165,20 +165,15 @@ def test_snowflake_types_through_the_hook(snowflake_hook: SnowflakeHook) -> None
         cursor.execute(SELECT)
         names = [column.name for column in cursor.description]
         assert {column.name: column.type_code for column in cursor.description} == TYPE_CODES
-        full, empty = (dict(zip(names, row)) for row in cursor.fetchmany(10))
+        full, empty = (dict(zip(names, row, strict=True)) for row in cursor.fetchmany(10))
         assert cursor.fetchmany(10) == []
         assert {name: type(value) for name, value in full.items()} == PYTHON_TYPES
         assert {name: _decoded(name, value) for name, value in full.items()} == FULL_ROW
         assert full["SEEN_TZ"].utcoffset() == dt.timedelta(0)  # the +02:00 of the value is not kept by fakesnow
         # fakesnow: a NULL timestamp arrives as the epoch; every other NULL as None.
+        null_epochs = {"SEEN_NTZ": EPOCH, "SEEN_LTZ": EPOCH.replace(tzinfo=UTC), "SEEN_TZ": EPOCH.replace(tzinfo=UTC)}
         assert {name: value for name, value in empty.items() if name != "ID"} == {
-            name: EPOCH.replace(tzinfo=UTC)
-            if name in {"SEEN_LTZ", "SEEN_TZ"}
-            else EPOCH
-            if name == "SEEN_NTZ"
-            else None
-            for name in FULL_ROW
-            if name != "ID"
+            name: null_epochs.get(name) for name in FULL_ROW if name != "ID"
         }
 
         cursor.execute(SELECT)
@@ -199,5 +194,5 @@ def test_the_server_certificate_is_verified(
     """The connector really speaks TLS to the server: without the test CA it refuses the certificate."""
     monkeypatch.setenv(*fakesnow_server.connection_env(CONN_ID))
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    with pytest.raises(OperationalError, match="(?i)certificate"):
+    with pytest.raises(OperationalError, match=r"(?i)certificate"):
         SnowflakeHook(snowflake_conn_id=CONN_ID).get_conn()
