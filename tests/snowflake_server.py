@@ -141,16 +141,14 @@ class FakeSnowflakeServer:
 
     @property
     def connection_extra(self) -> dict[str, object]:
-        """The connection's extra as ``SnowflakeHook`` reads it: ``host`` and ``port`` of the server, and
-        ``insecure_mode`` (which turns off only the OCSP revocation check, which a throwaway certificate has no
-        responder for; the certificate itself is still verified against the CA)."""
+        """The connection's extra as ``SnowflakeHook`` reads it: the server's ``host`` and ``port`` (the connector
+        4.x checks no OCSP revocation by default, so the throwaway certificate needs no responder)."""
         return {
             "account": self.account,
             "database": self.database,
             "warehouse": "CIO_WH",
             "host": self.host,
             "port": self.port,
-            "insecure_mode": True,
         }
 
     def connection_uri_json(self) -> str:
