@@ -10,7 +10,7 @@ DuckDB type                  ``fetchmany``                   Arrow (``con.sql(q)
 ===========================  ==============================  =================================
 BIGINT                       ``int``                         ``int64``
 HUGEINT                      ``int``                         ``decimal128(38, 0)``
-DECIMAL(38,10)               ``decimal.Decimal`` (all digits) ``decimal128(38, 10)``
+DECIMAL(38,10)               ``Decimal`` (all digits)        ``decimal128(38, 10)``
 DOUBLE                       ``float``                       ``double``
 BOOLEAN                      ``bool``                        ``bool``
 JSON                         ``str`` (JSON text)             ``string``
@@ -18,7 +18,7 @@ INTEGER[]                    ``list``                        ``list<int32>``
 STRUCT(...)                  ``dict``                        ``struct<...>``
 MAP(VARCHAR, VARCHAR)        ``dict``                        ``map<string, string>``
 TIMESTAMP                    naive ``datetime``              ``timestamp[us]``
-TIMESTAMP WITH TIME ZONE     aware ``datetime`` (session TZ) ``timestamp[us, tz=<session TZ>]``
+TIMESTAMP WITH TIME ZONE     aware ``datetime`` (session)    ``timestamp[us, tz=<session TZ>]``
 DATE                         ``datetime.date``               ``date32[day]``
 TIME                         ``datetime.time``               ``time64[us]``
 VARCHAR                      ``str``                         ``string``

@@ -8,7 +8,7 @@ What fakesnow 0.12 delivers, by Snowflake type (``cursor.fetchmany`` / ``fetch_a
 Snowflake type     type_code  ``fetchmany``                   Arrow (``fetch_arrow_batches``)
 =================  =========  ==============================  ================================
 NUMBER(38,0)       0          ``int``                         ``int64``
-NUMBER(38,10)      0          ``decimal.Decimal`` (all digits) ``decimal128(38, 10)``
+NUMBER(38,10)      0          ``Decimal`` (all digits)        ``decimal128(38, 10)``
 FLOAT              1          ``float``                       ``double``
 BOOLEAN            13         ``bool``                        ``bool``
 VARIANT            5          ``str`` (JSON text)             ``string`` (JSON text)
