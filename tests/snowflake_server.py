@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from tests.security.certificates import make_pki
+from security.certificates import make_pki
 
 #: How long the server may take to start before the tests give up on it (a ceiling, not a measure).
 START_TIMEOUT_SECONDS = 60.0

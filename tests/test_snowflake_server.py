@@ -40,8 +40,7 @@ import pyarrow as pa
 import pytest
 from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 from snowflake.connector.errors import OperationalError
-
-from tests.snowflake_server import FakeSnowflakeServer
+from snowflake_server import FakeSnowflakeServer
 
 CONN_ID = "cio_fakesnow"
 
