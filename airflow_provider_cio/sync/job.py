@@ -150,7 +150,7 @@ class SegmentTarget:
 
     segment_id: int | None = None
     segment_name: str | None = None
-    description: str = field(default="People synced from MySQL by Airflow (airflow-provider-cio).")
+    description: str = field(default="People synced from MySQL or PostgreSQL by Airflow (airflow-provider-cio).")
 
 
 def builder_for(plan: ColumnPlan, settings: SyncSettings) -> OpBuilder:
