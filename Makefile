@@ -5,7 +5,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test unit bench bench-mirror bench-postgres lint format clean
+.PHONY: demo demo-ui test unit bench bench-mirror bench-postgres lint format clean
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -16,6 +16,9 @@ $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 
 demo: $(INSTALLED)  ## a real sync from MySQL into the workspace emulator, end to end
 	$(BIN)/python scripts/demo.py
+
+demo-ui: $(INSTALLED)  ## the demo, then the Airflow UI on its runs (the "Customer.io syncs" page) until Ctrl-C (PORT=8080)
+	$(BIN)/python scripts/demo.py --ui $(if $(PORT),--port $(PORT))
 
 test: $(INSTALLED)  ## lint, types, doc snippets, then the whole test suite (a private MySQL server, the emulator)
 	$(BIN)/ruff check .
