@@ -410,6 +410,7 @@ def serve_ui(say: Any, work: Path, port: int) -> None:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        passwords.unlink(missing_ok=True)
 
 
 def answers(url: str) -> bool:
