@@ -374,16 +374,12 @@ def serve_ui(say: Any, work: Path, port: int) -> None:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
     }
     log_path = work / "api-server.log"
-    command = [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port", str(port)]
+    server = ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command = [sys.executable, "-m", "airflow", *server]
     say(f"\nStarting the Airflow UI on the demo's runs (its log: {log_path}) ...")
-    with log_path.open("ab") as log:
+    with log_path.open("ab") as log:  # its own session: Ctrl-C reaches the demo, which stops it
         process = subprocess.Popen(
-            [*command, "--workers", "1"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
+            command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
     url = f"http://127.0.0.1:{port}"
     for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, even when started where SIGINT is ignored
