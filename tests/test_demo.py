@@ -78,10 +78,11 @@ def parse(returncode: int, output: str) -> DemoRun:
 
 
 @pytest.fixture(scope="module")
-def demo(mysql_server) -> DemoRun:
+def demo(mysql_server, tmp_path_factory) -> DemoRun:
     """Run ``scripts/demo.py`` once, as ``make demo`` does, with MySQL at ``MYSQL_URL``.
 
-    Its environment holds none of the test session's Airflow settings: the demo makes its own.
+    Its environment holds none of the test session's Airflow settings: the demo makes its own (in a
+    temporary directory of the test's, where the log it keeps stays with the test's files).
     """
     env = {
         "PATH": os.environ["PATH"],
@@ -89,6 +90,7 @@ def demo(mysql_server) -> DemoRun:
         "LANG": "C.UTF-8",
         "MYSQL_URL": mysql_server.url,
         "PYTHONPATH": str(ROOT),
+        "TMPDIR": str(tmp_path_factory.mktemp("demo")),
     }
     done = subprocess.run(
         [sys.executable, str(DEMO)], env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=900
