@@ -13,7 +13,7 @@ FLOOR_VENV := $(VENV)/floor
 FLOOR_INSTALLED := $(FLOOR_VENV)/.installed
 FLOOR_TESTS := tests/unit tests/test_reverse_etl_people.py
 
-.PHONY: demo test test-floor unit bench bench-mirror bench-postgres lint format clean
+.PHONY: demo demo-ui test test-floor unit bench bench-mirror bench-postgres lint format clean
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -24,6 +24,9 @@ $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 
 demo: $(INSTALLED)  ## a real sync from MySQL into the workspace emulator, end to end
 	$(BIN)/python scripts/demo.py
+
+demo-ui: $(INSTALLED)  ## the demo, then the Airflow UI on its runs (the "Customer.io syncs" page) until Ctrl-C (PORT=8080)
+	$(BIN)/python scripts/demo.py --ui $(if $(PORT),--port $(PORT))
 
 test: $(INSTALLED)  ## lint, types, doc snippets, the whole test suite (a private MySQL server, the emulator), then test-floor
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""Apache Airflow provider that syncs people, objects and relationships from MySQL into Customer.io."""
+"""Apache Airflow provider that syncs people, objects and relationships from MySQL or PostgreSQL into Customer.io."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": PACKAGE_NAME,
         "name": "Customer.io reverse ETL",
-        "description": "Sync people, objects and relationships from MySQL into a Customer.io workspace.",
+        "description": "Sync people, objects and relationships from MySQL or PostgreSQL into a Customer.io workspace.",
         "versions": [package_version()],
         "integrations": [
             {
@@ -124,6 +124,15 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "CA bundle",
                         "description": "Path of a CA bundle to verify HTTPS with (optional).",
                         "schema": {"type": ["string", "null"]},
+                    },
+                    "requests_per_second": {
+                        "label": "Requests per second",
+                        "description": (
+                            "The most Track API requests per second a sync through this connection sends, "
+                            "retries included. Empty: 100 (Customer.io's fair-use limit). Lower it when other tools "
+                            "also call this workspace; a 429 answer slows the sync down further on its own."
+                        ),
+                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
                     },
                 },
             }

@@ -24,7 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from airflow_provider_cio.plugins.downloads import ErrorReportUnavailable, chunks, open_error_report
 from airflow_provider_cio.plugins.page import render_overview, render_sync
-from airflow_provider_cio.plugins.runs import read_report, rendered_error_report_path
+from airflow_provider_cio.plugins.runs import read_report, rendered_error_report_path, rendered_query
 from airflow_provider_cio.plugins.views import (
     STATUS_FILTERS,
     Filters,
@@ -98,7 +98,8 @@ def overview_page(
 def sync_page(
     request: Request, user: UserDep, dag_id: str, task_id: str, runs: RunsParam = DEFAULT_PAGE_RUNS
 ) -> HTMLResponse:
-    """A sync task's settings, charts of its last runs, and its run list with error reports.
+    """A sync task's settings, the query its last run rendered, charts of its last runs, and its run list
+    with error reports.
 
     404 when the task is not a sync task of a DAG the user may read.
     """
@@ -106,10 +107,11 @@ def sync_page(
 
     with create_session() as session:
         summary = sync_detail(session, user, dag_id, task_id, runs)
+        query = rendered_query(session, summary.runs) if summary is not None else None
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no sync task with this DAG and task id")
     mount, airflow_root = mounts(request)
-    page = render_sync(summary, runs=runs, mount=mount, airflow_root=airflow_root)
+    page = render_sync(summary, query, runs=runs, mount=mount, airflow_root=airflow_root)
     return HTMLResponse(page, headers=NO_STORE)
 
 

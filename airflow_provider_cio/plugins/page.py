@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from airflow_provider_cio.plugins import charts
 from airflow_provider_cio.plugins.health import SyncSummary
-from airflow_provider_cio.plugins.runs import SyncRun
+from airflow_provider_cio.plugins.runs import RenderedQuery, SyncRun
 from airflow_provider_cio.plugins.views import STATUS_FILTERS, Filters, Overview
 
 
@@ -49,8 +49,13 @@ def render_overview(view: Overview, filters: Filters, *, limit: int, mount: str,
     )
 
 
-def render_sync(summary: SyncSummary, *, runs: int, mount: str, airflow_root: str) -> str:
-    """A sync's page: settings, charts of the last ``runs`` runs, and the run list."""
+def render_sync(
+    summary: SyncSummary, query: RenderedQuery | None = None, *, runs: int, mount: str, airflow_root: str
+) -> str:
+    """A sync's page: settings, the query of the last run, charts of the last ``runs`` runs, and the run list.
+
+    :param query: the query the last run rendered (none: the block is left out).
+    """
     shown = summary.runs[:runs]
     oldest_first = list(reversed(shown))
     return (
@@ -58,6 +63,7 @@ def render_sync(summary: SyncSummary, *, runs: int, mount: str, airflow_root: st
         .get_template("sync.html")
         .render(
             s=summary,
+            query=query,
             runs=shown,
             asked=runs,
             settings=settings_of(summary),

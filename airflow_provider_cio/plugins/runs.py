@@ -257,3 +257,38 @@ def rendered_error_report_path(session: Session, dag_id: str, task_id: str, run_
     )
     path = fields.get("error_report_path") if isinstance(fields, dict) else None
     return path if isinstance(path, str) and path else None
+
+
+@dataclass(frozen=True)
+class RenderedQuery:
+    """The query a sync run ran: its ``sql`` as Airflow rendered it (``{{ last_sync_time }}`` filled in)."""
+
+    run: SyncRun
+    sql: str
+
+
+def rendered_query(session: Session, runs: Sequence[SyncRun], newest: int = 10) -> RenderedQuery | None:
+    """The query of the newest of ``runs`` (newest first) that has rendered template fields, or None.
+
+    Airflow keeps each task instance's rendered template fields (``RenderedTaskInstanceFields``, what its
+    "Rendered Templates" tab shows), with secrets already masked, for the last runs of each task
+    (``[core] max_num_rendered_ti_fields_per_task``). A run still queued has none yet, so an older one
+    is shown. One query over the ``newest`` runs.
+    """
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields as Rendered
+
+    candidates = runs[:newest]
+    if not candidates:
+        return None
+    keys = [(run.dag_id, run.task_id, run.run_id, run.map_index) for run in candidates]
+    rows = session.execute(
+        select(Rendered.dag_id, Rendered.task_id, Rendered.run_id, Rendered.map_index, Rendered.rendered_fields).where(
+            tuple_(Rendered.dag_id, Rendered.task_id, Rendered.run_id, Rendered.map_index).in_(keys)
+        )
+    ).all()
+    fields = {(row.dag_id, row.task_id, row.run_id, row.map_index): row.rendered_fields for row in rows}
+    for run, key in zip(candidates, keys, strict=True):
+        sql = (fields.get(key) or {}).get("sql")
+        if isinstance(sql, str) and sql.strip():
+            return RenderedQuery(run, sql.strip())
+    return None

@@ -86,7 +86,7 @@ class SegmentTarget:
 
     segment_id: int | None = None
     segment_name: str | None = None
-    description: str = field(default="People synced from MySQL by Airflow (airflow-provider-cio).")
+    description: str = field(default="People synced from MySQL or PostgreSQL by Airflow (airflow-provider-cio).")
 
     @property
     def named(self) -> bool:

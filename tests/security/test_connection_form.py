@@ -1,7 +1,7 @@
 """What the Airflow UI's connection form receives for a ``customerio`` connection: the Track API key in the
-password field (always masked), the App API key as a password-format extra field, and, for a connection that
-exists, both keys as ``***``. Asked of the API server itself (its FastAPI app, in process, on the test
-session's metadata DB) and of the providers manager behind it."""
+password field (always masked), the App API key as a password-format extra field, a field with help text for
+every extra the hook reads, and, for a connection that exists, both keys as ``***``. Asked of the API server
+itself (its FastAPI app, in process, on the test session's metadata DB) and of the providers manager behind it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ pytestmark = [
 
 TRACK_KEY = "track-key-for-the-form-test"
 APP_KEY = "app-key-for-the-form-test"
+HOOK_EXTRAS = {"region", "app_api_key", "ca_bundle", "requests_per_second"}
+"""Every connection extra ``CustomerIOHook`` reads (``parse_connection``): the form must offer each one."""
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,48 @@ def test_the_app_api_key_is_a_password_field_and_the_others_are_not(api) -> None
     assert extra_fields["app_api_key"]["schema"]["title"] == "App API key"
     assert "format" not in extra_fields["region"]["schema"]
     assert "format" not in extra_fields["ca_bundle"]["schema"]
+
+
+def test_the_form_has_a_field_with_help_text_for_every_extra_the_hook_reads(api) -> None:
+    """The raw extra is hidden (below), so an extra without a field could not be set from the UI at all."""
+    extra_fields = customerio_form(api)["extra_fields"]
+    assert set(extra_fields) == HOOK_EXTRAS
+    for name, field in extra_fields.items():
+        assert field["schema"]["title"] and len(field["description"]) > 20, name
+    rate = extra_fields["requests_per_second"]
+    assert rate["schema"]["title"] == "Requests per second"
+    assert rate["schema"]["type"] == ["number", "null"]  # the form shows a number input, empty by default
+    assert rate["value"] is None
+    assert "100" in rate["description"]
+
+
+def test_requests_per_second_set_through_the_form_paces_the_hook(api) -> None:
+    """The form posts its extra fields as the connection's extra JSON; the hook reads the value from there.
+
+    A task's hook gets the connection from the metadata DB through the task API; here it is read from the
+    DB directly and given to the hook's own parsing.
+    """
+    from airflow.models.connection import Connection
+
+    from airflow_provider_cio.hooks.customerio import CustomerIOHook, parse_connection
+
+    body = {
+        "connection_id": "cio_form_rate",
+        "conn_type": "customerio",
+        "login": "site",
+        "password": TRACK_KEY,
+        "extra": json.dumps({"region": "us", "requests_per_second": 12.5}),
+    }
+    created = api.post("/api/v2/connections", json=body)
+    try:
+        assert created.status_code == 201, created.text
+        hook = CustomerIOHook("cio_form_rate")
+        hook.settings = parse_connection(Connection.get_connection_from_secrets("cio_form_rate"))
+        assert hook.settings.requests_per_second == 12.5
+        assert hook.pacer.ceiling == 12.5  # the most requests per second the hook will send
+        assert json.loads(api.get("/api/v2/connections/cio_form_rate").json()["extra"])["requests_per_second"] == 12.5
+    finally:
+        api.delete("/api/v2/connections/cio_form_rate")
 
 
 def test_the_providers_manager_hides_the_raw_extra_field() -> None:

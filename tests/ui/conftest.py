@@ -73,6 +73,8 @@ class SyncHistory:
     people_runs: list[Any] = field(default_factory=list)
     """The people DagRuns, oldest first: failed (2 rows), succeeded, succeeded (1 row changed since)."""
     people_reports: list[dict[str, Any]] = field(default_factory=list)
+    people_sql: str = PEOPLE_SQL
+    """The query of the people syncs, as written (templated)."""
     dry_run: Any = None
     dry_run_report: dict[str, Any] | None = None
     not_a_sync_run: Any = None

@@ -12,6 +12,7 @@ Every test opens its own browser page (no test depends on another's leftovers). 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from html import escape
 from importlib.metadata import entry_points
 from pathlib import Path
 from urllib.parse import urlencode
@@ -207,6 +208,46 @@ def test_the_drill_down_shows_charts_and_runs_of_a_sync(signed_in_page, api_serv
     assert [row["Error report"].split("\n")[0] for row in people] == [NO_REPORT, NO_REPORT, "errors.csv"]
     assert people[2]["Error report"].split("\n")[1] == "1 invalid_email, 1 missing_identifier"
     assert all(row["Duration"].endswith(" s") for row in people)
+
+
+def rendered(sql: str, report: dict) -> str:
+    """A query as Airflow renders it for a run: ``{{ last_sync_time }}`` becomes that run's number."""
+    return sql.replace("{{ last_sync_time }}", str(report["last_sync_time"]))
+
+
+def test_the_sync_page_shows_the_query_the_last_run_rendered(signed_in_page, api_server, sync_history, artifacts):
+    page = signed_in_page
+    page.goto(sync_url(api_server, "cio_ui_people", "sync"))
+    block = page.locator("details.query")
+    last_run, last_report = sync_history.people_runs[-1], sync_history.people_reports[-1]
+    expected = rendered(sync_history.people_sql, last_report)
+    assert last_report["last_sync_time"] > 0 and "{{" not in expected
+
+    assert block.get_attribute("open") is None  # the last run succeeded: folded, one click away
+    block.locator("summary").click()
+    page.screenshot(path=str(artifacts / "cio-syncs-query.png"), full_page=True)
+    assert block.locator("pre.sql").inner_text() == expected
+    assert page.locator(".query-row").get_attribute("data-run-id") == last_run.run_id
+    assert page.locator(".query-report").inner_text() == "Error report: none, no row failed"
+
+    headers = {"Authorization": f"Bearer {api_server.token()}"}
+    html = requests.get(sync_url(api_server, "cio_ui_people", "sync"), headers=headers, timeout=30).text
+    assert f"<code>{escape(expected, quote=False)}</code>" in html  # ">=" arrives as "&gt;=": escaped
+    assert expected not in html
+
+
+def test_a_failed_run_shows_its_query_open_with_its_error_report_beside_it(signed_in_page, api_server, sync_history):
+    page = signed_in_page
+    page.goto(sync_url(api_server, "cio_ui_tampered", "sync"))
+    block = page.locator("details.query")
+
+    assert block.get_attribute("open") == ""  # the last run failed: the query is shown at once
+    assert block.locator("pre.sql").inner_text() == rendered(
+        sync_history.people_sql, sync_history.tampered_run.xcom("sync")
+    )
+    link = page.locator(".query-report").get_by_role("link", name="errors.csv")
+    assert link.get_attribute("href") == error_report_path("cio_ui_tampered", "sync", sync_history.tampered_run.run_id)
+    assert page.locator(".query-report .sub").inner_text() == "1 invalid_email"
 
 
 def test_a_dry_run_shows_what_it_would_send(signed_in_page, api_server, sync_history):
