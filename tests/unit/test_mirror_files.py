@@ -101,7 +101,7 @@ def mirror_run(tmp_path: Path, max_removed: int | str = "10%") -> tuple[MirrorRu
 
 def read_rows(run: MirrorRun, keys: list[str], value: int) -> np.ndarray:
     """This run reads rows for ``keys`` (each with value hash ``value``): which are unchanged, not sent again."""
-    unchanged, _ = run.lookup(hashes(keys), np.full(len(keys), value, U64))
+    unchanged, _ = run.change_filter.lookup(hashes(keys), np.full(len(keys), value, U64))
     return unchanged
 
 
