@@ -44,7 +44,7 @@ def check_connection(args: argparse.Namespace) -> int:
     cannot be used at all.
     """
     from airflow_provider_cio.preview import connections_from_the_metadata_db
-    from airflow_provider_cio.privileges import connection_warnings
+    from airflow_provider_cio.sources.privileges import connection_warnings
 
     try:
         with connections_from_the_metadata_db():

@@ -32,13 +32,13 @@ from typing import IO, Any, get_args
 
 import orjson
 
-from airflow_provider_cio.sync.columns import ColumnPlan, IdentifyBy, ImportType, QueryError, plan_columns
-from airflow_provider_cio.sync.encoded import Op
+from airflow_provider_cio.sync.account.outcomes import RowError
+from airflow_provider_cio.sync.convert.columns import ColumnPlan, IdentifyBy, ImportType, QueryError, plan_columns
+from airflow_provider_cio.sync.convert.values import ValueRules
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine
 from airflow_provider_cio.sync.job import SyncSettings, builder_for
-from airflow_provider_cio.sync.ops import EmptyValues, OpBuilder
-from airflow_provider_cio.sync.outcomes import RowError
-from airflow_provider_cio.sync.values import ValueRules
+from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.ops import EmptyValues, OpBuilder
 
 MAX_PREVIEW_ROWS = 100
 PROCESS_CONTEXT = "_AIRFLOW_PROCESS_CONTEXT"
@@ -110,16 +110,16 @@ def preview_query(
     """
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from airflow_provider_cio.hooks.mysql_errors import is_mysql_error, mysql_message
-    from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+    from airflow_provider_cio.sources.mysql.errors import is_mysql_error, mysql_message
+    from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
 
     limit = max(1, min(int(limit), MAX_PREVIEW_ROWS))
     preview = Preview()
     stream: Any = MySQLQueryStream(mysql_conn_id)
     conn_id, is_source_error, source_message = mysql_conn_id, is_mysql_error, mysql_message
     if postgres_conn_id is not None:
-        from airflow_provider_cio.hooks.postgres_errors import is_postgres_error, postgres_message
-        from airflow_provider_cio.hooks.postgres_stream import PostgresQueryStream
+        from airflow_provider_cio.sources.postgres.errors import is_postgres_error, postgres_message
+        from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
 
         stream = PostgresQueryStream(postgres_conn_id, timezone=settings.timezone)
         conn_id, is_source_error, source_message = postgres_conn_id, is_postgres_error, postgres_message

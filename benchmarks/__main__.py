@@ -76,8 +76,8 @@ def sync_converters() -> dict[int, Any]:
     """The driver's default converters with the sync's on top (``SyncJob.text_converters``), as the sync reads."""
     from MySQLdb.converters import conversions
 
-    from airflow_provider_cio.sync.raw_columns import raw_converters
-    from airflow_provider_cio.sync.values import ValueRules
+    from airflow_provider_cio.sync.convert.server_text import raw_converters
+    from airflow_provider_cio.sync.convert.values import ValueRules
 
     return {**conversions, **raw_converters(ValueRules("UTC").text_converters())}
 

@@ -99,10 +99,10 @@ def child() -> None:
     settings = json.load(sys.stdin)
     os.environ.update(settings["env"])
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
-    from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+    from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
     from airflow_provider_cio.storage import ObjectStore
     from airflow_provider_cio.sync.job import SyncJob, SyncSettings
-    from airflow_provider_cio.sync.mirror import MirrorOptions
+    from airflow_provider_cio.sync.mirror.run import MirrorOptions
 
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     hook = CustomerIOHook(max_connections=5)

@@ -88,7 +88,7 @@ def child() -> None:
     settings = json.load(sys.stdin)
     os.environ.update(settings["env"])
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
-    from airflow_provider_cio.hooks.postgres_stream import PostgresQueryStream
+    from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
     from airflow_provider_cio.sync.job import SyncJob, SyncSettings
 
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -19,7 +19,7 @@ def main() -> None:
     settings = json.load(sys.stdin)
     os.environ.update(settings["env"])
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
-    from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+    from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
     from airflow_provider_cio.sync.job import SyncJob, SyncSettings
 
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

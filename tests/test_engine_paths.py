@@ -16,10 +16,10 @@ import pytest
 from sync_helpers import run_job
 
 from airflow_provider_cio.hooks.customerio import CustomerIOHook
-from airflow_provider_cio.sync.columns import AttributeColumn
-from airflow_provider_cio.sync.identifiers import IdentifierRegistry
-from airflow_provider_cio.sync.ops import AttributeReader
-from airflow_provider_cio.sync.values import ValueRules
+from airflow_provider_cio.sync.convert.columns import AttributeColumn
+from airflow_provider_cio.sync.convert.values import ValueRules
+from airflow_provider_cio.sync.duplicates.identifiers import IdentifierRegistry
+from airflow_provider_cio.sync.records.ops import AttributeReader
 from airflow_provider_cio.testing import WorkspaceEmulator
 
 NAMES = ("email", "plan", "seats", "note")

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_cio.hooks.customerio import CustomerIOHook
-from airflow_provider_cio.sync.columns import plan_columns
+from airflow_provider_cio.sync.account.outcomes import OpError
+from airflow_provider_cio.sync.convert.columns import plan_columns
 from airflow_provider_cio.sync.engine import CancellableWorkspace, DryRunWorkspace, SplittingBuilder, SyncEngine
 from airflow_provider_cio.sync.job import SyncSettings, builder_for
-from airflow_provider_cio.sync.outcomes import OpError
 
 
 class Interrupted(BaseException):

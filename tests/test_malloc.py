@@ -1,4 +1,4 @@
-"""A sync's sender threads share two glibc malloc arenas instead of one each (``sync/malloc.py``).
+"""A sync's sender threads share two glibc malloc arenas instead of one each (``sync/send/malloc.py``).
 
 Each case runs in a child process: the limit lasts for the rest of the process that sets it. Eight
 threads, alive together, each allocate request-sized buffers; glibc's own ``malloc_info`` then says how
@@ -15,12 +15,12 @@ import pytest
 
 THREADS_ALLOCATING = """
 import ctypes, os, re, sys, tempfile, threading, time
-from airflow_provider_cio.sync.malloc import limit_malloc_arenas
+from airflow_provider_cio.sync.send.malloc import limit_malloc_arenas
 if sys.argv[1] == "sync":  # a sync of 8 lanes, each sender joining its batches into request bodies
-    from airflow_provider_cio.sync.columns import plan_columns
+    from airflow_provider_cio.sync.convert.columns import plan_columns
     from airflow_provider_cio.sync.engine import SyncEngine
-    from airflow_provider_cio.sync.ops import PeopleOps
-    from airflow_provider_cio.sync.tuning import tuned_for_sync
+    from airflow_provider_cio.sync.records.ops import PeopleOps
+    from airflow_provider_cio.sync.send.tuning import tuned_for_sync
 
     class Workspace:
         throttled_responses = 0

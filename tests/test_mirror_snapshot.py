@@ -12,8 +12,8 @@ import pytest
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.storage import ObjectStore
-from airflow_provider_cio.sync.mirror import MirrorOptions, MirrorRun, key_hash, removal_limit
-from airflow_provider_cio.sync.snapshot import (
+from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun, key_hash, removal_limit
+from airflow_provider_cio.sync.mirror.snapshot_files import (
     DIRTY,
     TOMBSTONE,
     U64,

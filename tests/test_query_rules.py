@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sync_helpers import person_attributes, run_job, sync_dag_fixture  # noqa: F401
 
-from airflow_provider_cio.sync.columns import QueryError
+from airflow_provider_cio.sync.convert.columns import QueryError
 
 USERS = "CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(100), Plan VARCHAR(20), FIRST_NAME VARCHAR(20))"
 ACCOUNTS = "CREATE TABLE accounts (user_id INT, mail VARCHAR(100), primary_phone VARCHAR(20))"

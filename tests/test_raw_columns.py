@@ -1,6 +1,6 @@
 """Dates, times and decimals converted a column of a block at a time give exactly what the driver gives.
 
-The sync reads these values as the server's text and converts whole columns (``sync/raw_columns.py``).
+The sync reads these values as the server's text and converts whole columns (``sync/convert/server_text.py``).
 Each test reads the same real MySQL rows twice, raw and through the driver's per-value converters, and
 compares every value; a column the block conversion cannot take whole must still come out the same.
 """
@@ -15,8 +15,8 @@ import MySQLdb.cursors
 import pytest
 from MySQLdb.converters import conversions
 
-from airflow_provider_cio.sync.raw_columns import WHOLE_COLUMN_ROWS, RawColumns, raw_converters, utc_seconds
-from airflow_provider_cio.sync.values import InvalidDate, ValueRules
+from airflow_provider_cio.sync.convert.server_text import WHOLE_COLUMN_ROWS, RawColumns, raw_converters, utc_seconds
+from airflow_provider_cio.sync.convert.values import InvalidDate, ValueRules
 
 TYPES = "at DATETIME, fine DATETIME(6), moment TIMESTAMP NULL, day DATE, price DECIMAL(40,10), span TIME, yr YEAR"
 

@@ -12,7 +12,7 @@ import pytest
 from sync_helpers import person, person_attributes, run_job, seed, sync_dag_fixture  # noqa: F401
 
 from airflow_provider_cio.sync import after_sync
-from airflow_provider_cio.sync.reconcile import settled_activities
+from airflow_provider_cio.sync.account.reconcile import settled_activities
 
 NO_APP_KEY_NOTE = "failed attribute changes and suppressed people cannot be seen"
 

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from sync_helpers import person_attributes, run_job, sync_dag_fixture  # noqa: F401
 
-from airflow_provider_cio.sync.columns import QueryError
+from airflow_provider_cio.sync.convert.columns import QueryError
 
 VALUES_TABLE = """CREATE TABLE vals (
     id INT PRIMARY KEY,

@@ -26,11 +26,11 @@ from airflow_provider_cio.operators.openlineage import SyncLineage
 from airflow_provider_cio.operators.publish import ReportPublisher, report_settings
 from airflow_provider_cio.operators.run import SyncTaskRun
 from airflow_provider_cio.operators.snapshots import mirror_options
-from airflow_provider_cio.sync.columns import IdentifyBy, ImportType
+from airflow_provider_cio.sync.convert.columns import IdentifyBy, ImportType
 from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings, check_choice
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror import MirrorOptions, OnRemoved, SyncMode
-from airflow_provider_cio.sync.ops import EmptyValues
+from airflow_provider_cio.sync.mirror.run import MirrorOptions, OnRemoved, SyncMode
+from airflow_provider_cio.sync.records.ops import EmptyValues
 
 if TYPE_CHECKING:
     import jinja2

@@ -30,7 +30,7 @@ from openlineage.client.generated.base import OutputDatasetFacet
 from airflow_provider_cio.assets import workspace_namespace
 
 if TYPE_CHECKING:
-    from airflow_provider_cio.hooks.customerio_connection import WorkspaceSettings
+    from airflow_provider_cio.hooks.customerio.connection import WorkspaceSettings
 
 SYNC_FACET = "customerio_sync"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_cio.hooks.mysql_errors import is_connection_error, is_mysql_error, mysql_message
-from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+from airflow_provider_cio.sources.mysql.errors import is_connection_error, is_mysql_error, mysql_message
+from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage

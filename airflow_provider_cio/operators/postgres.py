@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cio.hooks.postgres_errors import (
+from airflow_provider_cio.operators.relationships import RelationshipOperator
+from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
+from airflow_provider_cio.sources.postgres.errors import (
     is_postgres_connection_error,
     is_postgres_error,
     postgres_message,
 )
-from airflow_provider_cio.hooks.postgres_stream import PostgresQueryStream
-from airflow_provider_cio.operators.relationships import RelationshipOperator
-from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
+from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage

@@ -14,17 +14,17 @@ from airflow_provider_cio.operators.last_sync_time import record_watermark
 from airflow_provider_cio.operators.retry_advice import task_failure
 from airflow_provider_cio.operators.snapshots import record_snapshot
 from airflow_provider_cio.storage import error_report_uri
-from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.sync.account.report import SyncReport
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
-    from airflow_provider_cio.sync.columns import ImportType
+    from airflow_provider_cio.sync.account.failed_rows import ErrorLog
+    from airflow_provider_cio.sync.convert.columns import ImportType
     from airflow_provider_cio.sync.engine import SyncEngine, SyncProgress
-    from airflow_provider_cio.sync.errors import ErrorLog
     from airflow_provider_cio.sync.job import SegmentTarget, SyncSettings
-    from airflow_provider_cio.sync.mirror import MirrorRun
+    from airflow_provider_cio.sync.mirror.run import MirrorRun
 
 
 def report_settings(

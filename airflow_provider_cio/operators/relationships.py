@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from airflow_provider_cio.operators.base import BaseSyncOperator
-from airflow_provider_cio.sync.columns import ImportType
-from airflow_provider_cio.sync.mirror import OnRemoved
+from airflow_provider_cio.sync.convert.columns import ImportType
+from airflow_provider_cio.sync.mirror.run import OnRemoved
 
 
 class RelationshipOperator(BaseSyncOperator):

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_cio.hooks.customerio_errors import CustomerIOError, CustomerIOUnavailableError
-from airflow_provider_cio.hooks.mysql_errors import is_connection_error, is_mysql_error
-from airflow_provider_cio.sync.mirror import MassRemovalError
+from airflow_provider_cio.hooks.customerio.errors import CustomerIOError, CustomerIOUnavailableError
+from airflow_provider_cio.sources.mysql.errors import is_connection_error, is_mysql_error
+from airflow_provider_cio.sync.mirror.run import MassRemovalError
 
 if TYPE_CHECKING:
-    from airflow_provider_cio.sync.report import SyncReport
+    from airflow_provider_cio.sync.account.report import SyncReport
 
 
 def retry_may_help(error: BaseException | None, source_retry: bool | None = None) -> bool:

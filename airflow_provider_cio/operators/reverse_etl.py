@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal, get_args
 
 from airflow_provider_cio.operators.base import BaseSyncOperator
 from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
-from airflow_provider_cio.sync.mirror import OnRemoved
+from airflow_provider_cio.sync.mirror.run import OnRemoved
 
 RecordType = Literal["people", "objects"]
 OBJECTS_ON_REMOVED: tuple[OnRemoved, ...] = ("ignore", "delete")

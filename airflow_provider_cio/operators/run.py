@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_cio.operators.lifeline import arm
-from airflow_provider_cio.sync.columns import QueryError
+from airflow_provider_cio.sync.convert.columns import QueryError
 
 if TYPE_CHECKING:
     from airflow_provider_cio.hooks.customerio import CustomerIOHook

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.operators.last_sync_time import dag_run_start, watermark_key
 from airflow_provider_cio.storage import ObjectStore, snapshot_folder
-from airflow_provider_cio.sync.mirror import MirrorOptions
+from airflow_provider_cio.sync.mirror.run import MirrorOptions
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from airflow.sdk import Context
 
-    from airflow_provider_cio.sync.mirror import MirrorRun, OnRemoved
+    from airflow_provider_cio.sync.mirror.run import MirrorRun, OnRemoved
 
 SNAPSHOT_KEY = "cio_mirror_snapshot"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import IO
 
-from airflow_provider_cio.sync.errors import CSV_COLUMNS
+from airflow_provider_cio.sync.account.failed_rows import CSV_COLUMNS
 
 HEADER = (",".join(CSV_COLUMNS) + "\n").encode()
 CHUNK_BYTES = 64 * 1024

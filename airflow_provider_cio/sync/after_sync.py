@@ -3,7 +3,7 @@
 A step gets the finished sync (:class:`SyncContext`): the engine that sent the rows (its row errors,
 identifiers and counts), the workspace and the report it fills in. The job runs its steps in order
 after a sync that read its rows to the end without an error; the steps of mirror mode are in
-:mod:`~airflow_provider_cio.sync.removals`.
+:mod:`~airflow_provider_cio.sync.mirror.removals`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from airflow_provider_cio.sync.account.reconcile import settled_activities, trace_to_rows
+from airflow_provider_cio.sync.account.report import SyncReport
 from airflow_provider_cio.sync.engine import SyncEngine
-from airflow_provider_cio.sync.reconcile import settled_activities, trace_to_rows
-from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.sync.send.workspace import SyncWorkspace
 from airflow_provider_cio.sync.settings import SyncSettings
-from airflow_provider_cio.sync.workspace import SyncWorkspace
 
 
 @dataclass
@@ -52,7 +52,7 @@ class AfterSyncStep(Protocol):
 
 class TraceLateFailures:
     """People only: read the activity log for failed attribute changes and suppressed people, and
-    report them per row (:mod:`~airflow_provider_cio.sync.reconcile`)."""
+    report them per row (:mod:`~airflow_provider_cio.sync.account.reconcile`)."""
 
     def run(self, sync: SyncContext) -> None:
         """Add the late failures to the row errors; note the suppressed rows in ``sync``."""

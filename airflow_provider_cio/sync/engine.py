@@ -15,9 +15,9 @@
 When a key may have several ops (relationships), a key's ops always travel on the same lane, one batch
 after the other, so a person's updates reach the workspace in row order even with several requests in
 flight. People and objects send each key once (a repeated key is refused,
-:mod:`~airflow_provider_cio.sync.duplicates`), so their ops are batched in row order by one builder
+:mod:`~airflow_provider_cio.sync.duplicates.check`), so their ops are batched in row order by one builder
 and the lanes' senders take turns at one queue: whichever sender is free sends the next batch. How
-many lanes send at once is the :class:`~airflow_provider_cio.sync.concurrency.ConcurrencyWindow`'s
+many lanes send at once is the :class:`~airflow_provider_cio.sync.send.concurrency.ConcurrencyWindow`'s
 call: fixed (``concurrency``), or adapting to the workspace's answers up to ``max_concurrency``.
 
 When the rows run out, every lane's queue drains in parallel, and the lanes' last, partly filled
@@ -31,7 +31,7 @@ are read, queued batches are not sent, and the error is kept in the result.
 When the workspace refuses an op that carries several rows (a grouped relationship op), the builder may
 ``split`` it: the lane sends the parts, and the later ops of the same key from that batch, before its
 next batch, so each row gets its own outcome and a key's ops still take effect in row order
-(:mod:`~airflow_provider_cio.sync.answers`).
+(:mod:`~airflow_provider_cio.sync.send.answers`).
 
 After the rows, :meth:`SyncEngine.send` sends ops that come from no row (mirror removals) the same way.
 """
@@ -44,19 +44,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from airflow_provider_cio.sync.answers import RowAnswers, Settled
-from airflow_provider_cio.sync.batches import Ops, batches_of
-from airflow_provider_cio.sync.concurrency import ConcurrencyWindow
-from airflow_provider_cio.sync.duplicates import DuplicateCheck
-from airflow_provider_cio.sync.encoded import Op, OpBlock
-from airflow_provider_cio.sync.errors import ErrorLog
-from airflow_provider_cio.sync.identifiers import IdentifierRegistry
+from airflow_provider_cio.sync.account.failed_rows import ErrorLog
+from airflow_provider_cio.sync.account.result import SyncProgress, SyncResult
+from airflow_provider_cio.sync.duplicates.check import DuplicateCheck
+from airflow_provider_cio.sync.duplicates.identifiers import IdentifierRegistry
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.ops import OpBuilder
-from airflow_provider_cio.sync.result import SyncProgress, SyncResult
-from airflow_provider_cio.sync.sending import BatchAnswers, Lane, Senders
-from airflow_provider_cio.sync.workspace import CancellableWorkspace, DryRunWorkspace, Workspace
-from airflow_provider_cio.sync.wrapping import SplittingBuilder
+from airflow_provider_cio.sync.records.encoded import Op, OpBlock
+from airflow_provider_cio.sync.records.ops import OpBuilder
+from airflow_provider_cio.sync.records.wrapping import SplittingBuilder
+from airflow_provider_cio.sync.send.answers import RowAnswers, Settled
+from airflow_provider_cio.sync.send.batches import Ops, batches_of
+from airflow_provider_cio.sync.send.concurrency import ConcurrencyWindow
+from airflow_provider_cio.sync.send.lanes import BatchAnswers, Lane, Senders
+from airflow_provider_cio.sync.send.workspace import CancellableWorkspace, DryRunWorkspace, Workspace
 
 __all__ = [
     "CancellableWorkspace",

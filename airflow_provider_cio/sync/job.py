@@ -9,8 +9,8 @@
 
 A run plans (:mod:`~airflow_provider_cio.sync.planning`), sends every row through a
 :class:`~airflow_provider_cio.sync.engine.SyncEngine`, then runs its list of steps
-(:mod:`~airflow_provider_cio.sync.after_sync`, :mod:`~airflow_provider_cio.sync.removals`), inside the
-process tuning of :mod:`~airflow_provider_cio.sync.tuning`, and counts.
+(:mod:`~airflow_provider_cio.sync.after_sync`, :mod:`~airflow_provider_cio.sync.mirror.removals`), inside the
+process tuning of :mod:`~airflow_provider_cio.sync.send.tuning`, and counts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_cio.sync.account.failed_rows import ErrorLog
+from airflow_provider_cio.sync.account.outcomes import FAILED_ATTRIBUTE_CHANGE, SUPPRESSED
+from airflow_provider_cio.sync.account.report import SyncReport
 from airflow_provider_cio.sync.after_sync import (
     AfterSyncStep,
     FillSegment,
@@ -27,17 +30,14 @@ from airflow_provider_cio.sync.after_sync import (
     SyncContext,
     TraceLateFailures,
 )
-from airflow_provider_cio.sync.columns import ColumnPlan
+from airflow_provider_cio.sync.convert.columns import ColumnPlan
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncProgress
-from airflow_provider_cio.sync.errors import ErrorLog
-from airflow_provider_cio.sync.mirror import MirrorOptions, MirrorRun
-from airflow_provider_cio.sync.outcomes import FAILED_ATTRIBUTE_CHANGE, SUPPRESSED
+from airflow_provider_cio.sync.mirror.removals import MirrorRemovals
+from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
 from airflow_provider_cio.sync.planning import SyncPlanner, builder_for, fingerprint
-from airflow_provider_cio.sync.removals import MirrorRemovals
-from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.sync.send.tuning import tuned_for_sync
+from airflow_provider_cio.sync.send.workspace import SyncWorkspace
 from airflow_provider_cio.sync.settings import OnSuppressed, SyncSettings, check_choice, literal_choices
-from airflow_provider_cio.sync.tuning import tuned_for_sync
-from airflow_provider_cio.sync.workspace import SyncWorkspace
 
 __all__ = [
     "OnSuppressed",

@@ -1,8 +1,8 @@
 """The plan step of a sync: the query's columns checked against the rules, and the op builder for them.
 
 The builder of the import type is wrapped as the sync needs: converting the columns the driver left raw
-(:class:`~airflow_provider_cio.sync.raw_columns.ConvertingBuilder`), then, in mirror mode, leaving the
-unchanged rows out (:class:`~airflow_provider_cio.sync.change_filter.MirrorBuilder`).
+(:class:`~airflow_provider_cio.sync.convert.server_text.ConvertingBuilder`), then, in mirror mode, leaving the
+unchanged rows out (:class:`~airflow_provider_cio.sync.mirror.change_filter.MirrorBuilder`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from dataclasses import replace
 from typing import Any
 
 from airflow_provider_cio.sync.after_sync import SegmentTarget
-from airflow_provider_cio.sync.columns import ColumnPlan, plan_columns
-from airflow_provider_cio.sync.mirror import MirrorOptions, MirrorRun
-from airflow_provider_cio.sync.ops import ObjectOps, OpBuilder, PeopleOps
-from airflow_provider_cio.sync.raw_columns import ConvertingBuilder, RawColumns, raw_converters
-from airflow_provider_cio.sync.relationships import RelationshipOps
+from airflow_provider_cio.sync.convert.columns import ColumnPlan, plan_columns
+from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns, raw_converters
+from airflow_provider_cio.sync.convert.values import ValueRules
+from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
+from airflow_provider_cio.sync.records.ops import ObjectOps, OpBuilder, PeopleOps
+from airflow_provider_cio.sync.records.relationships import RelationshipOps
 from airflow_provider_cio.sync.settings import SyncSettings
-from airflow_provider_cio.sync.values import ValueRules
 
 
 def builder_for(plan: ColumnPlan, settings: SyncSettings) -> OpBuilder:
@@ -49,7 +49,7 @@ class SyncPlanner:
     def text_converters(self) -> dict[int, Any]:
         """Converters for the MySQL driver: leave dates, times and decimals as the text the server sent.
 
-        The sync converts them a column of a block at a time (:mod:`~airflow_provider_cio.sync.raw_columns`),
+        The sync converts them a column of a block at a time (:mod:`~airflow_provider_cio.sync.convert.server_text`),
         which costs less than the driver converting each value as it reads; a mirror sync converts only
         the rows it sends. A cursor opened without them hands over the driver's usual objects, which
         the sync converts by type.

@@ -7,11 +7,11 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from airflow_provider_cio.sync.columns import IdentifyBy, ImportType
+from airflow_provider_cio.sync.convert.columns import IdentifyBy, ImportType
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror_options import OnRemoved, SyncMode
-from airflow_provider_cio.sync.ops import EmptyValues
-from airflow_provider_cio.sync.removal_guard import check_max_removed
+from airflow_provider_cio.sync.mirror.options import OnRemoved, SyncMode
+from airflow_provider_cio.sync.mirror.removal_guard import check_max_removed
+from airflow_provider_cio.sync.records.ops import EmptyValues
 
 OnSuppressed = Literal["succeed", "fail"]
 
@@ -45,7 +45,7 @@ class SyncSettings:
     :param activity_settle_seconds: how long the activity log must stay unchanged to count as settled.
     :param activity_timeout: the longest wait for the activity log to settle.
     :param sync_mode: ``upsert`` (send every row of the query) or ``mirror`` (send what changed since
-        the last successful sync; remove what left the query, see :mod:`~airflow_provider_cio.sync.mirror`).
+        the last successful sync; remove what left the query, see :mod:`~airflow_provider_cio.sync.mirror.run`).
     :param on_removed: mirror mode: what happens to rows that left the query (``ignore``, ``delete``,
         ``suppress``).
     :param max_removed: mirror mode: the most rows one run may remove (a count, or ``"N%"`` of the

@@ -17,7 +17,7 @@ from typing import Any
 import MySQLdb
 import pytest
 
-from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
 from airflow_provider_cio.testing import WorkspaceEmulator
 from airflow_provider_cio.testing.dagruns import run_dag
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.hooks import mysql_stream
-from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
+from airflow_provider_cio.sources.mysql import stream as mysql_stream
+from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
 from airflow_provider_cio.testing import WorkspaceEmulator
 from airflow_provider_cio.testing.dagruns import run_dag
 

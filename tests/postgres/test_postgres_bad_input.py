@@ -121,7 +121,7 @@ def test_mysql_conn_id_is_refused_at_parse_time() -> None:
 
 def test_the_server_refuses_a_second_statement_even_past_the_sql_check(postgres_db, monkeypatch) -> None:
     """The second line of defence: a server-side cursor is one prepared statement."""
-    import airflow_provider_cio.hooks.postgres_stream as postgres_stream
+    import airflow_provider_cio.sources.postgres.stream as postgres_stream
 
     postgres_db.execute(*USERS)
     monkeypatch.setattr(postgres_stream, "check_select", lambda sql, dialect: None)
@@ -138,7 +138,7 @@ def test_a_closed_stream_leaves_no_open_server_cursor_behind(postgres_db, finish
     import gc
     import warnings
 
-    from airflow_provider_cio.hooks.postgres_stream import PostgresQueryStream
+    from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
 
     postgres_db.execute(*USERS)
     stream = PostgresQueryStream()

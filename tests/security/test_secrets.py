@@ -27,10 +27,10 @@ import orjson
 import pytest
 
 from airflow_provider_cio.hooks.customerio import CustomerIOError, CustomerIOHook
-from airflow_provider_cio.hooks.mysql_errors import mysql_message
-from airflow_provider_cio.hooks.mysql_stream import MySQLQueryStream
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
+from airflow_provider_cio.sources.mysql.errors import mysql_message
+from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
 from airflow_provider_cio.testing import WorkspaceEmulator
 from airflow_provider_cio.testing.dagruns import check_counts, is_sync_report, run_dag
 

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from test_examples import SYNC_TASKS, expected_people, source_state, sql_statements, workspace_state
 
-from airflow_provider_cio.plugins.urls import error_report_path
 from airflow_provider_cio.pools import workspace_pool
 from airflow_provider_cio.testing import WorkspaceEmulator
+from airflow_provider_cio.urls import error_report_path
 from cio_devservers import MySQLServer, PostgresServer
 
 from .conftest import EXAMPLES, SourceTables, workspace_people

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from airflow_provider_cio.plugins.urls import error_report_path
+from airflow_provider_cio.urls import error_report_path
 
 PLUGIN_ENTRY_POINT = "airflow_provider_cio.plugins.syncs_plugin:CustomerIOSyncsPlugin"
 COLUMNS = ["Run", "Status", "Started (UTC)", "Duration", "Rows read", "Sent", "Failed", "Suppressed"]

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from airflow_provider_cio.sync.batches import ENVELOPE_BYTES, Batch, BatchBuilder
-from airflow_provider_cio.sync.encoded import Op, OpBlock
 from airflow_provider_cio.sync.limits import MAX_BATCH_BYTES, MAX_OP_BYTES
+from airflow_provider_cio.sync.records.encoded import Op, OpBlock
+from airflow_provider_cio.sync.send.batches import ENVELOPE_BYTES, Batch, BatchBuilder
 
 
 def ops_of_sizes(sizes: list[int]) -> list[Op]:

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from airflow_provider_cio.hooks.blocking_calls import BlockingCalls
+from airflow_provider_cio.sources.blocking_calls import BlockingCalls
 
 
 class Stream(BlockingCalls):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from airflow_provider_cio.sync.bloom import BlockBloom
+from airflow_provider_cio.sync.duplicates.bloom import BlockBloom
 
 
 def hashes_of(keys: list[str]) -> np.ndarray:

@@ -17,18 +17,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cio.sync.columns import IdentifyBy, plan_columns
-from airflow_provider_cio.sync.encoded import Op, OpBlock
-from airflow_provider_cio.sync.ops import CHECKED, EmptyValues, ObjectOps, PeopleOps
-from airflow_provider_cio.sync.outcomes import RowError
-from airflow_provider_cio.sync.raw_columns import (
+from airflow_provider_cio.sync.account.outcomes import RowError
+from airflow_provider_cio.sync.convert.columns import IdentifyBy, plan_columns
+from airflow_provider_cio.sync.convert.server_text import (
     WHOLE_COLUMN_ROWS,
     ConvertingBuilder,
     RawColumns,
     one_by_one,
     utc_seconds,
 )
-from airflow_provider_cio.sync.values import (
+from airflow_provider_cio.sync.convert.values import (
     MYSQL_DATE,
     MYSQL_DATETIME,
     MYSQL_NEWDECIMAL,
@@ -39,6 +37,8 @@ from airflow_provider_cio.sync.values import (
     ValueRules,
     utc_text_seconds,
 )
+from airflow_provider_cio.sync.records.encoded import Op, OpBlock
+from airflow_provider_cio.sync.records.ops import CHECKED, EmptyValues, ObjectOps, PeopleOps
 
 LONGLONG, VAR_STRING = 8, 253
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.sync.columns import IdentifyBy, plan_columns
-from airflow_provider_cio.sync.encoded import Op
-from airflow_provider_cio.sync.ops import EmptyValues, PeopleOps
-from airflow_provider_cio.sync.outcomes import RowError
+from airflow_provider_cio.sync.account.outcomes import RowError
+from airflow_provider_cio.sync.convert.columns import IdentifyBy, plan_columns
+from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.ops import EmptyValues, PeopleOps
 
 LONGLONG, VAR_STRING = 8, 253
 AWKWARD_TEXT = [

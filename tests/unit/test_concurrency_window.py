@@ -1,4 +1,4 @@
-"""The adaptive number of requests in flight (``sync/concurrency.py``): it grows while the workspace answers
+"""The adaptive number of requests in flight (``sync/send/concurrency.py``): it grows while the workspace answers
 promptly, halves on a 429 or 503 (once a round trip), shrinks by a quarter when latency rises, and never
 lets more requests into flight than it allows. Time is a fake clock: nothing here sleeps."""
 
@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from airflow_provider_cio.sync import concurrency
-from airflow_provider_cio.sync.concurrency import INITIAL_WINDOW, ConcurrencyWindow
+from airflow_provider_cio.sync.send import concurrency
+from airflow_provider_cio.sync.send.concurrency import INITIAL_WINDOW, ConcurrencyWindow
 
 from .clocks import FakeClock
 

@@ -1,4 +1,4 @@
-"""The sync's email check (``sync/emails.py``): its fast, possessive form accepts exactly the addresses of the
+"""The sync's email check (``sync/records/emails.py``): its fast, possessive form accepts exactly the addresses of the
 plain RFC 5322 ``addr-spec`` expression, one address or a column of them. Which addresses are valid is
 tested with the workspace's rules in ``tests/emulator/test_emails.py``."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import re
 
-from airflow_provider_cio.sync.emails import addr_spec_pattern, all_valid_emails, is_valid_email
+from airflow_provider_cio.sync.records.emails import addr_spec_pattern, all_valid_emails, is_valid_email
 
 PLAIN = re.compile(addr_spec_pattern(""))
 PIECES = ["a", "ab", ".", "@", '"', "\\", "[", "]", " ", "\n", "é", "x@y", '"q"', "[1]", "a.b", "-", "+"]

@@ -7,7 +7,7 @@ from airflow_provider_cio.plugins.catalog import SyncTask
 from airflow_provider_cio.plugins.health import SyncSummary
 from airflow_provider_cio.plugins.page import render_sync
 from airflow_provider_cio.plugins.runs import SyncRun
-from airflow_provider_cio.sync.report import spreadsheet_safe
+from airflow_provider_cio.sync.account.report import spreadsheet_safe
 
 MARKUP = '<img src=x onerror="alert(1)">'
 

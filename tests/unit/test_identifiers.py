@@ -1,6 +1,6 @@
-"""The duplicate check (``sync/identifiers.py`` over ``sync/bloom.py``): every identifier sent is recorded
-exactly, with its row; a repeat is always flagged "maybe seen", in a later block or the same one; rows held
-back come back in order; and the spill files go when the registry closes."""
+"""The duplicate check (``sync/duplicates/identifiers.py`` over ``sync/duplicates/bloom.py``): every identifier
+sent is recorded exactly, with its row; a repeat is always flagged "maybe seen", in a later block or the same
+one; rows held back come back in order; and the spill files go when the registry closes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_cio.sync import identifiers
-from airflow_provider_cio.sync.identifiers import IdentifierRegistry
+from airflow_provider_cio.sync.duplicates import identifiers
+from airflow_provider_cio.sync.duplicates.identifiers import IdentifierRegistry
 
 
 def test_a_repeated_identifier_is_always_flagged_and_new_ones_recorded_with_their_rows(tmp_path: Path) -> None:

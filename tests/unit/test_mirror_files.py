@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import pytest
 
-from airflow_provider_cio.sync.mirror import (
+from airflow_provider_cio.sync.mirror.run import (
     SEPARATOR,
     MassRemovalError,
     MirrorOptions,
@@ -26,7 +26,7 @@ from airflow_provider_cio.sync.mirror import (
     removal_op,
     row_hashes,
 )
-from airflow_provider_cio.sync.snapshot import (
+from airflow_provider_cio.sync.mirror.snapshot_files import (
     DIRTY,
     TOMBSTONE,
     U64,

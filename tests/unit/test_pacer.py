@@ -1,4 +1,4 @@
-"""The hook's request pace (``hooks/pacing.py``) on a fake clock: never more than ``ceiling`` starts in any
+"""The hook's request pace (``hooks/customerio/pacing.py``) on a fake clock: never more than ``ceiling`` starts in any
 window of 1.05 s, a start rate that doubles each second, a pause for every request after a 429 until its
 ``Retry-After``, and a pace cut to the workspace's limit. Nothing here sleeps."""
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cio.hooks import pacing
-from airflow_provider_cio.hooks.pacing import MIN_RATE, START_RATE, WINDOW_SECONDS, RequestPacer
+from airflow_provider_cio.hooks.customerio import pacing
+from airflow_provider_cio.hooks.customerio.pacing import MIN_RATE, START_RATE, WINDOW_SECONDS, RequestPacer
 
 from .clocks import ClockEvent, FakeClock
 

@@ -9,11 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from airflow_provider_cio.sync.columns import QueryError, plan_columns
-from airflow_provider_cio.sync.encoded import Op
-from airflow_provider_cio.sync.limits import MAX_OP_BYTES
-from airflow_provider_cio.sync.ops import ObjectOps, PeopleOps, identifier_text, object_type_text
-from airflow_provider_cio.sync.outcomes import (
+from airflow_provider_cio.sync.account.outcomes import (
     BINARY_VALUE,
     INVALID_EMAIL,
     INVALID_IDENTIFIER,
@@ -24,7 +20,11 @@ from airflow_provider_cio.sync.outcomes import (
     RowError,
     RowRefused,
 )
-from airflow_provider_cio.sync.relationships import RelationshipOps, is_deleted
+from airflow_provider_cio.sync.convert.columns import QueryError, plan_columns
+from airflow_provider_cio.sync.limits import MAX_OP_BYTES
+from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.ops import ObjectOps, PeopleOps, identifier_text, object_type_text
+from airflow_provider_cio.sync.records.relationships import RelationshipOps, is_deleted
 
 LONGLONG, VAR_STRING, TINY = 8, 253, 1
 

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cio.sync.columns import QueryError
-from airflow_provider_cio.sync.sql_tokens import (
+from airflow_provider_cio.sources.sql_tokens import (
     MYSQL_READINGS,
     PostgresReading,
     TokenKind,
     mysql_tokens,
     postgres_tokens,
 )
-from airflow_provider_cio.sync.statements import check_select
+from airflow_provider_cio.sources.statements import check_select
+from airflow_provider_cio.sync.convert.columns import QueryError
 
 # Characters that mean something to a SQL tokeniser, and a few that do not (no ';': it is refused anywhere).
 NASTY = "'\"`\\#-*/!$@() \n\reEuU&M5xy_"

@@ -1,4 +1,4 @@
-"""The value rules (``sync/values.py``, the table at its top) on in-memory values: each database value becomes
+"""The value rules (``sync/convert/values.py``, the table at its top) on in-memory values: each database value becomes
 what the table says, or fails its row with a named error; nothing a driver can hand over makes the sync raise.
 
 The end-to-end version, from a real MySQL table into the emulator, is ``tests/test_values.py``.
@@ -19,17 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cio.sync.columns import plan_columns
-from airflow_provider_cio.sync.encoded import Op
-from airflow_provider_cio.sync.ops import EmptyValues, PeopleOps
-from airflow_provider_cio.sync.outcomes import (
+from airflow_provider_cio.sync.account.outcomes import (
     BINARY_VALUE,
     INVALID_VALUE,
     TOO_LARGE,
     RowError,
     RowRefused,
 )
-from airflow_provider_cio.sync.values import (
+from airflow_provider_cio.sync.convert.columns import plan_columns
+from airflow_provider_cio.sync.convert.values import (
     MYSQL_BIT,
     MYSQL_DATE,
     MYSQL_DATETIME,
@@ -45,6 +43,8 @@ from airflow_provider_cio.sync.values import (
     string_too_long,
     utc_text_seconds,
 )
+from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.ops import EmptyValues, PeopleOps
 
 LONGLONG, VAR_STRING = 8, 253
 PARIS = "Europe/Paris"
@@ -264,7 +264,7 @@ any_value = st.one_of(
 
 
 def by_the_rules(value: Any, type_code: Any, timezone: str) -> Any:
-    """What the table at the top of ``sync/values.py`` says a value of a non-JSON column becomes, written
+    """What the table at the top of ``sync/convert/values.py`` says a value of a non-JSON column becomes, written
     independently of the code (``calendar``, ``zoneinfo``); raises ``RowRefused`` for what it refuses."""
     if isinstance(value, bool):
         return value

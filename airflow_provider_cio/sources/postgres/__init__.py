@@ -1,0 +1,3 @@
+"""PostgreSQL as a source: the query streamed through the Postgres connection's hook."""
+
+from __future__ import annotations

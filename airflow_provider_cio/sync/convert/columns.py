@@ -1,0 +1,222 @@
+"""The column plan: which column identifies, which columns are attributes, checked before any row is read.
+
+The rules are Customer.io's query rules:
+
+- people need the identifier column chosen by ``identify_by`` (``id`` or ``email``);
+- objects need ``object_id``; an ``object_type_id`` column, when present, gives each row's type;
+- relationships need ``object_id`` and the person identifier chosen by ``identify_by``; an optional
+  boolean ``deleted`` column removes relationships (a date or time column is refused); the other columns
+  are relationship attributes;
+- column names are attribute names exactly as written (``Email`` is not ``email``: use ``AS email``);
+- every column named, no column name twice, at most 300 attribute columns, attribute names at most 150
+  bytes.
+
+``SELECT *`` is fine when the table has the identifier columns.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from airflow_provider_cio.sync.convert.values import (
+    MYSQL_DATE,
+    MYSQL_DATETIME,
+    MYSQL_JSON,
+    MYSQL_NEWDATE,
+    MYSQL_TIME,
+    MYSQL_TIMESTAMP,
+    MYSQL_YEAR,
+    Converter,
+    ValueRules,
+)
+from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_COLUMNS, MAX_ATTRIBUTE_NAME_BYTES
+
+ImportType = Literal["people", "objects", "relationships"]
+IdentifyBy = Literal["id", "email"]
+PERSON_IDENTIFIERS = ("id", "email")
+MYSQL_TEMPORAL_TYPES = {
+    MYSQL_DATE: "DATE",
+    MYSQL_NEWDATE: "DATE",
+    MYSQL_DATETIME: "DATETIME",
+    MYSQL_TIMESTAMP: "TIMESTAMP",
+    MYSQL_TIME: "TIME",
+    MYSQL_YEAR: "YEAR",
+}
+
+
+class QueryError(ValueError):
+    """The query's columns break a rule; nothing was sent. The message says how to fix the query."""
+
+
+@dataclass(frozen=True)
+class AttributeColumn:
+    """A column sent as an attribute: its name, position in the row, and value converter.
+
+    :param parse_text: the converter applies to text values too (JSON columns); other columns send
+        strings and integers as they are.
+    """
+
+    name: str
+    index: int
+    convert: Converter
+    parse_text: bool = False
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """What each column of the query is for.
+
+    :param identifier_index: people: the ``id``/``email`` column; relationships: the person column;
+        objects: the ``object_id`` column.
+    :param object_id_index: the ``object_id`` column (objects and relationships).
+    :param object_type_index: the ``object_type_id`` column, if the query has one.
+    :param deleted_index: the ``deleted`` column of a relationship query, if any.
+    :param attributes: the columns sent as attributes, in query order.
+    :param ignored: columns the sync does not send, with why (shown in the log and the preview).
+    """
+
+    import_type: ImportType
+    identify_by: IdentifyBy
+    names: tuple[str, ...]
+    identifier_index: int
+    attributes: tuple[AttributeColumn, ...]
+    object_id_index: int | None = None
+    object_type_index: int | None = None
+    deleted_index: int | None = None
+    ignored: tuple[str, ...] = ()
+
+
+def plan_columns(
+    description: Sequence[Sequence[Any]],
+    import_type: ImportType,
+    identify_by: IdentifyBy = "id",
+    *,
+    json_columns: Iterable[str] = (),
+    values: ValueRules | None = None,
+) -> ColumnPlan:
+    """Check a cursor's ``description`` against the query rules and plan the columns.
+
+    :param description: the DB-API cursor description after the query ran.
+    :param import_type: ``people``, ``objects`` or ``relationships``.
+    :param identify_by: how people are identified: ``id`` or ``email``.
+    :param json_columns: columns whose text holds JSON (MariaDB reports ``JSON`` columns as text).
+    :raises QueryError: the columns break a rule; the message says how to fix the query.
+    """
+    if not description:
+        raise QueryError(
+            "the statement returned no result set (SELECT ... INTO a variable or a file returns none); the sync "
+            "needs a SELECT that returns its rows"
+        )
+    if identify_by not in PERSON_IDENTIFIERS:
+        raise QueryError(f"identify_by must be 'id' or 'email', not {identify_by!r}")
+    names = tuple(str(column[0]) for column in description)
+    check_named(names)
+    check_unique(names)
+    index = {name: i for i, name in enumerate(names)}
+    json_set = set(json_columns)
+    unknown_json = json_set - set(names)
+    if unknown_json:
+        raise QueryError(f"json_columns names columns the query does not select: {', '.join(sorted(unknown_json))}")
+    values = values or ValueRules()
+
+    roles: dict[str, int] = {}
+    ignored: dict[int, str] = {}
+    if import_type == "people":
+        roles["identifier"] = require(index, identify_by, names, f"people identified by {identify_by}")
+    elif import_type == "objects":
+        roles["identifier"] = roles["object_id"] = require(index, "object_id", names, "objects")
+    elif import_type == "relationships":
+        roles["identifier"] = require(index, identify_by, names, f"relationships to people identified by {identify_by}")
+        roles["object_id"] = require(index, "object_id", names, "relationships")
+        if "deleted" in index:
+            roles["deleted"] = index["deleted"]
+            check_deleted_type(description[index["deleted"]][1])
+        other = "email" if identify_by == "id" else "id"
+        if other in index:
+            ignored[index[other]] = (
+                f"{other} (people are identified by {identify_by}; identifiers are not relationship attributes)"
+            )
+    else:
+        raise QueryError(f"import_type must be 'people', 'objects' or 'relationships', not {import_type!r}")
+    if import_type != "people" and "object_type_id" in index:
+        roles["object_type"] = index["object_type_id"]
+
+    skipped = set(roles.values()) | set(ignored)
+    attributes: list[AttributeColumn] = []
+    for i, column in enumerate(description):
+        if i not in skipped:
+            is_json = names[i] in json_set or column[1] == MYSQL_JSON
+            attributes.append(AttributeColumn(names[i], i, values.for_column(column[1], is_json), parse_text=is_json))
+    check_attribute_names(attributes)
+    return ColumnPlan(
+        import_type=import_type,
+        identify_by=identify_by,
+        names=names,
+        identifier_index=roles["identifier"],
+        attributes=tuple(attributes),
+        object_id_index=roles.get("object_id"),
+        object_type_index=roles.get("object_type"),
+        deleted_index=roles.get("deleted"),
+        ignored=tuple(ignored.values()),
+    )
+
+
+def check_named(names: Sequence[str]) -> None:
+    """Every column has a name: an attribute cannot be called ``''`` (``SELECT '' FROM t``, ``AS ``````)."""
+    unnamed = [str(position) for position, name in enumerate(names, 1) if not name.strip()]
+    if unnamed:
+        raise QueryError(
+            f"column {', '.join(unnamed)} of the query has no name, and the column name is the attribute name; "
+            "name it with AS (SELECT id, <expression> AS plan ...)"
+        )
+
+
+def check_deleted_type(type_code: Any) -> None:
+    """A relationship query's ``deleted`` column is a boolean; a date or time never is (every row would fail)."""
+    if type_code in MYSQL_TEMPORAL_TYPES:
+        raise QueryError(
+            f"the deleted column is a {MYSQL_TEMPORAL_TYPES[type_code]}, and deleted must be a boolean (true removes "
+            "the relationship); select whether it is set instead, e.g. (removed_at IS NOT NULL) AS deleted"
+        )
+
+
+def check_unique(names: Sequence[str]) -> None:
+    """Each column name once: two columns would set the same attribute."""
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise QueryError(
+            f"the query selects more than one column named {', '.join(map(repr, repeated))}; each column "
+            "becomes an attribute, so give every column its own name with AS (SELECT a.id, b.id AS other_id ...)"
+        )
+
+
+def require(index: dict[str, int], name: str, names: Sequence[str], what: str) -> int:
+    """The position of a required column, or a QueryError that says how to add it."""
+    if name in index:
+        return index[name]
+    near = [n for n in names if n.lower() == name]
+    if near:
+        hint = f"the query has {near[0]!r}: column names are kept exactly as written, so rename it with AS {name}"
+    else:
+        hint = f"select a column named {name}, or rename one with AS {name} (SELECT * only works when the table has it)"
+    shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+    raise QueryError(f"a query for {what} needs a column named {name!r}; {hint}. Columns selected: {shown}")
+
+
+def check_attribute_names(attributes: Sequence[AttributeColumn]) -> None:
+    """At most 300 attribute columns, and names of at most 150 bytes."""
+    if len(attributes) > MAX_ATTRIBUTE_COLUMNS:
+        over = [column.name for column in attributes[MAX_ATTRIBUTE_COLUMNS:]]
+        raise QueryError(
+            f"the query selects {len(attributes)} attribute columns; the limit is {MAX_ATTRIBUTE_COLUMNS}. "
+            f"Select fewer columns; the ones over the limit are: {', '.join(over)}"
+        )
+    long_names = [column.name for column in attributes if len(column.name.encode()) > MAX_ATTRIBUTE_NAME_BYTES]
+    if long_names:
+        raise QueryError(
+            f"attribute names are limited to {MAX_ATTRIBUTE_NAME_BYTES} bytes; rename with AS: "
+            + ", ".join(name[:40] + "..." for name in long_names)
+        )

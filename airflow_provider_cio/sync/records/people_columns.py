@@ -1,0 +1,118 @@
+"""A block of people rows -> ops, a column at a time: the fast path of ``PeopleOps``.
+
+It takes a block when every value is simple: the identifier column holds only integer ids (people by
+``id``) or only valid email addresses (people by ``email``), and every attribute column holds only
+integers or only non-empty strings (no NULL, no ``''``, no value to convert), as blocks of NOT NULL
+columns usually are, and no string is over the 1000-byte value limit. That is checked on the ops:
+when the longest op is short, no value in it can be long.
+
+Each column is encoded once, with one ``orjson.dumps`` of all its values, and split into the encoded
+values: inside a JSON string every ``"`` is escaped, so ``","`` only ever separates two strings. Each op
+is then one ``bytes %`` of a template made for the block's columns. The bytes are exactly those of the
+row-by-row path (``tests/unit/test_columnar_ops.py`` compares them on awkward text); any block it cannot take
+whole (an invalid email, a number JSON cannot hold, an op over the size limit) goes row by row instead,
+where each row gets its own outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES, MAX_OP_BYTES, PLAIN_STRING_CHARACTERS
+from airflow_provider_cio.sync.records.emails import all_valid_emails
+from airflow_provider_cio.sync.records.encoded import IDENTIFY_MIDDLE, PERSON_HEAD, OpBlock
+
+INTEGERS, STRINGS = int, str
+
+
+class ColumnarPeople:
+    """Builds the ``identify`` ops of whole blocks of simple people rows.
+
+    :param identify_by: ``id`` or ``email``.
+    :param identifier_index: the position of the identifier column in a row.
+    :param attributes: ``(name, position)`` of each attribute column, in the order the attributes are sent.
+    """
+
+    def __init__(self, identify_by: str, identifier_index: int, attributes: Sequence[tuple[str, int]]) -> None:
+        self.identify_by = identify_by
+        self.identifier_index = identifier_index
+        self.names = tuple(name for name, _ in attributes)
+        self.indexes = tuple(index for _, index in attributes)
+        self.email_index = next((index for name, index in attributes if name == "email"), None)
+        self._templates: dict[tuple[type, ...], tuple[bytes, int]] = {}
+
+    def ops(self, columns: Sequence[Sequence[Any]], first_row: int) -> OpBlock | None:
+        """The ops of a block given as its columns (the first row is row number ``first_row``), or None when
+        the block is not simple.
+
+        The caller has checked that every attribute column holds only integers or only non-empty strings
+        (``AttributeReader.simple_types``).
+        """
+        identifiers = columns[self.identifier_index]
+        by_email = self.identify_by == "email"
+        if by_email:
+            if not simple_emails(identifiers):
+                return None
+        elif set(map(type, identifiers)) != {INTEGERS}:
+            return None
+        if self.email_index is not None and not all_valid_emails(columns[self.email_index]):
+            return None
+        attribute_columns = [columns[index] for index in self.indexes]
+        kinds = tuple(type(column[0]) for column in attribute_columns)
+        try:
+            encoded_identifiers = encoded_values(identifiers, STRINGS if by_email else INTEGERS)
+            encoded = [encoded_values(column, kind) for column, kind in zip(attribute_columns, kinds, strict=True)]
+        except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate: the row path says which row
+            return None
+        template, fixed = self._templates.get(kinds) or self._template(kinds)
+        bodies = [template % values for values in zip(encoded_identifiers, *encoded, strict=True)]
+        longest = max(map(len, bodies))
+        if longest > MAX_OP_BYTES:
+            return None
+        if longest - fixed > MAX_ATTRIBUTE_VALUE_BYTES and any(
+            max(map(len, values)) > MAX_ATTRIBUTE_VALUE_BYTES
+            for values, kind in zip(encoded, kinds, strict=True)
+            if kind is STRINGS
+        ):  # a string's JSON is at least as long as its UTF-8: this one may be over the limit
+            return None
+        if by_email:
+            keys = [identifier.lower() for identifier in identifiers]
+        else:  # an integer's JSON is its str(): one decode for the block
+            keys = b",".join(encoded_identifiers).decode().split(",")
+        shown = list(identifiers) if by_email else keys
+        return OpBlock(bodies, range(first_row, first_row + len(bodies)), shown, keys)
+
+    def _template(self, kinds: tuple[type, ...]) -> tuple[bytes, int]:
+        """The op of a row as a ``bytes %`` template (``%b`` for each encoded value, strings without quotes),
+        with the length of its fixed part: an op is that plus its values."""
+        attributes = b",".join(
+            escaped(orjson.dumps(name)) + (b':"%b"' if kind is STRINGS else b":%b")
+            for name, kind in zip(self.names, kinds, strict=True)
+        )
+        identifiers = b'{"' + self.identify_by.encode() + b'":"%b"}'
+        template = b"".join((escaped(PERSON_HEAD), identifiers, escaped(IDENTIFY_MIDDLE), b"{", attributes, b"}}"))
+        self._templates[kinds] = template, len(template % ((b"",) * (len(kinds) + 1)))
+        return self._templates[kinds]
+
+
+def encoded_values(column: Sequence[Any], kind: type) -> list[bytes]:
+    """The JSON of each value of a column of only integers, or of only non-empty strings (without their quotes).
+
+    :raises orjson.JSONEncodeError: a value JSON cannot hold.
+    """
+    if kind is STRINGS:
+        return orjson.dumps(column)[2:-2].split(b'","')
+    return orjson.dumps(column)[1:-1].split(b",")
+
+
+def simple_emails(column: Sequence[Any]) -> bool:
+    """Whether a column holds only valid email addresses of at most 250 characters (no size to check)."""
+    return all_valid_emails(column) and max(map(len, column)) <= PLAIN_STRING_CHARACTERS
+
+
+def escaped(part: bytes) -> bytes:
+    """A fixed part of a template, with ``%`` doubled."""
+    return part.replace(b"%", b"%%")

@@ -1,0 +1,109 @@
+"""The rules of the house, read from the source: what imports what, and how large a class may grow.
+
+A newcomer finds a row's way from the folder names (``sources/`` -> ``sync/convert`` -> ``sync/records`` ->
+``sync/send`` -> ``hooks/`` -> ``sync/account`` -> ``operators/``); these tests keep the arrows pointing that way.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_cio"
+MAX_CLASS_LINES = 250
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the package by its dotted name (a package by its ``__init__``)."""
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def imported(path: Path, known: dict[str, Path]) -> Iterator[str]:
+    """The names a module imports, anywhere in it (under ``TYPE_CHECKING`` and inside functions too)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in known:
+                    yield f"{node.module}.{alias.name}"
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {
+        name: {target for target in imported(path, known) if target in known and target != name}
+        for name, path in known.items()
+    }
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    edges = graph()
+    # a package's __init__ re-exporting its own modules is not a cycle of jobs; any other back edge is
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(edges[node]):
+            if node.startswith(target + ".") or target.startswith(node + "."):
+                continue
+            if state.get(target) == 1:
+                cycles.append([*trail[trail.index(target) :], target])
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+    assert cycles == [], f"import cycles: {cycles}"
+
+
+def third_party(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported(path, {}) if not name.startswith("airflow_provider_cio")}
+
+
+@pytest.mark.parametrize("forbidden", ["airflow", "MySQLdb", "pymysql", "psycopg2", "psycopg", "snowflake", "duckdb"])
+def test_the_engine_imports_neither_airflow_nor_a_driver(forbidden: str) -> None:
+    offenders = sorted(
+        name
+        for name, path in modules().items()
+        if name.startswith("airflow_provider_cio.sync") and forbidden in third_party(path)
+    )
+    assert offenders == [], f"{forbidden} imported by the engine: {offenders}"
+
+
+def test_operators_and_hooks_do_not_import_the_ui() -> None:
+    edges = graph()
+    offenders = sorted(
+        f"{name} -> {target}"
+        for name, targets in edges.items()
+        if name.startswith(
+            ("airflow_provider_cio.operators", "airflow_provider_cio.hooks", "airflow_provider_cio.sync")
+        )
+        for target in targets
+        if target.startswith("airflow_provider_cio.plugins")
+    )
+    assert offenders == []
+
+
+def test_no_class_outside_the_emulator_is_over_250_lines() -> None:
+    large = sorted(
+        f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for name, path in modules().items()
+        if not name.startswith("airflow_provider_cio.testing")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and node.end_lineno and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES
+    )
+    assert large == []
