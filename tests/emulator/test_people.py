@@ -107,9 +107,16 @@ def test_settings_are_validated_and_partial(workspace):
         "allow_email_update_by_id": False,
         "object_types": ["1"],
         "track_requests_per_second": None,
+        "phone_identifiers": False,
     }
     assert workspace.settings(allow_email_update_by_id=True)["identify_by"] == "both"
-    for bad in ({"identify_by": "phone"}, {"allow_email_update_by_id": "yes"}, {"object_types": ["0"]}, {"x": 1}):
+    for bad in (
+        {"identify_by": "phone"},
+        {"allow_email_update_by_id": "yes"},
+        {"object_types": ["0"]},
+        {"x": 1},
+        {"phone_identifiers": 1},
+    ):
         with pytest.raises(ValueError, match="400"):
             workspace.settings(**bad)
     assert workspace.settings()["allow_email_update_by_id"] is True
