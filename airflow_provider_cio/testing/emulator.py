@@ -205,14 +205,18 @@ class WorkspaceEmulator:
         when the person has one."""
         return self._admin("GET", "people")
 
-    def person(self, *, id: str | None = None, email: str | None = None) -> dict[str, Any] | None:
-        """The person with this ``id`` (or ``email``, compared case-insensitively), or ``None``."""
-        if (id is None) == (email is None):
-            raise ValueError("give exactly one of id and email")
+    def person(
+        self, *, id: str | None = None, email: str | None = None, phone: str | None = None
+    ) -> dict[str, Any] | None:
+        """The person with this ``id``, ``email`` (compared case-insensitively) or ``phone``, or ``None``."""
+        if sum(value is not None for value in (id, email, phone)) != 1:
+            raise ValueError("give exactly one of id, email and phone")
         for person in self.people():
             if id is not None and person["id"] == str(id):
                 return person
             if email is not None and (person["email"] or "").lower() == email.lower():
+                return person
+            if phone is not None and person.get("phone") == phone:
                 return person
         return None
 

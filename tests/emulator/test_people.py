@@ -413,8 +413,9 @@ def test_phone_identifiers_are_refused_until_the_setting_enables_them(workspace,
     assert workspace.settings(phone_identifiers=True)["phone_identifiers"] is True
     ok(track.batch(person({"phone": "+15551234567"}, {"plan": "pro"})))
     ok(track.batch(person({"phone": "+15551234567"}, {"seats": 2})))  # the same person
-    [found] = [p for p in workspace.people() if p.get("phone") == "+15551234567"]
+    found = workspace.person(phone="+15551234567")
     assert (found["id"], found["email"], found["attributes"]) == (None, None, {"plan": "pro", "seats": "2"})
+    assert workspace.person(phone="+15550000000") is None
 
 
 @pytest.mark.parametrize("number", ["15551234567", "+1555123456789012", "+0555123456", "+1 555 123", "+", 15551234567])
