@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class QueryStream(Protocol):
     """The source's reader of one query (``MySQLQueryStream``, ``PostgresQueryStream``)."""
 
-    def execute(self, sql: str, server_text: Collection[ColumnType] = ()) -> Any:
+    def execute(self, sql: str, server_text: Collection[ColumnType] | None = None) -> Any:
         """Run the query; return its cursor (``columns`` in neutral types, ``description``, ``fetchmany``).
 
         :param server_text: column types the sync takes as the text the server sent, if the source can.
@@ -78,7 +78,7 @@ class SyncTaskRun:
         lifeline = arm(self.cancel)  # the sync dies with the process supervising this task (no orphan)
         try:
             try:
-                cursor = self.stream.execute(sql, job.server_text_types())
+                cursor = self.stream.execute(sql, job.text_converters())
                 report = job.run(cursor, last_sync_time)
             except QueryError as error:
                 publisher.fail_before_sending(last_sync_time, str(error), retry=False)

@@ -32,6 +32,7 @@ from airflow_provider_cio.sync.after_sync import (
 )
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn, source_columns
 from airflow_provider_cio.sync.convert.columns import ColumnPlan
+from airflow_provider_cio.sync.convert.values import Converter
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncProgress
 from airflow_provider_cio.sync.mirror.removals import MirrorRemovals
 from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
@@ -97,9 +98,9 @@ class SyncJob:
         self.mirror: MirrorRun | None = None
         self.failure: BaseException | None = None
 
-    def server_text_types(self) -> frozenset[ColumnType]:
-        """The column types the sync takes as the server's text (see :meth:`SyncPlanner.server_text_types`)."""
-        return self.planner.server_text_types()
+    def text_converters(self) -> dict[ColumnType, Converter]:
+        """Per column type, how the sync converts the server's text (see :meth:`SyncPlanner.text_converters`)."""
+        return self.planner.text_converters()
 
     def run(self, cursor: Any, last_sync_time: int = 0) -> SyncReport:
         """Sync every row of ``cursor``; return the report (check ``report.failed``)."""

@@ -16,7 +16,7 @@ from airflow_provider_cio.sync.after_sync import SegmentTarget
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 from airflow_provider_cio.sync.convert.columns import ColumnPlan, plan_columns
 from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns
-from airflow_provider_cio.sync.convert.values import ValueRules
+from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
 from airflow_provider_cio.sync.records.ops import ObjectOps, OpBuilder, PeopleOps
 from airflow_provider_cio.sync.records.relationships import RelationshipOps
@@ -47,15 +47,16 @@ class SyncPlanner:
         self.settings = settings
         self.values = ValueRules(settings.timezone)
 
-    def server_text_types(self) -> frozenset[ColumnType]:
-        """The column types the sync takes as the text the server sent (dates, times and decimals).
+    def text_converters(self) -> dict[ColumnType, Converter]:
+        """Per column type, how the sync converts values that arrive as the text the server sent (dates, times
+        and decimals); the source leaves the values of these types so when its driver can (``execute``).
 
         The sync converts them a column of a block at a time (:mod:`~airflow_provider_cio.sync.convert.server_text`),
         which costs less than the driver converting each value as it reads; a mirror sync converts only
-        the rows it sends. A source that cannot leave them as text hands over the driver's usual objects,
-        which the sync converts by type.
+        the rows it sends. A source that cannot hands over the driver's usual objects, which the sync
+        converts by type.
         """
-        return frozenset(self.values.text_converters())
+        return self.values.text_converters()
 
     def columns(self, columns: list[SourceColumn]) -> ColumnPlan:
         """Check the query's columns against the rules (raises ``QueryError``)."""

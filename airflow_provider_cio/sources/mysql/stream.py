@@ -52,7 +52,7 @@ class MySQLQueryStream(BlockingCalls):
         self.server_text: frozenset[ColumnType] = frozenset()
         """The column types whose values the driver leaves as the server's text."""
 
-    def execute(self, sql: str, server_text: Collection[ColumnType] = ()) -> StreamCursor:
+    def execute(self, sql: str, server_text: Collection[ColumnType] | None = None) -> StreamCursor:
         """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows.
 
         :param server_text: column types the sync takes as the text the server sent (dates, times,

@@ -85,7 +85,7 @@ class PostgresQueryStream(BlockingCalls):
         self.connection: Any = None
         self.cursor: Any = None
 
-    def execute(self, sql: str, server_text: Collection[ColumnType] = ()) -> PostgresStreamCursor:
+    def execute(self, sql: str, server_text: Collection[ColumnType] | None = None) -> PostgresStreamCursor:
         """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows.
 
         :param server_text: ignored: the loaders of :func:`register_loaders` convert the server's text as
