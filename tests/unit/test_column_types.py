@@ -18,6 +18,8 @@ from airflow_provider_cio.sources.mysql.column_types import mysql_columns
 from airflow_provider_cio.sources.postgres.column_types import postgres_column_type
 from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE, RowError
 from airflow_provider_cio.sync.convert.column_types import COLUMN_TYPES, ColumnType, SourceColumn
+from airflow_provider_cio.sync.convert.server_text import RawColumns
+from airflow_provider_cio.sync.convert.values import ValueRules
 from airflow_provider_cio.sync.planning import SyncPlanner
 from airflow_provider_cio.sync.records.encoded import Op
 from airflow_provider_cio.sync.settings import SyncSettings
@@ -91,3 +93,12 @@ def test_a_cursor_that_does_not_describe_its_columns_is_converted_by_python_type
     plan = planner.columns([("id", 8), ("v", SNOWFLAKE_BOOLEAN)])  # type: ignore[list-item]
     (attribute,) = plan.attributes
     assert attribute.convert(True) is True
+
+
+def test_only_the_columns_a_source_left_as_server_text_are_converted_from_text() -> None:
+    """A source whose driver hands dates over as objects or already converted (PostgreSQL's loaders) is left
+    alone; a date the source left as the server's bytes (MySQL's raw reads) becomes Unix seconds."""
+    columns = [SourceColumn("id", "integer"), SourceColumn("a", "date"), SourceColumn("b", "date", server_text=True)]
+    raw = RawColumns.for_columns(columns, ValueRules())
+    assert raw is not None and list(raw.converters) == [2]
+    assert raw.columns([(1, "2024-01-02", b"2024-01-02")]) == [(1,), ("2024-01-02",), [1704153600]]
