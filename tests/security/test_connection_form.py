@@ -93,7 +93,7 @@ def test_requests_per_second_set_through_the_form_paces_the_hook(api) -> None:
         hook = CustomerIOHook("cio_form_rate")
         hook.settings = parse_connection(Connection.get_connection_from_secrets("cio_form_rate"))
         assert hook.settings.requests_per_second == 12.5
-        assert hook.pacer.ceiling == 12.5  # the most requests per second the hook will send
+        assert hook.sender.pacer.ceiling == 12.5  # the most requests per second the hook will send
         assert json.loads(api.get("/api/v2/connections/cio_form_rate").json()["extra"])["requests_per_second"] == 12.5
     finally:
         api.delete("/api/v2/connections/cio_form_rate")
