@@ -25,7 +25,7 @@ from airflow_provider_cio.sync.settings import SyncSettings
 def builder_for(plan: ColumnPlan, settings: SyncSettings) -> OpBuilder:
     """The op builder for the query's import type."""
     if plan.import_type == "people":
-        return PeopleOps(plan, settings.empty_values)
+        return PeopleOps(plan, settings.empty_values, settings.update_only)
     if plan.import_type == "objects":
         return ObjectOps(plan, settings.object_type_id, settings.empty_values)
     return RelationshipOps(plan, settings.object_type_id, settings.empty_values)
