@@ -56,9 +56,11 @@ def test_e164_numbers_are_phones(number: str) -> None:
         "+",
         "++14155550123",
         "+14155550123\n",
+        "+14155550123\n+14155550124",  # two numbers in one value: a column check must not see two rows
         " +14155550123",
         "+١٤١٥",  # Arabic-Indic digits are digits to Python, not to E.164
         "+\uff11\uff14\uff11\uff15",  # fullwidth digits
+        "+1\u0664\u0661\u0665",  # a country code, then digits that are not ASCII
         14155550123,
         14155550123.0,
         b"+14155550123",
