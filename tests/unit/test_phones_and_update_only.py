@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_provider_cio.cli import main
 from airflow_provider_cio.operators.publish import report_settings
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
+from airflow_provider_cio.preview import describe_import
 from airflow_provider_cio.sync.account.outcomes import INVALID_PHONE, MISSING_IDENTIFIER, RowError, RowRefused
 from airflow_provider_cio.sync.convert.columns import plan_columns
 from airflow_provider_cio.sync.mirror.keys import key_reader, removal_op
@@ -198,6 +200,16 @@ def test_the_report_settings_say_whether_the_sync_was_update_only() -> None:
         settings = SyncSettings(import_type="people", identify_by="phone", update_only=update_only)
         shown = report_settings(settings, None, "customerio_default", "mysql_default")
         assert shown["update_only"] is update_only and shown["identify_by"] == "phone"
+
+
+def test_the_preview_takes_phone_and_update_only_and_refuses_them_as_a_sync_does(capsys) -> None:
+    settings = SyncSettings(import_type="people", identify_by="phone", update_only=True)
+    assert describe_import(settings) == "people identified by phone, update only (creates nobody)"
+    status = main(
+        ["preview", "--sql", "SELECT 1", "--import-type", "relationships", "--identify-by", "phone", "--update-only"]
+    )
+    assert status == 1
+    assert "update_only=True applies to people only, not to relationships" in capsys.readouterr().out
 
 
 # --- relationships and mirror keys ----------------------------------------------------------------------------
