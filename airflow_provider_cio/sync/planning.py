@@ -98,6 +98,7 @@ class SyncPlanner:
             settings.empty_values,
             settings.json_columns,
             settings.timezone,
+            *(["update_only"] if settings.update_only else []),  # switched either way: every row is sent again
         ]
         mirror = MirrorRun(
             replace(options, segment=bool(named)),

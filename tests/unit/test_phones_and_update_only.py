@@ -16,9 +16,12 @@ from airflow_provider_cio.operators.publish import report_settings
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.preview import describe_import
+from airflow_provider_cio.sync import planning
 from airflow_provider_cio.sync.account.outcomes import INVALID_PHONE, MISSING_IDENTIFIER, RowError, RowRefused
 from airflow_provider_cio.sync.convert.columns import plan_columns
 from airflow_provider_cio.sync.mirror.keys import key_reader, removal_op
+from airflow_provider_cio.sync.mirror.options import MirrorOptions
+from airflow_provider_cio.sync.planning import SyncPlanner
 from airflow_provider_cio.sync.records.encoded import Op
 from airflow_provider_cio.sync.records.ops import CHECKED, PeopleOps
 from airflow_provider_cio.sync.records.phones import all_valid_phones, is_valid_phone, phone_text
@@ -165,6 +168,17 @@ def test_update_only_puts_update_true_last_on_every_op() -> None:
     assert list(orjson.loads(built[0].body)["attributes"])[-1] == "_update"  # type: ignore[union-attr]
 
 
+def test_a_sync_with_update_only_builds_its_ops_with_update() -> None:
+    """What the engine is given (``planning.builder_for``) carries the setting to the ops."""
+    plan = plan_columns([("phone", TEXT), ("plan", TEXT)], "people", "phone")
+    for update_only in (False, True):
+        builder = planning.builder_for(
+            plan, SyncSettings(import_type="people", identify_by="phone", update_only=update_only)
+        )
+        (op,) = builder.build([("+14155550123", "pro")], 1)
+        assert isinstance(op, Op) and op.body.endswith(b',"_update":true}}') is update_only
+
+
 def test_without_update_only_no_op_carries_update() -> None:
     built = list(people(["phone", "plan"]).build([("+14155550123", "pro")], 1))
     assert b"_update" not in built[0].body  # type: ignore[union-attr]
@@ -238,3 +252,29 @@ def test_mirror_keys_people_by_their_number_and_remove_them_by_it() -> None:
         "identifiers": {"phone": "+14155550123"},
         "action": "delete",
     }
+
+
+def test_switching_update_only_makes_a_mirror_send_every_row_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row sent under ``update_only`` may have matched nobody: switching it off (or on) must not leave such
+    rows counted as unchanged, so the value fingerprint differs (with another one every row is sent again),
+    and it stays what it was for syncs that never set it (their snapshots stay comparable)."""
+    seen: dict[tuple[bool, str], str] = {}
+
+    class Recorded:
+        def __init__(self, options: Any, **kwargs: Any) -> None:
+            self.kwargs = kwargs
+
+        def load(self) -> None:
+            pass
+
+    monkeypatch.setattr(planning, "MirrorRun", Recorded)
+    options = MirrorOptions(on_removed="ignore", max_removed="10%", store=None)  # type: ignore[arg-type]
+    for update_only in (False, True):
+        for identify_by in ("id", "phone"):
+            settings = SyncSettings(import_type="people", identify_by=identify_by, update_only=update_only)
+            mirror: Any = SyncPlanner(settings).mirror(
+                options, [("id", TEXT), ("plan", TEXT)], segment=None, workdir=None, logger=None
+            )
+            seen[update_only, identify_by] = mirror.kwargs["value_fingerprint"]
+    assert seen[False, "id"] == seen[False, "phone"] == planning.fingerprint([["id", "plan"], "ignore", (), "UTC"])
+    assert seen[True, "id"] != seen[False, "id"]
