@@ -33,6 +33,7 @@ from typing import IO, Any, get_args
 import orjson
 
 from airflow_provider_cio.sync.account.outcomes import RowError
+from airflow_provider_cio.sync.convert.column_types import source_columns
 from airflow_provider_cio.sync.convert.columns import ColumnPlan, IdentifyBy, ImportType, QueryError, plan_columns
 from airflow_provider_cio.sync.convert.values import ValueRules
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine
@@ -128,7 +129,7 @@ def preview_query(
     try:
         cursor = stream.execute(sql)
         preview.plan = plan_columns(
-            cursor.description,
+            source_columns(cursor),
             settings.import_type,
             settings.identify_by,
             json_columns=settings.json_columns,

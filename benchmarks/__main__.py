@@ -73,13 +73,13 @@ def median_run(runs: list[tuple[int, float, float]]) -> tuple[int, float, float]
 
 
 def sync_converters() -> dict[int, Any]:
-    """The driver's default converters with the sync's on top (``SyncJob.text_converters``), as the sync reads."""
+    """The driver's default converters with the sync's on top (``SyncJob.server_text_types``), as the sync reads."""
     from MySQLdb.converters import conversions
 
-    from airflow_provider_cio.sync.convert.server_text import raw_converters
+    from airflow_provider_cio.sources.mysql.column_types import raw_reads
     from airflow_provider_cio.sync.convert.values import ValueRules
 
-    return {**conversions, **raw_converters(ValueRules("UTC").text_converters())}
+    return {**conversions, **raw_reads(ValueRules("UTC").text_converters())}
 
 
 def our_sync(

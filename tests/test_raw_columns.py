@@ -15,7 +15,8 @@ import MySQLdb.cursors
 import pytest
 from MySQLdb.converters import conversions
 
-from airflow_provider_cio.sync.convert.server_text import WHOLE_COLUMN_ROWS, RawColumns, raw_converters, utc_seconds
+from airflow_provider_cio.sources.mysql.column_types import driver_converters, mysql_columns, raw_reads
+from airflow_provider_cio.sync.convert.server_text import WHOLE_COLUMN_ROWS, RawColumns, utc_seconds
 from airflow_provider_cio.sync.convert.values import InvalidDate, ValueRules
 
 TYPES = "at DATETIME, fine DATETIME(6), moment TIMESTAMP NULL, day DATE, price DECIMAL(40,10), span TIME, yr YEAR"
@@ -41,9 +42,9 @@ def comparable(column: list[Any]) -> list[Any]:
 def converted_both_ways(mysql_db, sql: str, timezone: str = "UTC") -> tuple[list[list[Any]], list[list[Any]]]:
     """Every column of ``sql``: converted a block at a time from the raw read, and by the driver as it read."""
     rules = ValueRules(timezone)
-    description, raw_rows = read(mysql_db, sql, raw_converters(rules.text_converters()))
-    _, driver_rows = read(mysql_db, sql, rules.text_converters())
-    raw = RawColumns.for_description(description, rules)
+    description, raw_rows = read(mysql_db, sql, raw_reads(rules.text_converters()))
+    _, driver_rows = read(mysql_db, sql, driver_converters(rules.text_converters()))
+    raw = RawColumns.for_columns(mysql_columns(description, rules.text_converters()), rules)
     assert raw is not None
     by_block = [comparable(list(column)) for column in raw.columns(raw_rows)]
     by_driver = [comparable(list(column)) for column in zip(*driver_rows, strict=True)]
@@ -80,7 +81,7 @@ def test_valid_dates_over_mysqls_whole_range_convert_as_whole_columns_to_the_dri
     sql = "SELECT * FROM t ORDER BY n"
     by_block, by_driver = converted_both_ways(mysql_db, sql)
     assert by_block == by_driver
-    _, raw_rows = read(mysql_db, sql, raw_converters(ValueRules().text_converters()))
+    _, raw_rows = read(mysql_db, sql, raw_reads(ValueRules().text_converters()))
     for index in (1, 2, 3, 4):  # at, fine, moment, day
         assert utc_seconds([row[index] for row in raw_rows]) is not None, "whole columns took the numpy path"
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_cio.operators.lifeline import arm
+from airflow_provider_cio.sync.convert.column_types import ColumnType
 from airflow_provider_cio.sync.convert.columns import QueryError
 
 if TYPE_CHECKING:
@@ -18,8 +19,11 @@ if TYPE_CHECKING:
 class QueryStream(Protocol):
     """The source's reader of one query (``MySQLQueryStream``, ``PostgresQueryStream``)."""
 
-    def execute(self, sql: str, converters: dict[int, Callable[[str], Any]]) -> Any:
-        """Run the query; return its cursor (``description``, ``fetchmany``)."""
+    def execute(self, sql: str, server_text: Collection[ColumnType] | None = None) -> Any:
+        """Run the query; return its cursor (``columns`` in neutral types, ``description``, ``fetchmany``).
+
+        :param server_text: column types the sync takes as the text the server sent, if the source can.
+        """
         ...
 
     def cancel(self) -> None:

@@ -30,7 +30,9 @@ from airflow_provider_cio.sync.after_sync import (
     SyncContext,
     TraceLateFailures,
 )
+from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn, source_columns
 from airflow_provider_cio.sync.convert.columns import ColumnPlan
+from airflow_provider_cio.sync.convert.values import Converter
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncProgress
 from airflow_provider_cio.sync.mirror.removals import MirrorRemovals
 from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
@@ -96,8 +98,8 @@ class SyncJob:
         self.mirror: MirrorRun | None = None
         self.failure: BaseException | None = None
 
-    def text_converters(self) -> dict[int, Any]:
-        """Converters for the MySQL driver (see :meth:`SyncPlanner.text_converters`)."""
+    def text_converters(self) -> dict[ColumnType, Converter]:
+        """Per column type, how the sync converts the server's text (see :meth:`SyncPlanner.text_converters`)."""
         return self.planner.text_converters()
 
     def run(self, cursor: Any, last_sync_time: int = 0) -> SyncReport:
@@ -105,12 +107,13 @@ class SyncJob:
         started = time.monotonic()
         started_at = int(time.time())
         settings = self.settings
-        plan = self.plan = self.planner.columns(cursor.description)
+        columns = source_columns(cursor)
+        plan = self.plan = self.planner.columns(columns)
         for note in plan.ignored:
             self.log.info("Column not sent: %s", note)
-        mirror = self.mirror = self._mirror(cursor.description)
+        mirror = self.mirror = self._mirror(columns)
         engine = self.engine = SyncEngine(
-            self.planner.builder(plan, cursor.description, mirror),
+            self.planner.builder(plan, columns, mirror),
             DryRunWorkspace() if settings.dry_run else self.workspace,
             concurrency=settings.concurrency,
             max_concurrency=settings.max_concurrency,
@@ -161,12 +164,12 @@ class SyncJob:
             steps.append(MirrorRemovals(mirror))
         return steps
 
-    def _mirror(self, description: Any) -> MirrorRun | None:
+    def _mirror(self, columns: list[SourceColumn]) -> MirrorRun | None:
         """The mirror side of a mirror sync, its last snapshot loaded; None for an upsert sync."""
         if self.mirror_options is None:
             return None
         return self.planner.mirror(
-            self.mirror_options, description, segment=self.segment, workdir=self.workdir, logger=self.log
+            self.mirror_options, columns, segment=self.segment, workdir=self.workdir, logger=self.log
         )
 
     def cancel(self, reason: BaseException | None = None) -> None:

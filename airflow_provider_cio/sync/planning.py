@@ -13,9 +13,10 @@ from dataclasses import replace
 from typing import Any
 
 from airflow_provider_cio.sync.after_sync import SegmentTarget
+from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 from airflow_provider_cio.sync.convert.columns import ColumnPlan, plan_columns
-from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns, raw_converters
-from airflow_provider_cio.sync.convert.values import ValueRules
+from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns
+from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
 from airflow_provider_cio.sync.records.ops import ObjectOps, OpBuilder, PeopleOps
 from airflow_provider_cio.sync.records.relationships import RelationshipOps
@@ -46,31 +47,32 @@ class SyncPlanner:
         self.settings = settings
         self.values = ValueRules(settings.timezone)
 
-    def text_converters(self) -> dict[int, Any]:
-        """Converters for the MySQL driver: leave dates, times and decimals as the text the server sent.
+    def text_converters(self) -> dict[ColumnType, Converter]:
+        """Per column type, how the sync converts values that arrive as the text the server sent (dates, times
+        and decimals); the source leaves the values of these types so when its driver can (``execute``).
 
         The sync converts them a column of a block at a time (:mod:`~airflow_provider_cio.sync.convert.server_text`),
         which costs less than the driver converting each value as it reads; a mirror sync converts only
-        the rows it sends. A cursor opened without them hands over the driver's usual objects, which
-        the sync converts by type.
+        the rows it sends. A source that cannot hands over the driver's usual objects, which the sync
+        converts by type.
         """
-        return raw_converters(self.values.text_converters())
+        return self.values.text_converters()
 
-    def columns(self, description: Any) -> ColumnPlan:
+    def columns(self, columns: list[SourceColumn]) -> ColumnPlan:
         """Check the query's columns against the rules (raises ``QueryError``)."""
         settings = self.settings
         return plan_columns(
-            description,
+            columns,
             settings.import_type,
             settings.identify_by,
             json_columns=settings.json_columns,
             values=self.values,
         )
 
-    def builder(self, plan: ColumnPlan, description: Any, mirror: MirrorRun | None = None) -> OpBuilder:
+    def builder(self, plan: ColumnPlan, columns: list[SourceColumn], mirror: MirrorRun | None = None) -> OpBuilder:
         """The op builder of the sync: of the import type, converting raw columns, filtering changes."""
         builder = builder_for(plan, self.settings)
-        raw = RawColumns.for_description(description, self.values)
+        raw = RawColumns.for_columns(columns, self.values)
         if raw is not None:
             builder = ConvertingBuilder(builder, raw)
         if mirror is not None:
@@ -80,7 +82,7 @@ class SyncPlanner:
     def mirror(
         self,
         options: MirrorOptions,
-        description: Any,
+        columns: list[SourceColumn],
         *,
         segment: SegmentTarget | None,
         workdir: str | None,
@@ -94,7 +96,7 @@ class SyncPlanner:
         named = None if segment is None else [segment.segment_id, segment.segment_name]
         keys = [settings.import_type, settings.identify_by, settings.object_type_id, named]
         values = [
-            [column[0] for column in description],
+            [column.name for column in columns],
             settings.empty_values,
             settings.json_columns,
             settings.timezone,

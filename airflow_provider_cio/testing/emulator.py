@@ -201,17 +201,22 @@ class WorkspaceEmulator:
     # --- admin helpers -------------------------------------------------------------------------------
 
     def people(self) -> list[dict[str, Any]]:
-        """Every person, in creation order: ``{"cio_id", "id", "email", "attributes"}``."""
+        """Every person, in creation order: ``{"cio_id", "id", "email", "attributes"}``, and ``phone``
+        when the person has one."""
         return self._admin("GET", "people")
 
-    def person(self, *, id: str | None = None, email: str | None = None) -> dict[str, Any] | None:
-        """The person with this ``id`` (or ``email``, compared case-insensitively), or ``None``."""
-        if (id is None) == (email is None):
-            raise ValueError("give exactly one of id and email")
+    def person(
+        self, *, id: str | None = None, email: str | None = None, phone: str | None = None
+    ) -> dict[str, Any] | None:
+        """The person with this ``id``, ``email`` (compared case-insensitively) or ``phone``, or ``None``."""
+        if sum(value is not None for value in (id, email, phone)) != 1:
+            raise ValueError("give exactly one of id, email and phone")
         for person in self.people():
             if id is not None and person["id"] == str(id):
                 return person
             if email is not None and (person["email"] or "").lower() == email.lower():
+                return person
+            if phone is not None and person.get("phone") == phone:
                 return person
         return None
 
@@ -227,6 +232,11 @@ class WorkspaceEmulator:
     def segments(self) -> list[dict[str, Any]]:
         """Every manual segment: ``{"id", "name", "description", "type", "members": [cio_id, ...]}``."""
         return self._admin("GET", "segments")
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every stored event, in the order received: ``{"person", "name", "id", "timestamp", "attributes"}``,
+        ``person`` holding the identifiers the event was sent with."""
+        return self._admin("GET", "events")
 
     def activities(self) -> list[dict[str, Any]]:
         """The whole activity log (``failed_attribute_change`` entries), oldest first."""
@@ -257,8 +267,8 @@ class WorkspaceEmulator:
 
     def settings(self, **settings: Any) -> dict[str, Any]:
         """Change some workspace settings (``identify_by``, ``allow_email_update_by_id``,
-        ``object_types``, ``track_requests_per_second``); returns all of them. ``settings()`` just reads
-        them."""
+        ``object_types``, ``track_requests_per_second``, ``phone_identifiers``); returns all of them.
+        ``settings()`` just reads them."""
         return self._admin("POST", "settings", settings)
 
     def suppress(self, *, id: str | None = None, email: str | None = None) -> None:

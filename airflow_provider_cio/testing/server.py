@@ -260,6 +260,7 @@ ROUTES = (
     Route("GET", "/_emulator/objects", ADMIN, "admin_objects"),
     Route("GET", "/_emulator/relationships", ADMIN, "admin_relationships"),
     Route("GET", "/_emulator/segments", ADMIN, "admin_segments"),
+    Route("GET", "/_emulator/events", ADMIN, "admin_events"),
     Route("GET", "/_emulator/activities", ADMIN, "admin_activities"),
     Route("GET", "/_emulator/suppressions", ADMIN, "admin_suppressions"),
     Route("GET", "/_emulator/removals", ADMIN, "admin_removals"),
@@ -669,6 +670,10 @@ class EmulatorServer(ThreadingHTTPServer):
     def admin_segments(self, document: Any) -> Response:
         """``GET /_emulator/segments``."""
         return self._admin_view(self.workspace.segment_members)
+
+    def admin_events(self, document: Any) -> Response:
+        """``GET /_emulator/events``: every stored event, in the order received."""
+        return self._admin_view(self.workspace.events)
 
     def admin_activities(self, document: Any) -> Response:
         """``GET /_emulator/activities``: all of them, oldest first."""

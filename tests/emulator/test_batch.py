@@ -90,7 +90,7 @@ def test_malformed_batch_request_is_400(track, body):
             "invalid",
             "identifiers",
         ),
-        ({"type": "person", "identifiers": {"phone": "1"}, "action": "identify"}, "invalid", "identifiers"),
+        ({"type": "person", "identifiers": {"phone": "1"}, "action": "identify"}, "invalid", "identifiers.phone"),
         ({"type": "person", "identifiers": {"id": True}, "action": "identify"}, "invalid", "identifiers.id"),
         ({"type": "person", "identifiers": {"cio_id": ""}, "action": "identify"}, "invalid", "identifiers.cio_id"),
         (

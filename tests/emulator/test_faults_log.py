@@ -174,6 +174,7 @@ def test_reset_clears_everything(workspace, track):
         "allow_email_update_by_id": False,
         "object_types": ["1"],
         "track_requests_per_second": None,
+        "phone_identifiers": False,
     }
     assert track.batch(person({"id": "9"})).status_code == 200  # faults off, suppression gone
     assert workspace.person(id="9") is not None

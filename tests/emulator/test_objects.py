@@ -238,7 +238,7 @@ def test_object_side_unknown_person_or_object_fails_the_whole_op(workspace, trac
         (0, "not_found", "cio_relationships[1].identifiers"),
         (1, "not_found", "identifiers"),
         (2, "not_found", "identifiers"),
-        (3, "invalid", "cio_relationships[0].identifiers"),
+        (3, "invalid", "cio_relationships[0].identifiers.phone"),
     ]
     assert [o["object_id"] for o in workspace.objects()] == ["acme"]
     assert workspace.relationships() == []

@@ -107,9 +107,16 @@ def test_settings_are_validated_and_partial(workspace):
         "allow_email_update_by_id": False,
         "object_types": ["1"],
         "track_requests_per_second": None,
+        "phone_identifiers": False,
     }
     assert workspace.settings(allow_email_update_by_id=True)["identify_by"] == "both"
-    for bad in ({"identify_by": "phone"}, {"allow_email_update_by_id": "yes"}, {"object_types": ["0"]}, {"x": 1}):
+    for bad in (
+        {"identify_by": "phone"},
+        {"allow_email_update_by_id": "yes"},
+        {"object_types": ["0"]},
+        {"x": 1},
+        {"phone_identifiers": 1},
+    ):
         with pytest.raises(ValueError, match="400"):
             workspace.settings(**bad)
     assert workspace.settings()["allow_email_update_by_id"] is True
@@ -345,3 +352,115 @@ def test_delete_and_relationship_calls_on_suppressed_people_are_ignored(workspac
     )
     assert [a["data"]["reason"] for a in workspace.activities()] == ["person is suppressed"] * 3
     assert workspace.relationships() == []
+
+
+# --- update only ------------------------------------------------------------------------------------
+
+
+def test_update_only_identify_updates_an_existing_person_without_storing_update(workspace, track):
+    ok(track.batch(person({"id": "1"}, {"plan": "free"}), person({"email": "jane@example.com"})))
+    ok(
+        track.batch(
+            person({"id": "1"}, {"plan": "pro", "_update": True}),
+            person({"email": "JANE@example.com"}, {"seats": 3, "_update": True}),
+        )
+    )
+    assert workspace.person(id="1")["attributes"] == {"plan": "pro"}
+    assert workspace.person(email="jane@example.com")["attributes"] == {"seats": "3"}
+
+
+def test_update_only_identify_never_creates_a_person_and_is_accepted(workspace, track):
+    ok(track.batch(person({"email": "jane@example.com"}, {"plan": "free"})))
+    ok(
+        track.batch(
+            person({"id": "ghost"}, {"plan": "pro", "_update": True}),
+            person({"email": "ghost@example.com"}, {"_update": True}),
+            person({"cio_id": "nobody"}, {"_update": True}),
+            # by an unknown id, with the email of a person without id: still not adopted, nothing changes
+            person({"id": "2"}, {"email": "jane@example.com", "plan": "pro", "_update": True}),
+        )
+    )
+    assert [(p["id"], p["email"], p["attributes"]) for p in workspace.people()] == [
+        (None, "jane@example.com", {"plan": "free"})
+    ]
+    assert workspace.stats()["POST /api/v2/batch"]["ops"] == {"accepted": 5, "failed": 0}
+
+
+def test_update_false_creates_as_usual_and_a_non_boolean_update_is_an_item_error(workspace, track):
+    response = track.batch(person({"id": "1"}, {"_update": False}), person({"id": "2"}, {"_update": "yes"}))
+    assert response.status_code == 207
+    assert [(e["batch_index"], e["reason"], e["field"]) for e in response.json()["errors"]] == [
+        (1, "invalid", "attributes._update")
+    ]
+    assert [(p["id"], p["attributes"]) for p in workspace.people()] == [("1", {})]
+
+
+# --- phone identifiers ------------------------------------------------------------------------------
+
+
+def test_phone_identifiers_are_refused_until_the_setting_enables_them(workspace, track):
+    response = track.batch(person({"phone": "+15551234567"}, {"plan": "pro"}))
+    assert response.status_code == 207
+    [error] = response.json()["errors"]
+    assert (error["reason"], error["field"]) == ("invalid", "identifiers.phone")
+    assert "phone_identifiers" in error["message"]
+    assert workspace.people() == []
+    # while off, "phone" is an ordinary attribute
+    ok(track.batch(person({"id": "1"}, {"phone": "not a number"})))
+    assert workspace.person(id="1")["attributes"] == {"phone": "not a number"}
+    assert "phone" not in workspace.person(id="1")
+
+    assert workspace.settings(phone_identifiers=True)["phone_identifiers"] is True
+    ok(track.batch(person({"phone": "+15551234567"}, {"plan": "pro"})))
+    ok(track.batch(person({"phone": "+15551234567"}, {"seats": 2})))  # the same person
+    found = workspace.person(phone="+15551234567")
+    assert (found["id"], found["email"], found["attributes"]) == (None, None, {"plan": "pro", "seats": "2"})
+    assert workspace.person(phone="+15550000000") is None
+
+
+@pytest.mark.parametrize("number", ["15551234567", "+1555123456789012", "+0555123456", "+1 555 123", "+", 15551234567])
+def test_a_phone_identifier_that_is_not_e164_is_an_item_error(workspace, track, number):
+    workspace.settings(phone_identifiers=True)
+    response = track.batch(person({"phone": "+15551234567"}), person({"phone": number}))
+    assert response.status_code == 207
+    [error] = response.json()["errors"]
+    assert (error["batch_index"], error["reason"], error["field"]) == (1, "invalid", "identifiers.phone")
+    assert "E.164" in error["message"]
+    assert [p["phone"] for p in workspace.people()] == ["+15551234567"]
+
+
+def test_a_phone_attribute_is_set_when_free_and_never_changed_or_removed(workspace, track):
+    workspace.settings(phone_identifiers=True)
+    ok(track.batch(person({"id": "1"}, {"phone": "+15551234567"}), person({"id": "2"})))
+    assert workspace.person(id="1")["phone"] == "+15551234567"
+    assert "phone" not in workspace.person(id="1")["attributes"]
+    ok(
+        track.batch(
+            person({"id": "1"}, {"phone": "+15557654321", "plan": "pro"}),  # a change: refused
+            person({"id": "1"}, {"phone": None}),  # a removal: refused
+            person({"id": "2"}, {"phone": "+15551234567"}),  # another person has it: refused
+            person({"phone": "+15551234567"}, {"id": "3"}),  # a different id by phone: refused
+        )
+    )
+    assert [(p["id"], p.get("phone"), p["attributes"]) for p in workspace.people()] == [
+        ("1", "+15551234567", {"plan": "pro"}),
+        ("2", None, {}),
+    ]
+    assert [(a["data"]["attribute"], a["data"]["value"], a["data"]["reason"]) for a in workspace.activities()] == [
+        ("phone", "+15557654321", CONFLICT),
+        ("phone", None, CONFLICT),
+        ("phone", "+15551234567", CONFLICT),
+        ("id", "3", CONFLICT),
+    ]
+    response = track.batch(person({"id": "2"}, {"phone": "555"}))
+    assert [(e["reason"], e["field"]) for e in response.json()["errors"]] == [("invalid", "attributes.phone")]
+
+
+def test_a_phone_identified_person_can_be_deleted_and_receive_events(workspace, track):
+    workspace.settings(phone_identifiers=True)
+    event = {"type": "person", "identifiers": {"phone": "+4915112345678"}, "action": "event", "name": "call"}
+    ok(track.batch(event))
+    assert [(p["phone"], p["id"], p["email"]) for p in workspace.people()] == [("+4915112345678", None, None)]
+    assert [e["person"] for e in workspace.events()] == [{"phone": "+4915112345678"}]
+    ok(track.batch(person({"phone": "+4915112345678"}, action="delete")))
+    assert workspace.people() == [] and workspace.events() == []

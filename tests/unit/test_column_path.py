@@ -17,6 +17,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_cio.sources.mysql.column_types import (
+    MYSQL_DATE,
+    MYSQL_DATETIME,
+    MYSQL_NEWDECIMAL,
+    MYSQL_TIME,
+    MYSQL_TIMESTAMP,
+    MYSQL_YEAR,
+    driver_converters,
+    mysql_columns,
+)
 from airflow_provider_cio.sync.account.outcomes import RowError
 from airflow_provider_cio.sync.convert.columns import IdentifyBy, plan_columns
 from airflow_provider_cio.sync.convert.server_text import (
@@ -27,12 +37,6 @@ from airflow_provider_cio.sync.convert.server_text import (
     utc_seconds,
 )
 from airflow_provider_cio.sync.convert.values import (
-    MYSQL_DATE,
-    MYSQL_DATETIME,
-    MYSQL_NEWDECIMAL,
-    MYSQL_TIME,
-    MYSQL_TIMESTAMP,
-    MYSQL_YEAR,
     InvalidDate,
     ValueRules,
     utc_text_seconds,
@@ -361,10 +365,11 @@ def test_raw_dates_and_decimals_give_the_bytes_the_driver_converted_values_give(
     """The whole chain: a block of raw driver values, converted a column at a time and encoded a column at a
     time, sends the bytes the row path sends for the values the driver would have converted itself."""
     rules = ValueRules()
-    plan = plan_columns(DESCRIPTION, "people", values=rules)
-    raw = RawColumns.for_description(DESCRIPTION, rules)
+    columns = mysql_columns(DESCRIPTION, rules.text_converters())
+    plan = plan_columns(columns, "people", values=rules)
+    raw = RawColumns.for_columns(columns, rules)
     assert raw is not None
-    converters = rules.text_converters()
+    converters = driver_converters(rules.text_converters())
     driver_rows = [
         tuple(
             converters[kind](value) if kind in converters and value is not None else value

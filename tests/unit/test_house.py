@@ -107,3 +107,42 @@ def test_no_class_outside_the_emulator_is_over_250_lines() -> None:
         if isinstance(node, ast.ClassDef) and node.end_lineno and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES
     )
     assert large == []
+
+
+def names_in(path: Path) -> Iterator[str]:
+    """Every name a module defines or uses: variables, attributes, imports, functions, classes, arguments."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Name):
+            yield node.id
+        elif isinstance(node, ast.Attribute):
+            yield node.attr
+        elif isinstance(node, ast.alias):
+            yield node.asname or node.name.split(".")[-1]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name
+        elif isinstance(node, ast.arg):
+            yield node.arg
+
+
+def test_the_engine_knows_no_mysql_type_code() -> None:
+    """The engine works in neutral column types; MySQL's type codes live in ``sources/mysql/``."""
+    offenders = sorted(
+        f"{name}: {used}"
+        for name, path in modules().items()
+        if name.startswith("airflow_provider_cio.sync")
+        for used in set(names_in(path))
+        if used.startswith("MYSQL_")
+    )
+    assert offenders == []
+
+
+def test_the_engine_imports_no_source() -> None:
+    edges = graph()
+    offenders = sorted(
+        f"{name} -> {target}"
+        for name, targets in edges.items()
+        if name.startswith("airflow_provider_cio.sync")
+        for target in targets
+        if target.startswith("airflow_provider_cio.sources")
+    )
+    assert offenders == []

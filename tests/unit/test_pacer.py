@@ -166,6 +166,15 @@ def test_the_pace_never_falls_below_one_request_every_two_seconds(clock: FakeClo
     assert pacer.rate == MIN_RATE
 
 
+def test_a_429_never_lifts_a_ceiling_below_that_slowest_pace(clock: FakeClock) -> None:
+    pacer = RequestPacer(0.2)
+    for _ in range(3):
+        clock.advance(10.0)
+        pacer.answered(throttled=True, retry_after=None)
+        assert pacer.rate <= 0.2
+    assert most_in_a_window(starts(pacer, clock, 4)) == 1
+
+
 def test_a_cancelled_wait_returns_at_once(clock: FakeClock) -> None:
     pacer = RequestPacer(1)
     pacer.answered(throttled=True, retry_after=60.0)

@@ -18,6 +18,7 @@ from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.preview import describe_import
 from airflow_provider_cio.sync import planning
 from airflow_provider_cio.sync.account.outcomes import INVALID_PHONE, MISSING_IDENTIFIER, RowError, RowRefused
+from airflow_provider_cio.sync.convert.column_types import SourceColumn
 from airflow_provider_cio.sync.convert.columns import plan_columns
 from airflow_provider_cio.sync.mirror.keys import key_reader, removal_op
 from airflow_provider_cio.sync.mirror.options import MirrorOptions
@@ -273,7 +274,7 @@ def test_switching_update_only_makes_a_mirror_send_every_row_again(monkeypatch: 
         for identify_by in ("id", "phone"):
             settings = SyncSettings(import_type="people", identify_by=identify_by, update_only=update_only)
             mirror: Any = SyncPlanner(settings).mirror(
-                options, [("id", TEXT), ("plan", TEXT)], segment=None, workdir=None, logger=None
+                options, [SourceColumn("id"), SourceColumn("plan")], segment=None, workdir=None, logger=None
             )
             seen[update_only, identify_by] = mirror.kwargs["value_fingerprint"]
     assert seen[False, "id"] == seen[False, "phone"] == planning.fingerprint([["id", "plan"], "ignore", (), "UTC"])

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from airflow_provider_cio.sources.mysql.column_types import mysql_columns
 from airflow_provider_cio.sync.account.outcomes import (
     BINARY_VALUE,
     INVALID_EMAIL,
@@ -274,4 +275,4 @@ def test_a_relationship_query_leaves_out_the_other_person_identifier_and_refuses
     assert [column.name for column in relationships.attributes] == ["role"]
     assert relationships.ignored and "email" in relationships.ignored[0]
     with pytest.raises(QueryError, match="deleted column is a DATETIME"):
-        plan_columns([("id", LONGLONG), ("object_id", VAR_STRING), ("deleted", 12)], "relationships")
+        plan_columns(mysql_columns([("id", LONGLONG), ("object_id", VAR_STRING), ("deleted", 12)]), "relationships")

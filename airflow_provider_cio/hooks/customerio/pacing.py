@@ -32,7 +32,7 @@ RATE_STEP = 0.5
 """Requests/s the pace regains per second of answers without a 429."""
 
 MIN_RATE = 0.5
-"""The slowest pace after 429s: one request every two seconds."""
+"""The slowest pace after 429s: one request every two seconds (or the ceiling, when that is lower)."""
 
 
 class RequestPacer:
@@ -91,5 +91,6 @@ class RequestPacer:
             self._paused_until = max(self._paused_until, now + (retry_after or 0.0))
             if now - self._last_cut >= 1.0:
                 accepted = sum(1 for answer in self._accepted if now - WINDOW_SECONDS <= answer)
-                self.rate = max(MIN_RATE, (min(self.rate, accepted) if accepted else self.rate / 2) * 0.9)
+                floor = min(MIN_RATE, self.ceiling)
+                self.rate = max(floor, (min(self.rate, accepted) if accepted else self.rate / 2) * 0.9)
                 self._last_cut = now

@@ -18,13 +18,15 @@ so TLS and every other setting work as they do for any Airflow MySQL task. The s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from airflow_provider_cio.sources.blocking_calls import BlockingCalls
+from airflow_provider_cio.sources.mysql.column_types import mysql_columns, raw_reads
 from airflow_provider_cio.sources.statements import check_select
+from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 
 SETTLE_SECONDS = 10.0
 """How long :meth:`MySQLQueryStream.close` waits for an interrupted call to end after killing its query
@@ -47,18 +49,21 @@ class MySQLQueryStream(BlockingCalls):
         self.connection: Any = None
         self.cursor: Any = None
         self._thread_id: int | None = None
+        self.server_text: frozenset[ColumnType] = frozenset()
+        """The column types whose values the driver leaves as the server's text."""
 
-    def execute(self, sql: str, converters: dict[int, Callable[[str], Any]] | None = None) -> StreamCursor:
+    def execute(self, sql: str, server_text: Collection[ColumnType] | None = None) -> StreamCursor:
         """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows.
 
-        :param converters: per MySQL type code, how to turn the text the server sends into a value
-            (``ValueRules.text_converters``); applied by mysqlclient as it reads. Other clients return
-            their usual Python objects, which the sync converts by type.
+        :param server_text: column types the sync takes as the text the server sent (dates, times,
+            decimals); mysqlclient leaves them so. Other clients return their usual Python objects, which
+            the sync converts by type.
         """
         check_select(sql)
         self.connection = self.call(self.hook.get_conn)
-        if converters and isinstance(getattr(self.connection, "converter", None), dict):
-            self.connection.converter.update(converters)
+        if server_text and isinstance(getattr(self.connection, "converter", None), dict):
+            self.connection.converter.update(raw_reads(server_text))
+            self.server_text = frozenset(server_text)
         refuse_multiple_statements(self.connection)
         self.cursor = unbuffered_cursor(self.connection)
         self._thread_id = connection_thread_id(self.connection)
@@ -135,11 +140,19 @@ class StreamCursor:
 
     def __init__(self, stream: MySQLQueryStream) -> None:
         self.stream = stream
+        self._columns: list[SourceColumn] | None = None
 
     @property
     def description(self) -> Sequence[Sequence[Any]]:
         """The DB-API description of the query's columns."""
         return self.stream.cursor.description
+
+    @property
+    def columns(self) -> list[SourceColumn]:
+        """The query's columns in the sync's neutral types."""
+        if self._columns is None:
+            self._columns = mysql_columns(self.description or (), self.stream.server_text)
+        return self._columns
 
     def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
         """The next ``size`` rows at most (none at the end)."""

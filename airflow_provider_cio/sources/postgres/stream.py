@@ -23,35 +23,35 @@ connection (``apache-airflow-providers-postgres`` with SQLAlchemy 2). The stream
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import orjson
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
 from airflow_provider_cio.sources.blocking_calls import BlockingCalls
+from airflow_provider_cio.sources.postgres.column_types import (
+    BYTEA,
+    CIDR,
+    DATE,
+    INET,
+    INTERVAL,
+    MACADDR,
+    NUMERIC,
+    TIMESTAMP,
+    TIMESTAMPTZ,
+    UUID,
+    postgres_columns,
+)
 from airflow_provider_cio.sources.statements import check_select
 from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE, INVALID_VALUE
+from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 from airflow_provider_cio.sync.convert.values import UTC, InvalidDate, Unsendable, ValueRules, text, utc_text_seconds
 
 SETTLE_SECONDS = 10.0
 """How long :meth:`PostgresQueryStream.close` waits for an interrupted call to end after cancelling its query."""
 
 CURSOR_NAME = "cio_sync"
-SOURCE_TYPE = "postgresql"
-"""The first item of each column's ``type_code`` in :attr:`PostgresStreamCursor.description`."""
-
-# PostgreSQL type OIDs (pg_type.oid) of the types given loaders here.
-BYTEA = 17
-CIDR = 650
-INET = 869
-MACADDR = 829
-DATE = 1082
-TIMESTAMP = 1114
-TIMESTAMPTZ = 1184
-INTERVAL = 1186
-NUMERIC = 1700
-UUID = 2950
 
 NO_UNIX_SECONDS = (
     "holds infinity, a BC date or a year after 9999, which has no Unix seconds; turn it into NULL in the "
@@ -85,11 +85,11 @@ class PostgresQueryStream(BlockingCalls):
         self.connection: Any = None
         self.cursor: Any = None
 
-    def execute(self, sql: str, converters: object = None) -> PostgresStreamCursor:
+    def execute(self, sql: str, server_text: Collection[ColumnType] | None = None) -> PostgresStreamCursor:
         """Run ``sql`` (a SELECT) in a read-only transaction and return the cursor positioned on its rows.
 
-        :param converters: ignored (MySQL's text converters); the loaders of :func:`register_loaders` do
-            that job here.
+        :param server_text: ignored: the loaders of :func:`register_loaders` convert the server's text as
+            they read each value.
         """
         check_select(sql, "postgresql")
         self.connection = self.call(self.hook.get_conn)
@@ -163,24 +163,25 @@ class PostgresStreamCursor:
     """The stream's cursor as the sync reads it (``description``, ``fetchmany``, ``fetchall``), each fetch
     made with :meth:`PostgresQueryStream.call` so that a timeout or a kill can interrupt it.
 
-    Each column's ``type_code`` is ``("postgresql", <type oid>)``: DB-API type codes are the driver's own,
-    and PostgreSQL's OIDs overlap MySQL's type codes (16 is ``bool`` here, ``BIT`` there), which the sync
-    reads. The loaders already did what the MySQL type codes tell the sync to do.
+    The sync reads the columns in its neutral types (:attr:`columns`); ``description`` is psycopg's own,
+    type OIDs included.
     """
 
     def __init__(self, stream: PostgresQueryStream) -> None:
         self.stream = stream
-        self._description: list[tuple[Any, ...]] | None = None
+        self._columns: list[SourceColumn] | None = None
 
     @property
     def description(self) -> Sequence[Sequence[Any]]:
         """The DB-API description of the query's columns."""
-        if self._description is None:
-            self._description = [
-                (column.name, (SOURCE_TYPE, column.type_code), *tuple(column)[2:])
-                for column in self.stream.cursor.description or ()
-            ]
-        return self._description
+        return self.stream.cursor.description or ()
+
+    @property
+    def columns(self) -> list[SourceColumn]:
+        """The query's columns in the sync's neutral types."""
+        if self._columns is None:
+            self._columns = postgres_columns(self.description)
+        return self._columns
 
     def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
         """The next ``size`` rows at most (none at the end)."""

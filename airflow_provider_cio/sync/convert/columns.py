@@ -21,31 +21,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from airflow_provider_cio.sync.convert.values import (
-    MYSQL_DATE,
-    MYSQL_DATETIME,
-    MYSQL_JSON,
-    MYSQL_NEWDATE,
-    MYSQL_TIME,
-    MYSQL_TIMESTAMP,
-    MYSQL_YEAR,
-    Converter,
-    ValueRules,
-)
+from airflow_provider_cio.sync.convert.column_types import TEMPORAL_TYPES, ColumnType, SourceColumn, described
+from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_COLUMNS, MAX_ATTRIBUTE_NAME_BYTES
 
 ImportType = Literal["people", "objects", "relationships"]
 IdentifyBy = Literal["id", "email", "phone"]
 PERSON_IDENTIFIERS = ("id", "email", "phone")
 """The person identifier columns: an identify op can neither remove nor change them (never sent as null)."""
-MYSQL_TEMPORAL_TYPES = {
-    MYSQL_DATE: "DATE",
-    MYSQL_NEWDATE: "DATE",
-    MYSQL_DATETIME: "DATETIME",
-    MYSQL_TIMESTAMP: "TIMESTAMP",
-    MYSQL_TIME: "TIME",
-    MYSQL_YEAR: "YEAR",
-}
 
 
 class QueryError(ValueError):
@@ -91,29 +74,31 @@ class ColumnPlan:
 
 
 def plan_columns(
-    description: Sequence[Sequence[Any]],
+    columns: Sequence[SourceColumn | Sequence[Any]],
     import_type: ImportType,
     identify_by: IdentifyBy = "id",
     *,
     json_columns: Iterable[str] = (),
     values: ValueRules | None = None,
 ) -> ColumnPlan:
-    """Check a cursor's ``description`` against the query rules and plan the columns.
+    """Check the query's columns against the query rules and plan them.
 
-    :param description: the DB-API cursor description after the query ran.
+    :param columns: the query's columns as its source describes them (``SourceColumn``); rows of a DB-API
+        ``description`` are columns of type ``other`` (each value converted by its Python type).
     :param import_type: ``people``, ``objects`` or ``relationships``.
     :param identify_by: how people are identified: ``id``, ``email`` or ``phone``.
     :param json_columns: columns whose text holds JSON (MariaDB reports ``JSON`` columns as text).
     :raises QueryError: the columns break a rule; the message says how to fix the query.
     """
-    if not description:
+    if not columns:
         raise QueryError(
             "the statement returned no result set (SELECT ... INTO a variable or a file returns none); the sync "
             "needs a SELECT that returns its rows"
         )
     if identify_by not in PERSON_IDENTIFIERS:
         raise QueryError(f"identify_by must be 'id', 'email' or 'phone', not {identify_by!r}")
-    names = tuple(str(column[0]) for column in description)
+    source = described(columns)
+    names = tuple(column.name for column in source)
     check_named(names)
     check_unique(names)
     index = {name: i for i, name in enumerate(names)}
@@ -134,7 +119,7 @@ def plan_columns(
         roles["object_id"] = require(index, "object_id", names, "relationships")
         if "deleted" in index:
             roles["deleted"] = index["deleted"]
-            check_deleted_type(description[index["deleted"]][1])
+            check_deleted_type(source[index["deleted"]])
         for other in ("id", "email"):
             if other != identify_by and other in index:
                 ignored[index[other]] = (
@@ -147,10 +132,10 @@ def plan_columns(
 
     skipped = set(roles.values()) | set(ignored)
     attributes: list[AttributeColumn] = []
-    for i, column in enumerate(description):
+    for i, column in enumerate(source):
         if i not in skipped:
-            is_json = names[i] in json_set or column[1] == MYSQL_JSON
-            attributes.append(AttributeColumn(names[i], i, values.for_column(column[1], is_json), parse_text=is_json))
+            kind: ColumnType = "json" if column.name in json_set else column.type
+            attributes.append(AttributeColumn(column.name, i, values.for_column(kind), parse_text=kind == "json"))
     check_attribute_names(attributes)
     return ColumnPlan(
         import_type=import_type,
@@ -175,11 +160,11 @@ def check_named(names: Sequence[str]) -> None:
         )
 
 
-def check_deleted_type(type_code: Any) -> None:
+def check_deleted_type(column: SourceColumn) -> None:
     """A relationship query's ``deleted`` column is a boolean; a date or time never is (every row would fail)."""
-    if type_code in MYSQL_TEMPORAL_TYPES:
+    if column.type in TEMPORAL_TYPES:
         raise QueryError(
-            f"the deleted column is a {MYSQL_TEMPORAL_TYPES[type_code]}, and deleted must be a boolean (true removes "
+            f"the deleted column is a {column.source_type or column.type}, and deleted must be a boolean (true removes "
             "the relationship); select whether it is set instead, e.g. (removed_at IS NOT NULL) AS deleted"
         )
 

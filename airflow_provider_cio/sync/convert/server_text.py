@@ -1,9 +1,10 @@
 """Dates, times and decimals read as the server's text, converted a column of a block at a time.
 
-The MySQL driver can convert each ``DATETIME``, ``TIMESTAMP``, ``DATE``, ``DECIMAL``, ``TIME`` and
-``YEAR`` value as it reads it (``ValueRules.text_converters``), but a Python call per value costs more
-than reading the row at all. So the sync asks the driver to leave these values as the bytes the server
-sent (:func:`raw_converters`) and converts them here, per block of rows:
+A driver can convert each ``datetime``, ``instant``, ``date``, ``decimal``, ``time`` and ``year`` value as
+it reads it (``ValueRules.text_converters``), but a Python call per value costs more than reading the row
+at all. So the sync offers the source to take these values as the bytes the server sent (MySQL's source
+does: ``sources/mysql/column_types.py``), the source marks the columns it left so
+(``SourceColumn.server_text``), and they are converted here, per block of rows:
 
 - a column of ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (or ``YYYY-MM-DD``) values read in UTC becomes Unix
   seconds in a few numpy operations over the whole column;
@@ -24,6 +25,7 @@ import numpy as np
 
 from airflow_provider_cio.sync.account.outcomes import RowError
 from airflow_provider_cio.sync.blocks import Block
+from airflow_provider_cio.sync.convert.column_types import SourceColumn
 from airflow_provider_cio.sync.convert.values import ValueRules, text, utc_text_seconds
 from airflow_provider_cio.sync.records.encoded import Op
 from airflow_provider_cio.sync.records.ops import OpBuilder
@@ -58,11 +60,6 @@ def month_tables() -> tuple[np.ndarray, np.ndarray]:
 DAYS_IN_MONTH, FIRST_DAY = month_tables()
 
 
-def raw_converters(converters: dict[int, TextConverter]) -> dict[int, Any]:
-    """Driver converters that leave the values of these types as the bytes the server sent."""
-    return dict.fromkeys(converters)
-
-
 class RawColumns:
     """Converts the columns a driver left raw, a block at a time.
 
@@ -78,11 +75,15 @@ class RawColumns:
         }
 
     @classmethod
-    def for_description(cls, description: Sequence[Sequence[Any]], values: ValueRules) -> RawColumns | None:
-        """The conversion for a cursor's columns, by their MySQL type codes; None when no column needs one."""
+    def for_columns(cls, columns: Sequence[SourceColumn], values: ValueRules) -> RawColumns | None:
+        """The conversion of the columns that arrive as the server's text, by their neutral types; None when
+        no column does."""
         text_converters = values.text_converters()
-        types = [column[1] for column in description]
-        converters = {index: text_converters[kind] for index, kind in enumerate(types) if kind in text_converters}
+        converters = {
+            index: text_converters[column.type]
+            for index, column in enumerate(columns)
+            if column.server_text and column.type in text_converters
+        }
         return cls(converters) if converters else None
 
     def columns(self, rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:

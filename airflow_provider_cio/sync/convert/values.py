@@ -1,27 +1,29 @@
 """How a database value becomes an attribute value in the workspace. One place for every rule.
 
-======================  =============================================================================
-Database value          Sent to the workspace
-======================  =============================================================================
-integer                 the integer (``BIGINT UNSIGNED`` included)
-``DECIMAL``             a string with every digit (``"1234.50"``): JSON numbers would be read as
-                        floats and lose digits; the workspace stores attributes as strings anyway
-``FLOAT``/``DOUBLE``    the number; ``NaN`` and infinities are a row error
-``DATETIME``            Unix seconds (an integer, rounded down), read in the sync's ``timezone``
-                        (default UTC)
-``TIMESTAMP``           Unix seconds of the point in time it holds, whatever ``timezone`` says (the
-                        operators set the MySQL session time zone to UTC, so it arrives in UTC)
-``DATE``                Unix seconds of its midnight in ``timezone``
-``TIME``                a string ``"[-]HH:MM:SS[.ffffff]"`` (it is a duration, not a point in time)
-``YEAR``                a string (``"2024"``)
-``BIT``                 an integer
-``JSON``                the nested value (objects and arrays); invalid JSON is a row error
-strings, ``ENUM``,      the string
-``SET``
-``NULL`` or ``''``      ``empty_values="ignore"``: the attribute is left out (the workspace keeps what
-                        it has); ``"delete"``: sent as ``null``, which removes it
-binary, ``GEOMETRY``    a row error: convert it in the query (``HEX(col)``, ``ST_AsText(col)``)
-======================  =============================================================================
+The rules work on neutral column types (``column_types.py``); each source maps its own types to them.
+
+=============  =============================================================================
+Column type    Sent to the workspace
+=============  =============================================================================
+``integer``    the integer (``BIGINT UNSIGNED`` included; bytes read as one big-endian integer)
+``decimal``    a string with every digit (``"1234.50"``): JSON numbers would be read as floats and
+               lose digits; the workspace stores attributes as strings anyway
+``float``      the number; ``NaN`` and infinities are a row error
+``boolean``    ``true`` or ``false``
+``datetime``   Unix seconds (an integer, rounded down), read in the sync's ``timezone`` (default UTC)
+``instant``    Unix seconds of the point in time it holds, whatever ``timezone`` says (a naive value
+               is read in UTC)
+``date``       Unix seconds of its midnight in ``timezone``
+``time``       a string ``"[-]HH:MM:SS[.ffffff]"`` (a duration or a time of day, not a point in time)
+``year``       a string (``"2024"``)
+``json``       the nested value its text holds (objects and arrays); invalid JSON is a row error
+``nested``     the nested value
+``text``       the string (a set: its members joined by commas)
+``binary``     a row error: convert it in the query (``HEX(col)``, ``ST_AsText(col)``)
+``other``      by the Python type of the value, to the same results as above
+``NULL``/``''``  ``empty_values="ignore"``: the attribute is left out (the workspace keeps what it has);
+               ``"delete"``: sent as ``null``, which removes it
+=============  =============================================================================
 
 A string over 1000 UTF-8 bytes, or a nested value over 1000 bytes of compact JSON, is a row error.
 """
@@ -39,23 +41,11 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE, INVALID_VALUE, TOO_LARGE, RowRefused
+from airflow_provider_cio.sync.convert.column_types import ColumnType
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES
 
 Converter = Callable[[Any], Any]
 
-# MySQL protocol type codes (as in MySQLdb.constants.FIELD_TYPE); other DB-API drivers use other codes,
-# and their columns are converted by the Python type of each value.
-MYSQL_DECIMAL = 0
-MYSQL_TIMESTAMP = 7
-MYSQL_DATE = 10
-MYSQL_TIME = 11
-MYSQL_DATETIME = 12
-MYSQL_YEAR = 13
-MYSQL_NEWDATE = 14
-MYSQL_BIT = 16
-MYSQL_JSON = 245
-MYSQL_NEWDECIMAL = 246
-MYSQL_GEOMETRY = 255
 MAX_JSON_DEPTH = 254
 """The deepest nesting of arrays and objects a nested value may have (the JSON encoder's limit)."""
 
@@ -132,50 +122,56 @@ class ValueRules:
             uuid.UUID: str,
         }
 
-    def text_converters(self) -> dict[int, Callable[[str], Any]]:
-        """Converters for MySQL's text protocol, for the driver to apply as it reads each value.
+    def text_converters(self) -> dict[ColumnType, Callable[[Any], Any]]:
+        """Per column type, how to convert a value that arrives as the text the server sent.
 
-        With them ``DATETIME``/``TIMESTAMP``/``DATE`` arrive as Unix seconds and ``DECIMAL``, ``TIME``
-        and ``YEAR`` as the exact text MySQL sent, so the hot path only sees integers and strings and no
+        With them ``datetime``, ``instant`` and ``date`` become Unix seconds and ``decimal``, ``time`` and
+        ``year`` the exact text the server sent, so the hot path only sees integers and strings and no
         ``Decimal`` object is ever built. The result is the same as converting the driver's default
-        objects (:meth:`by_python_type`), only faster.
+        objects (:meth:`by_python_type`), only faster. A source whose driver can hand over the server's
+        text (MySQL's) applies them by its own type codes.
         """
         naive = utc_text_seconds if self.timezone is UTC else self.zoned_text_seconds
         return {
-            MYSQL_DATETIME: naive,
-            MYSQL_TIMESTAMP: utc_text_seconds,
-            MYSQL_DATE: naive,
-            MYSQL_NEWDATE: naive,
-            MYSQL_DECIMAL: text,
-            MYSQL_NEWDECIMAL: text,
-            MYSQL_TIME: text,
-            MYSQL_YEAR: text,
+            "datetime": naive,
+            "instant": utc_text_seconds,
+            "date": naive,
+            "decimal": text,
+            "time": text,
+            "year": text,
         }
 
     def zoned_text_seconds(self, value: str | bytes) -> int | InvalidDate:
-        """A naive ``DATETIME``/``DATE`` text read in the sync's time zone, as Unix seconds."""
+        """A naive date and time (or date) text read in the sync's time zone, as Unix seconds."""
         try:
             return self.datetime_seconds(parse_datetime(text(value)[:19]))
         except ValueError:
             return InvalidDate(text(value))
 
-    def for_column(self, type_code: Any, is_json: bool) -> Converter:
-        """The converter for a column, from its DB-API ``type_code`` and whether it holds JSON.
+    def for_column(self, column_type: ColumnType) -> Converter:
+        """The converter for a column of a neutral type.
 
-        Strings and integers never reach a converter: the op builders keep them as they are (checking
-        only the size of strings). A converter raises :class:`RowRefused` for a value it cannot send.
+        Strings and integers never reach a converter, but in ``json`` columns: the op builders keep them as
+        they are (checking only the size of strings). A converter raises :class:`RowRefused` for a value it
+        cannot send.
         """
-        if is_json or type_code == MYSQL_JSON:
+        if column_type == "json":
             return json_value
-        if type_code == MYSQL_YEAR:
+        if column_type == "year":
             return str
-        if type_code == MYSQL_TIMESTAMP:
+        if column_type == "instant":
             return self.by_python_type_in_utc
-        if type_code == MYSQL_BIT:
-            return bit_number
-        if type_code == MYSQL_GEOMETRY:
-            return refuse_binary
+        if column_type == "integer":
+            return self.integer
+        if column_type == "binary":
+            return refuse_binary_column
         return self.by_python_type
+
+    def integer(self, value: Any) -> Any:
+        """An ``integer`` column's value: bytes (a MySQL ``BIT(n)``) as one integer, others by their type."""
+        if isinstance(value, (bytes, bytearray)):
+            return int.from_bytes(value, "big")
+        return value if isinstance(value, int) else self.by_python_type(value)
 
     def by_python_type(self, value: Any) -> Any:
         """Convert a value by its Python type (any DB-API driver)."""
@@ -185,7 +181,7 @@ class ValueRules:
         return convert(value)
 
     def by_python_type_in_utc(self, value: Any) -> Any:
-        """A ``TIMESTAMP`` column's value: a naive datetime is read in UTC (the session time zone)."""
+        """An ``instant`` column's value: a naive datetime is read in UTC (the session time zone)."""
         if type(value) is dt.datetime and value.tzinfo is None:
             return (value - EPOCH.replace(tzinfo=None)) // ONE_SECOND
         return self.by_python_type(value)
@@ -251,13 +247,6 @@ def duration_string(value: dt.timedelta) -> str:
     return f"{text}.{fraction:06d}" if fraction else text
 
 
-def bit_number(value: Any) -> int:
-    """A ``BIT(n)`` column (bytes from MySQL drivers) as an integer."""
-    if isinstance(value, (bytes, bytearray)):
-        return int.from_bytes(value, "big")
-    return int(value)
-
-
 def set_string(value: set[Any] | frozenset[Any]) -> str:
     """A ``SET`` value as MySQL writes it: members joined by commas, sorted."""
     return ",".join(sorted(str(member) for member in value))
@@ -268,6 +257,13 @@ def refuse_binary(value: Any) -> Any:
     raise RowRefused(
         BINARY_VALUE, "holds binary data; convert it in the query, e.g. HEX(col), TO_BASE64(col) or ST_AsText(col)"
     )
+
+
+def refuse_binary_column(value: Any) -> Any:
+    """A ``binary`` column's value fails its row: with the reader's own message when it flagged one."""
+    if isinstance(value, Unsendable):
+        return refuse_unsendable(value)
+    return refuse_binary(value)
 
 
 def unrepresentable(value: Any) -> Any:

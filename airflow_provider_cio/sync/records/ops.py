@@ -91,6 +91,10 @@ def attribute_values(row: Sequence[Any], columns: Sequence[AttributeColumn], del
                     attributes[column.name] = None
                 continue
             value = converted(column, value)
+            if value is None:  # JSON null as bytes (a BLOB column in json_columns): empty, like SQL NULL
+                if delete_empty:
+                    attributes[column.name] = None
+                continue
         attributes[column.name] = value
     return attributes
 

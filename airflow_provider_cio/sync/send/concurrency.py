@@ -9,9 +9,9 @@ many overload the workspace, which answers 429/503 or slower. The adaptive windo
   to the maximum;
 - halves when the workspace answers 429 or 503 (at most once per round trip);
 - shrinks by a quarter when a full-size batch takes more than four times the fastest one seen (at most
-  once per round trip): latency that rises with load means the workspace is queueing our requests. (At
-  twice, a workspace 150 ms away that spends 40 ms on a batch held the window at 5 to 7, and the sync
-  at less than half its speed: a short queue at the workspace is what keeps it busy.)
+  once per round trip): latency that rises with load means the workspace is queueing our requests. (A
+  lower factor, such as twice, holds a distant workspace's window too small to keep it busy: a short queue
+  at the workspace is what keeps it busy; ``make bench``'s (b150) row measures it.)
 """
 
 from __future__ import annotations

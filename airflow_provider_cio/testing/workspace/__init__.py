@@ -6,7 +6,7 @@ triple that the Track API puts in its per-item errors. ``server.py`` wraps it in
 
 One module a part: ``values`` (limits and value rules), ``records`` (what is stored), ``state`` (the
 stores and settings), and one mixin an entity: ``people`` (with suppressions), ``objects``,
-``relationships``, ``segments``, ``activities``. :class:`Workspace` puts them together and dispatches
+``relationships``, ``segments``, ``events``, ``activities``. :class:`Workspace` puts them together and dispatches
 the ops.
 
 The rules follow the project's reference page ``customerio-track-api.md``; the ones the reference
@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from airflow_provider_cio.testing.workspace.activities import ActivityLogMixin
+from airflow_provider_cio.testing.workspace.events import EventsMixin, check_event_data
 from airflow_provider_cio.testing.workspace.objects import ObjectsMixin
 from airflow_provider_cio.testing.workspace.people import PeopleMixin
 from airflow_provider_cio.testing.workspace.records import ObjectKey, Person, Segment, SegmentNotFound
@@ -49,8 +50,9 @@ __all__ = [
 ]
 
 
-class Workspace(PeopleMixin, ObjectsMixin, RelationshipsMixin, SegmentsMixin, ActivityLogMixin):
-    """People, objects, relationships, manual segments, suppressions and the activity log of one workspace.
+class Workspace(PeopleMixin, ObjectsMixin, RelationshipsMixin, SegmentsMixin, EventsMixin, ActivityLogMixin):
+    """People, objects, relationships, manual segments, events, suppressions and the activity log of one
+    workspace.
 
     Apply Track API ops with :meth:`apply_op` (one op; raises :class:`ItemError`) or
     :meth:`apply_batch` (returns the item errors). Each op is validated completely before any of it
@@ -63,6 +65,7 @@ class Workspace(PeopleMixin, ObjectsMixin, RelationshipsMixin, SegmentsMixin, Ac
             ("person", "identify"): self._identify_person,
             ("person", "delete"): self._delete_person,
             ("person", "suppress"): self._suppress_person,
+            ("person", "event"): self._person_event,
             ("person", "add_relationships"): self._add_person_relationships,
             ("person", "delete_relationships"): self._delete_person_relationships,
             ("object", "identify"): self._identify_object,
@@ -86,9 +89,7 @@ class Workspace(PeopleMixin, ObjectsMixin, RelationshipsMixin, SegmentsMixin, Ac
             try:
                 op_bytes = len(dumps(op))
                 if op_bytes > MAX_OP_BYTES:
-                    raise ItemError(
-                        "too_large", "", f"an op may be at most {MAX_OP_BYTES} bytes of JSON; this one is {op_bytes}"
-                    )
+                    raise _too_large(op, op_bytes)
                 apply_op(op, op_bytes)
             except ItemError as error:
                 errors.append({"batch_index": index, **error.as_dict()})
@@ -132,6 +133,16 @@ class Workspace(PeopleMixin, ObjectsMixin, RelationshipsMixin, SegmentsMixin, Ac
 
     def _v1_identifier_kind(self, identifier: str) -> str:
         return "email" if "@" in identifier and self.settings["identify_by"] != "id" else "id"
+
+
+def _too_large(op: Any, op_bytes: int) -> ItemError:
+    """The error of an op over 32,000 bytes: an event's names its data when that is over its own limit."""
+    if type(op) is dict and op.get("type") == "person" and op.get("action") == "event":
+        try:
+            check_event_data(op.get("attributes"))
+        except ItemError as error:
+            return error
+    return ItemError("too_large", "", f"an op may be at most {MAX_OP_BYTES} bytes of JSON; this one is {op_bytes}")
 
 
 def _unsupported_op(op: dict[str, Any]) -> ItemError:

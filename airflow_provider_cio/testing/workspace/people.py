@@ -18,6 +18,7 @@ from airflow_provider_cio.testing.workspace.values import (
     email_text,
     has_removals,
     identifier_text,
+    is_e164,
     merge_into,
     merged_attributes,
     stored_attributes,
@@ -48,14 +49,23 @@ class PeopleMixin(WorkspaceState):
         - an ``id`` attribute that differs from the id the op identifies by, and any change of an
           identifier that is already set other than the ones above, is a conflict; ``null`` or ``""``
           on ``id``/``email`` is such a change (removing an identifier).
+        - ``phone`` (when the setting ``phone_identifiers`` is on; else it is an ordinary attribute)
+          follows the same rules: set when the person has none and nobody else has it, changed or
+          removed only by ``cio_id``, else a conflict.
         - any op that names a suppressed id or email (as identifier or attribute) is ignored, with a
           ``person is suppressed`` activity.
+        - ``attributes._update: true`` (update only): a person who does not exist is not created, and
+          the op is still accepted; ``_update`` is not stored.
         """
         by, key = self._person_identifiers(op.get("identifiers"), "identifiers")
         attributes = op.get("attributes")
         changes = checked_attributes(attributes, "attributes", op_bytes) if attributes is not None else {}
+        update_only = _update_only(changes)
         requested_id = _requested_identifier(changes, "id", identifier_text)
         requested_email = _requested_identifier(changes, "email", email_text)
+        requested_phone = (
+            _requested_identifier(changes, "phone", phone_text) if self.settings["phone_identifiers"] else ABSENT
+        )
         relationships = op.get("cio_relationships")
         links = self._object_links(relationships, must_exist=True) if relationships is not None else []
         if (self._suppressed_ids or self._suppressed_emails) and self._ignore_suppressed(
@@ -63,6 +73,8 @@ class PeopleMixin(WorkspaceState):
         ):
             return
         person = self._find_person(by, key)
+        if person is None and update_only:
+            return
         if person is None and by == "cio_id":
             raise ItemError("not_found", "identifiers.cio_id", f"no person has cio_id {key}")
         conflicts: list[tuple[str, Any]] = []
@@ -71,11 +83,13 @@ class PeopleMixin(WorkspaceState):
         elif person is not None:
             id_, email = person.id, person.email
         else:
-            id_, email = (key, None) if by == "id" else (None, key)
+            id_, email = (key if by == "id" else None), (key if by == "email" else None)
+        current_phone = person.phone if person is not None else (key if by == "phone" else None)
+        phone = self._settle_identifier(person, "phone", current_phone, requested_phone, by == "cio_id", conflicts)
         if person is not None:
             _check_person_attribute_count(person.attributes, changes)
         link_attributes = self._merged_link_attributes(person, links) if links else []
-        person = self._apply_identity(person, id_, email, changes)
+        person = self._apply_identity(person, id_, email, changes, phone)
         for (object_key, _), attributes_after in zip(links, link_attributes, strict=True):
             self._set_relationship(person.cio_id, object_key, attributes_after)
         for attribute, value in conflicts:
@@ -106,8 +120,8 @@ class PeopleMixin(WorkspaceState):
                 allow = self.settings["allow_email_update_by_id"]
                 email = settle(person, "email", person.email, requested_email, allow, conflicts)
             id_ = settle(person, "id", key, requested_id, False, conflicts)
-        else:
-            current_email = person.email if person is not None else key
+        else:  # by email or phone
+            current_email = person.email if person is not None else (key if by == "email" else None)
             id_ = settle(person, "id", person.id if person is not None else None, requested_id, False, conflicts)
             email = settle(person, "email", current_email, requested_email, False, conflicts)
         return person, id_, email
@@ -143,27 +157,36 @@ class PeopleMixin(WorkspaceState):
             return current
         if current is not None and _same_identifier(attribute, current, requested):
             return current
-        holder = (
-            self._people_by_email.get(requested.lower()) if attribute == "email" else self._people_by_id.get(requested)
-        )
+        if attribute == "email":
+            holder = self._people_by_email.get(requested.lower())
+        else:
+            holder = (self._people_by_phone if attribute == "phone" else self._people_by_id).get(requested)
         if (holder is not None and holder is not person) or (current is not None and not may_change):
             conflicts.append((attribute, requested))
             return current
         return requested
 
     def _apply_identity(
-        self, person: Person | None, id_: str | None, email: str | None, changes: dict[str, Any]
+        self, person: Person | None, id_: str | None, email: str | None, changes: dict[str, Any], phone: str | None
     ) -> Person:
         """Create the person (``person`` is None) or update it: identifiers, then attributes."""
         if person is None:
             attributes = merged_attributes({}, changes) if has_removals(changes) else changes
-            person = Person(f"c{next(self._cio_ids):011x}", id_, email, attributes)
+            person = Person(f"c{next(self._cio_ids):011x}", id_, email, attributes, phone)
             self._people[person.cio_id] = person
             if id_ is not None:
                 self._people_by_id[id_] = person
             if email is not None:
                 self._people_by_email[email.lower()] = person
+            if phone is not None:
+                self._people_by_phone[phone] = person
             return person
+        if phone != person.phone:
+            if person.phone is not None:
+                del self._people_by_phone[person.phone]
+            if phone is not None:
+                self._people_by_phone[phone] = person
+            person.phone = phone
         if id_ != person.id:
             if person.id is not None:
                 del self._people_by_id[person.id]
@@ -178,6 +201,15 @@ class PeopleMixin(WorkspaceState):
             person.email = email
         merge_into(person.attributes, changes)
         return person
+
+    def _create_person(self, by: str, key: str) -> Person:
+        return self._apply_identity(
+            None,
+            key if by == "id" else None,
+            key if by == "email" else None,
+            {},
+            key if by == "phone" else None,
+        )
 
     def _delete_person(self, op: dict[str, Any], op_bytes: int | None) -> None:
         by, key = self._person_identifiers(op.get("identifiers"), "identifiers")
@@ -226,15 +258,15 @@ class PeopleMixin(WorkspaceState):
         return person
 
     def _person_identifiers(self, identifiers: Any, field: str) -> tuple[str, str]:
-        """``(kind, value)`` of a person's identifiers: exactly one of ``id``, ``email``, ``cio_id``."""
+        """``(kind, value)`` of a person's identifiers: exactly one of ``id``, ``email``, ``phone``, ``cio_id``."""
         if type(identifiers) is dict and len(identifiers) == 1:
             value = identifiers.get("id")
             if type(value) is str and 0 < len(value) <= SAFE_IDENTIFIER_CHARS and self._ids_allowed:
                 return "id", value  # the common case, settled without the checks below
         if type(identifiers) is not dict or len(identifiers) != 1:
             if not identifiers:
-                raise ItemError("required", field, f"{field} must hold one of id, email, cio_id")
-            raise ItemError("invalid", field, f"{field} must hold exactly one of id, email, cio_id")
+                raise ItemError("required", field, f"{field} must hold one of id, email, phone, cio_id")
+            raise ItemError("invalid", field, f"{field} must hold exactly one of id, email, phone, cio_id")
         ((kind, value),) = identifiers.items()
         identify_by = self.settings["identify_by"]
         if kind == "id":
@@ -245,17 +277,27 @@ class PeopleMixin(WorkspaceState):
             if identify_by == "id":
                 raise ItemError("invalid", f"{field}.email", "this workspace identifies people by id, not by email")
             return kind, email_text(value, f"{field}.email")
+        if kind == "phone":
+            if not self.settings["phone_identifiers"]:
+                raise ItemError(
+                    "invalid",
+                    f"{field}.phone",
+                    "this workspace does not identify people by phone (emulator setting phone_identifiers)",
+                )
+            return kind, phone_text(value, f"{field}.phone")
         if kind == "cio_id":
             if type(value) is not str or not value:
                 raise ItemError("invalid", f"{field}.cio_id", f"{field}.cio_id must be a non-empty string")
             return kind, value
-        raise ItemError("invalid", field, f"{field} must hold one of id, email, cio_id, not {kind!r}")
+        raise ItemError("invalid", field, f"{field} must hold one of id, email, phone, cio_id, not {kind!r}")
 
     def _find_person(self, by: str, key: str) -> Person | None:
         if by == "id":
             return self._people_by_id.get(key)
         if by == "email":
             return self._people_by_email.get(key.lower())
+        if by == "phone":
+            return self._people_by_phone.get(key)
         return self._people.get(key)
 
     def _remove_person(self, person: Person) -> None:
@@ -264,6 +306,9 @@ class PeopleMixin(WorkspaceState):
             del self._people_by_id[person.id]
         if person.email is not None:
             del self._people_by_email[person.email.lower()]
+        if person.phone is not None:
+            del self._people_by_phone[person.phone]
+        self._forget_events(person.cio_id)
         for object_key in list(self._objects_of_person.get(person.cio_id, ())):
             self._remove_relationship(person.cio_id, object_key)
         for segment in self._segments.values():
@@ -304,9 +349,16 @@ class PeopleMixin(WorkspaceState):
         return True
 
     def people(self) -> list[dict[str, Any]]:
-        """Every person, in creation order: ``{"cio_id", "id", "email", "attributes"}``."""
+        """Every person, in creation order: ``{"cio_id", "id", "email", "attributes"}``, and ``phone``
+        when the person has one."""
         return [
-            {"cio_id": p.cio_id, "id": p.id, "email": p.email, "attributes": stored_attributes(p.attributes)}
+            {
+                "cio_id": p.cio_id,
+                "id": p.id,
+                "email": p.email,
+                **({"phone": p.phone} if p.phone is not None else {}),
+                "attributes": stored_attributes(p.attributes),
+            }
             for p in self._people.values()
         ]
 
@@ -325,6 +377,21 @@ def _requested_identifier(attributes: dict[str, Any], name: str, check: Callable
     if value is None or value == "":
         return None
     return check(value, f"attributes.{name}")
+
+
+def _update_only(attributes: dict[str, Any]) -> bool:
+    """Take ``_update`` out of an identify's attributes: whether the op may only update a person."""
+    value = attributes.pop("_update", False)
+    if type(value) is not bool:
+        raise ItemError("invalid", "attributes._update", "_update must be true or false")
+    return value
+
+
+def phone_text(value: Any, field: str) -> str:
+    """A phone identifier or attribute: an E.164 number as a string (a ``+`` and up to 15 digits)."""
+    if type(value) is not str or not is_e164(value):
+        raise ItemError("invalid", field, f"{field} must be an E.164 phone number (a + and up to 15 digits): {value!r}")
+    return value
 
 
 def _same_identifier(attribute: str, current: str, requested: str) -> bool:

@@ -13,12 +13,14 @@ class SegmentNotFound(LookupError):
 
 @dataclass(slots=True)
 class Person:
-    """A profile. ``id`` and ``email`` are the identifiers; ``attributes`` holds every other attribute."""
+    """A profile. ``id``, ``email`` and ``phone`` are the identifiers; ``attributes`` holds every other
+    attribute."""
 
     cio_id: str
     id: str | None
     email: str | None
     attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    phone: str | None = None
 
     def identifiers(self) -> dict[str, str | None]:
         """``{"id", "email", "cio_id"}`` as the activity log and the admin endpoints show them."""

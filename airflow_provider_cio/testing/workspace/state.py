@@ -1,7 +1,7 @@
 """The stores of one workspace and its settings, and what its entities use of each other.
 
 :class:`WorkspaceState` holds every store; each entity module (``people``, ``objects``,
-``relationships``, ``segments``, ``activities``) adds the rules of one entity to it as a mixin, and
+``relationships``, ``segments``, ``events``, ``activities``) adds the rules of one entity to it as a mixin, and
 ``Workspace`` puts them together. What one entity uses of another (a person op sets relationships, an
 object op looks people up) is declared here as an abstract method, so mypy checks each such call.
 """
@@ -20,6 +20,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "allow_email_update_by_id": False,
     "object_types": ["1"],
     "track_requests_per_second": None,
+    "phone_identifiers": False,
 }
 
 
@@ -38,6 +39,7 @@ class WorkspaceState(ABC):
         self._people: dict[str, Person] = {}  # by cio_id, in creation order
         self._people_by_id: dict[str, Person] = {}
         self._people_by_email: dict[str, Person] = {}  # by lower-cased email
+        self._people_by_phone: dict[str, Person] = {}
         self._cio_ids = itertools.count(1)
         self._objects: dict[ObjectKey, dict[str, Any]] = {}
         self._relationships: dict[tuple[str, str, str], dict[str, Any]] = {}  # (cio_id, type, object_id)
@@ -52,7 +54,8 @@ class WorkspaceState(ABC):
         self._ids_allowed = True  # identify_by is not "email"
 
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change some settings (``identify_by``, ``allow_email_update_by_id``, ``object_types``).
+        """Change some settings (``identify_by``, ``allow_email_update_by_id``, ``object_types``,
+        ``track_requests_per_second``, ``phone_identifiers``).
 
         Raises ``ValueError`` (and changes nothing) for an unknown key or a bad value. Returns all
         settings.
@@ -69,6 +72,10 @@ class WorkspaceState(ABC):
             if type(changes["allow_email_update_by_id"]) is not bool:
                 raise ValueError("allow_email_update_by_id must be true or false")
             updated["allow_email_update_by_id"] = changes["allow_email_update_by_id"]
+        if "phone_identifiers" in changes:
+            if type(changes["phone_identifiers"]) is not bool:
+                raise ValueError("phone_identifiers must be true or false")
+            updated["phone_identifiers"] = changes["phone_identifiers"]
         if "object_types" in changes:
             updated["object_types"] = _object_type_list(changes["object_types"])
         if "track_requests_per_second" in changes:
@@ -86,6 +93,10 @@ class WorkspaceState(ABC):
     @abstractmethod
     def _find_person(self, by: str, key: str) -> Person | None:
         """The person with this ``id``, ``email`` or ``cio_id``, if any."""
+
+    @abstractmethod
+    def _create_person(self, by: str, key: str) -> Person:
+        """A new person without attributes, found by ``id``, ``email`` or ``phone`` from now on."""
 
     @abstractmethod
     def _ignore_suppressed(self, by: str, key: str, requested_id: Any, requested_email: Any) -> bool:
@@ -134,6 +145,12 @@ class WorkspaceState(ABC):
     @abstractmethod
     def _remove_relationship(self, cio_id: str, object_key: ObjectKey) -> None:
         """Remove one relationship, if it exists."""
+
+    # --- events (events.py) --------------------------------------------------------------------------
+
+    @abstractmethod
+    def _forget_events(self, cio_id: str) -> None:
+        """Drop the events of a deleted person."""
 
     # --- activity log (activities.py) ----------------------------------------------------------------
 

@@ -50,6 +50,7 @@ _ADDR_SPEC = re.compile(rf"(?:{_DOT_ATOM}|{_QUOTED_STRING})@(?:{_DOT_ATOM}|{_DOM
 # Most addresses are plain ASCII dot-atoms: a strict subset of _ADDR_SPEC that matches much faster.
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 POSITIVE_INTEGER = re.compile("[1-9][0-9]*")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 def is_valid_email(address: str) -> bool:
@@ -66,6 +67,11 @@ def is_valid_email(address: str) -> bool:
     RFC 5322 section 4 (``obs-local-part`` and friends), which no sender needs.
     """
     return _PLAIN_ADDRESS.fullmatch(address) is not None or _ADDR_SPEC.fullmatch(address) is not None
+
+
+def is_e164(number: str) -> bool:
+    """Whether ``number`` is E.164: a ``+``, then 2 to 15 digits, the first one not 0."""
+    return _E164.fullmatch(number) is not None
 
 
 class ItemError(Exception):
