@@ -233,7 +233,8 @@ def describe_import(settings: SyncSettings) -> str:
         return f"objects, default object type {settings.object_type_id}"
     if settings.import_type == "relationships":
         return f"relationships to people identified by {settings.identify_by}"
-    return f"people identified by {settings.identify_by}"
+    update_only = ", update only (creates nobody)" if settings.update_only else ""
+    return f"people identified by {settings.identify_by}{update_only}"
 
 
 def terminal_safe(text: str) -> str:
@@ -295,6 +296,9 @@ def add_preview_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--import-type", choices=get_args(ImportType), default="people", help="what each row is")
     parser.add_argument("--identify-by", choices=get_args(IdentifyBy), default="id", help="how people are identified")
+    parser.add_argument(
+        "--update-only", action="store_true", help="people: update those who exist, create nobody (_update)"
+    )
     parser.add_argument("--object-type-id", default="1", help="the object type of rows without object_type_id")
     parser.add_argument("--empty-values", choices=get_args(EmptyValues), default="ignore", help="NULL and empty values")
     parser.add_argument("--json-columns", nargs="*", default=[], metavar="COLUMN", help="columns holding JSON text")
@@ -336,6 +340,7 @@ def run_preview(args: argparse.Namespace, out: IO[str] | None = None) -> int:
         settings = SyncSettings(
             import_type=args.import_type,
             identify_by=args.identify_by,
+            update_only=args.update_only,
             object_type_id=args.object_type_id,
             empty_values=args.empty_values,
             json_columns=tuple(args.json_columns),

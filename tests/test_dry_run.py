@@ -190,3 +190,41 @@ def test_a_dry_run_of_relationships_counts_grouped_ops(airflow_db, mysql_db, wor
     assert outcome.task_states == {"sync": "success"}
     assert report["would_send"]["rows"] == 3 and report["would_send"]["ops"] == 2  # person 1's rows share an op
     assert workspace.stats() == {} and workspace.relationships() == []
+
+
+def test_a_dry_run_by_phone_update_only_fails_the_numbers_that_are_not_e164(airflow_db, mysql_db, workspace):
+    """People by phone, update only: each number is checked as E.164 before anything would be sent, the
+    duplicate check keys on the number, and the report says the sync was update only."""
+    mysql_db.execute("CREATE TABLE contacts (seq INT AUTO_INCREMENT PRIMARY KEY, phone VARCHAR(40), plan VARCHAR(10))")
+    mysql_db.insert(
+        "contacts",
+        [
+            {"phone": "+14155550123", "plan": "pro"},
+            {"phone": "+1 415 555 0124", "plan": "pro"},  # spaces
+            {"phone": "4155550125", "plan": "pro"},  # no plus
+            {"phone": "+14155550123", "plan": "free"},  # the first row's number again
+            {"phone": "+442071838750", "plan": "free"},
+        ],
+    )
+    dag = sync_dag(
+        "dry_phones",
+        sql="SELECT phone, plan FROM contacts ORDER BY seq",
+        identify_by="phone",
+        update_only=True,
+        dry_run=True,
+    )
+
+    outcome = run(dag)
+
+    report = outcome.xcom("sync")
+    assert outcome.task_states == {"sync": "failed"}
+    assert (report["rows_read"], report["rows_failed"], report["would_send"]["rows"]) == (5, 3, 2)
+    assert report["errors_by_type"] == {"invalid_phone": 2, "duplicate_identifier": 1}
+    assert [row[:3] for row in csv_rows(report["error_report"])] == [
+        ["row_number", "identifier", "error_type"],
+        ["2", "'+1 415 555 0124", "invalid_phone"],  # a leading + is quoted: a spreadsheet reads no formula
+        ["3", "4155550125", "invalid_phone"],
+        ["4", "'+14155550123", "duplicate_identifier"],
+    ]
+    assert report["settings"]["identify_by"] == "phone" and report["settings"]["update_only"] is True
+    assert workspace.stats() == {} and workspace.people() == []

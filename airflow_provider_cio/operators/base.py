@@ -57,7 +57,8 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         the start of the last successful sync in Unix seconds (0 before the first).
     :param mysql_conn_id: the Airflow MySQL connection to read from.
     :param customerio_conn_id: the ``customerio`` connection of the workspace.
-    :param identify_by: how people are identified: ``id`` or ``email``.
+    :param identify_by: how people are identified: ``id``, ``email`` or ``phone`` (E.164: ``+14155550123``).
+    :param update_only: people only: update people who exist, create nobody (ops carry ``"_update": true``).
     :param object_type_id: the object type of rows without an ``object_type_id`` column (default "1").
     :param empty_values: NULL and empty values: ``ignore`` (keep what the workspace has) or ``delete``.
     :param json_columns: columns holding JSON text to send as nested values (MariaDB reports JSON
@@ -114,6 +115,7 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         mysql_conn_id: str = "mysql_default",
         customerio_conn_id: str = CustomerIOHook.default_conn_name,
         identify_by: IdentifyBy = "id",
+        update_only: bool = False,
         object_type_id: str = "1",
         empty_values: EmptyValues | None = None,
         json_columns: Sequence[str] = (),
@@ -148,6 +150,7 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         self.mysql_conn_id = mysql_conn_id
         self.customerio_conn_id = customerio_conn_id
         self.identify_by = identify_by
+        self.update_only = update_only
         self.object_type_id = str(object_type_id)
         self.empty_values = empty_values
         self.json_columns = tuple(json_columns)
@@ -185,6 +188,7 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         return SyncSettings(
             import_type=self.import_type,
             identify_by=self.identify_by,
+            update_only=self.update_only,
             object_type_id=self.object_type_id,
             empty_values=self.empty_values,
             json_columns=self.json_columns,

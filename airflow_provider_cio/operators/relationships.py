@@ -12,7 +12,7 @@ from airflow_provider_cio.sync.mirror.run import OnRemoved
 class RelationshipOperator(BaseSyncOperator):
     """Add, update or remove relationships between people and objects from a MySQL query.
 
-    Each row is one relationship: a person (column ``id`` or ``email``, as ``identify_by`` says,
+    Each row is one relationship: a person (column ``id``, ``email`` or ``phone``, as ``identify_by`` says,
     whatever else the query selects: the other identifier column is not sent) and an object (column
     ``object_id``; its type comes from an ``object_type_id`` column, else from ``object_type_id``).
     An optional boolean column ``deleted`` removes the relationship when true; false or NULL adds or
@@ -53,7 +53,7 @@ class RelationshipOperator(BaseSyncOperator):
     (docs/mirror.md).
 
     The parameters are those of :class:`~airflow_provider_cio.operators.base.BaseSyncOperator`:
-    ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,
+    ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``, ``update_only``,
     ``object_type_id``, ``empty_values`` (NULL relationship attributes), ``json_columns``,
     ``timezone``, ``lookback_seconds``, ``error_report_path`` (templated), ``dry_run``,
     ``concurrency``, ``fetch_size``, ``max_rows``, ``request_timeout``, ``request_attempts``, ``progress_interval``,

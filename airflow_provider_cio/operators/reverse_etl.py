@@ -18,8 +18,8 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     """Add or update people or objects in a Customer.io workspace from a MySQL query.
 
     Each row is one person or object; each column an attribute, named exactly as the column (use
-    ``AS`` to rename). People need the identifier column chosen by ``identify_by`` (``id`` or
-    ``email``); objects need ``object_id`` and may carry ``object_type_id``. Rows the workspace would
+    ``AS`` to rename). People need the identifier column chosen by ``identify_by`` (``id``,
+    ``email`` or ``phone``); objects need ``object_id`` and may carry ``object_type_id``. Rows the workspace would
     refuse are reported, not sent; if any row fails the report and the error CSV are pushed and the
     task fails without retry, and the next run sends again from the same ``last_sync_time``.
 
@@ -56,7 +56,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     :param activity_timeout: the longest wait for the activity log to settle.
 
     The other parameters are those of :class:`~airflow_provider_cio.operators.base.BaseSyncOperator`:
-    ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``,
+    ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``, ``update_only``,
     ``object_type_id``, ``empty_values``, ``json_columns``, ``timezone``, ``lookback_seconds``,
     ``error_report_path`` (templated), ``dry_run``, ``concurrency``, ``fetch_size``, ``max_rows``,
     ``request_timeout``, ``request_attempts``, ``progress_interval``, ``snapshot_base``,
@@ -85,6 +85,11 @@ class MySQLReverseETLOperator(BaseSyncOperator):
             raise ValueError("give segment_id or segment_name, not both")
         if (segment_id is not None or segment_name) and import_type != "people":
             raise ValueError("segments hold people: segment_id and segment_name need import_type='people'")
+        if (segment_id is not None or segment_name) and self.identify_by == "phone":
+            raise ValueError(
+                "a manual segment is filled by id or email, never by phone: with segment_id or segment_name, "
+                "identify people by id or email"
+            )
         self.import_type = import_type
         self.on_suppressed = on_suppressed
         self.segment_id = segment_id

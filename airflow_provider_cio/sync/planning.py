@@ -26,7 +26,7 @@ from airflow_provider_cio.sync.settings import SyncSettings
 def builder_for(plan: ColumnPlan, settings: SyncSettings) -> OpBuilder:
     """The op builder for the query's import type."""
     if plan.import_type == "people":
-        return PeopleOps(plan, settings.empty_values)
+        return PeopleOps(plan, settings.empty_values, settings.update_only)
     if plan.import_type == "objects":
         return ObjectOps(plan, settings.object_type_id, settings.empty_values)
     return RelationshipOps(plan, settings.object_type_id, settings.empty_values)
@@ -100,6 +100,7 @@ class SyncPlanner:
             settings.empty_values,
             settings.json_columns,
             settings.timezone,
+            *(["update_only"] if settings.update_only else []),  # switched either way: every row is sent again
         ]
         mirror = MirrorRun(
             replace(options, segment=bool(named)),

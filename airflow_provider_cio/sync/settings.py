@@ -30,7 +30,9 @@ class SyncSettings:
     """How a sync reads and sends rows (the operators' parameters of the same names).
 
     :param import_type: ``people``, ``objects`` or ``relationships``.
-    :param identify_by: how people are identified: ``id`` or ``email``.
+    :param identify_by: how people are identified: ``id``, ``email`` or ``phone`` (E.164 numbers).
+    :param update_only: people only: update the people who exist, create nobody (each op carries
+        ``"_update": true``; the workspace ignores ops that match nobody and does not say which).
     :param object_type_id: the object type of rows without an ``object_type_id`` column value.
     :param empty_values: NULL and empty values: ``ignore`` (leave the attribute as it is) or ``delete``.
     :param on_suppressed: rows about suppressed people: ``succeed`` (count them, the sync succeeds)
@@ -54,6 +56,7 @@ class SyncSettings:
 
     import_type: ImportType
     identify_by: IdentifyBy = "id"
+    update_only: bool = False
     object_type_id: str = "1"
     empty_values: EmptyValues = "ignore"
     on_suppressed: OnSuppressed = "succeed"
@@ -87,6 +90,22 @@ class SyncSettings:
                 f"{self.concurrency}, {self.max_concurrency}, {self.fetch_size}"
             )
         check_max_removed(self.max_removed)
+        check_update_only(self.update_only, self.import_type)
+
+
+def check_update_only(update_only: Any, import_type: str) -> None:
+    """``update_only`` is a bool, and only people syncs take it (raised at DAG parse time by the operators).
+
+    :raises ValueError: not a bool, or set on a sync of anything but people.
+    """
+    if not isinstance(update_only, bool):
+        raise ValueError(f"update_only must be True or False, not {update_only!r}")
+    if update_only and import_type != "people":
+        raise ValueError(
+            f"update_only=True applies to people only, not to {import_type}: it updates people who already exist "
+            "and creates nobody; an object or relationship sync always adds what it sends. Remove update_only, "
+            "or sync people"
+        )
 
 
 @cache

@@ -85,6 +85,10 @@ texts = st.one_of(short_texts, long_texts)
 emails = st.builds(
     lambda user, n: f"{user}.{n}@Example.com", st.sampled_from(["ada", "Bob", "o'hara", "é"]), st.integers(0, 99)
 )
+phones = st.one_of(
+    st.integers(1, 10**14 - 1).map(lambda n: f"+{n}"),
+    st.sampled_from(["+1", "+999999999999999", "+1 415 555 0123", "14155550123", "+0123", "+1234567890123456"]),
+)
 odd_values = st.one_of(
     st.none(),
     st.just(""),
@@ -102,23 +106,27 @@ COLUMN_KINDS = {
     "short texts": short_texts,
     "texts": texts,
     "emails": emails,
+    "phones": phones,
     "mixed": st.one_of(st.integers(-5, 5), texts, odd_values),
 }
 
 
 @st.composite
 def blocks(draw: st.DrawFn) -> tuple[IdentifyBy, list[str], list[tuple[Any, ...]]]:
-    """A people query (``id`` or ``email`` and 1 to 4 attribute columns) and a block of its rows: each column
-    of one kind, as columns of a table are, with odd values here and there."""
-    identify_by: IdentifyBy = draw(st.sampled_from(["id", "email"]))
+    """A people query (``id``, ``email`` or ``phone`` and 1 to 4 attribute columns) and a block of its rows: each
+    column of one kind, as columns of a table are, with odd values here and there."""
+    identify_by: IdentifyBy = draw(st.sampled_from(["id", "email", "phone"]))
     kinds = draw(st.lists(st.sampled_from(sorted(COLUMN_KINDS)), min_size=1, max_size=4))
     suffixes = st.sampled_from(["", "%", "%b", "%%s", '"q"', "\\", "\u00e9", " "])
     names = [identify_by, *(f"{kind.replace(' ', '_')}_{n}{draw(suffixes)}" for n, kind in enumerate(kinds))]
-    if identify_by == "id" and draw(st.booleans()):
+    if identify_by != "email" and draw(st.booleans()):
         names.append("email")
         kinds.append("emails")
+    if identify_by != "phone" and draw(st.booleans()):
+        names.append("phone")
+        kinds.append("phones")
     count = draw(st.integers(1, 16))
-    identifiers = st.integers(1, 10**12) if identify_by == "id" else emails
+    identifiers = {"id": st.integers(1, 10**12), "email": emails, "phone": phones}[identify_by]
     columns = [draw(st.lists(identifiers, min_size=count, max_size=count))]
     columns += [draw(st.lists(COLUMN_KINDS[kind], min_size=count, max_size=count)) for kind in kinds]
     odd = draw(
@@ -133,18 +141,28 @@ def blocks(draw: st.DrawFn) -> tuple[IdentifyBy, list[str], list[tuple[Any, ...]
     return identify_by, names, list(zip(*columns, strict=True))
 
 
-def people_ops(names: list[str], identify_by: IdentifyBy, empty_values: EmptyValues) -> PeopleOps:
+def people_ops(
+    names: list[str], identify_by: IdentifyBy, empty_values: EmptyValues, update_only: bool = False
+) -> PeopleOps:
     description = [(name, LONGLONG if name == "id" else VAR_STRING) for name in names]
-    return PeopleOps(plan_columns(description, "people", identify_by), empty_values)
+    return PeopleOps(plan_columns(description, "people", identify_by), empty_values, update_only)
 
 
 @settings(max_examples=120)
-@given(block=blocks(), empty_values=st.sampled_from(["ignore", "delete"]), first_row=st.integers(1, 10**6))
+@given(
+    block=blocks(),
+    empty_values=st.sampled_from(["ignore", "delete"]),
+    first_row=st.integers(1, 10**6),
+    update_only=st.booleans(),
+)
 def test_any_block_of_people_rows_gives_the_bytes_of_the_row_path(
-    block: tuple[IdentifyBy, list[str], list[tuple[Any, ...]]], empty_values: EmptyValues, first_row: int
+    block: tuple[IdentifyBy, list[str], list[tuple[Any, ...]]],
+    empty_values: EmptyValues,
+    first_row: int,
+    update_only: bool,
 ) -> None:
     identify_by, names, rows = block
-    builder = people_ops(names, identify_by, empty_values)
+    builder = people_ops(names, identify_by, empty_values, update_only)
     assert shape(list(builder.build(rows, first_row))) == shape(row_path(builder, rows, first_row))
 
 
@@ -175,6 +193,33 @@ def test_a_simple_block_does_take_the_column_path() -> None:
     rows = [(n, f"note {n}", n * 2) for n in range(1, 50)]
     built = builder.build(rows, 1)
     assert isinstance(built, OpBlock) and len(built) == 49
+
+
+@pytest.mark.parametrize("update_only", [False, True], ids=["upsert", "update only"])
+def test_a_simple_block_of_phones_takes_the_column_path_with_the_row_paths_bytes(update_only: bool) -> None:
+    """Phone identifiers and ``_update`` on the column path: the same bytes as row by row, checked on blocks
+    that do take it (the property above compares the paths whichever each block takes)."""
+    builder = people_ops(["phone", "note", "seats"], "phone", "ignore", update_only)
+    rows = [(f"+1415555{n:04d}", f"note {n}", n * 2) for n in range(1, 50)]
+    built = builder.build(rows, 1)
+    assert isinstance(built, OpBlock) and len(built) == 49
+    assert shape(list(built)) == shape(row_path(builder, rows, 1))
+    update = b',"_update":true' if update_only else b""
+    assert next(iter(built)).body == (
+        b'{"type":"person","identifiers":{"phone":"+14155550001"},"action":"identify",'
+        b'"attributes":{"note":"note 1","seats":2' + update + b"}}"
+    )
+
+
+def test_update_only_without_attributes_is_the_same_on_both_paths() -> None:
+    builder = people_ops(["id"], "id", "ignore", update_only=True)
+    built = builder.build([(7,), (8,)], 1)
+    assert isinstance(built, OpBlock)
+    assert shape(list(built)) == shape(row_path(builder, [(7,), (8,)], 1))
+    assert (
+        next(iter(built)).body
+        == b'{"type":"person","identifiers":{"id":"7"},"action":"identify","attributes":{"_update":true}}'
+    )
 
 
 # --- raw dates and decimals, a column at a time ---------------------------------------------------------------

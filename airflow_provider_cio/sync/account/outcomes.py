@@ -8,6 +8,7 @@ from dataclasses import dataclass
 MISSING_IDENTIFIER = "missing_identifier"
 INVALID_IDENTIFIER = "invalid_identifier"
 INVALID_EMAIL = "invalid_email"
+INVALID_PHONE = "invalid_phone"
 TOO_LARGE = "too_large"
 BINARY_VALUE = "binary_value"
 INVALID_VALUE = "invalid_value"

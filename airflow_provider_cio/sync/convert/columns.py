@@ -2,7 +2,7 @@
 
 The rules are Customer.io's query rules:
 
-- people need the identifier column chosen by ``identify_by`` (``id`` or ``email``);
+- people need the identifier column chosen by ``identify_by`` (``id``, ``email`` or ``phone``);
 - objects need ``object_id``; an ``object_type_id`` column, when present, gives each row's type;
 - relationships need ``object_id`` and the person identifier chosen by ``identify_by``; an optional
   boolean ``deleted`` column removes relationships (a date or time column is refused); the other columns
@@ -26,8 +26,9 @@ from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_COLUMNS, MAX_ATTRIBUTE_NAME_BYTES
 
 ImportType = Literal["people", "objects", "relationships"]
-IdentifyBy = Literal["id", "email"]
-PERSON_IDENTIFIERS = ("id", "email")
+IdentifyBy = Literal["id", "email", "phone"]
+PERSON_IDENTIFIERS = ("id", "email", "phone")
+"""The person identifier columns: an identify op can neither remove nor change them (never sent as null)."""
 
 
 class QueryError(ValueError):
@@ -85,7 +86,7 @@ def plan_columns(
     :param columns: the query's columns as its source describes them (``SourceColumn``); rows of a DB-API
         ``description`` are columns of type ``other`` (each value converted by its Python type).
     :param import_type: ``people``, ``objects`` or ``relationships``.
-    :param identify_by: how people are identified: ``id`` or ``email``.
+    :param identify_by: how people are identified: ``id``, ``email`` or ``phone``.
     :param json_columns: columns whose text holds JSON (MariaDB reports ``JSON`` columns as text).
     :raises QueryError: the columns break a rule; the message says how to fix the query.
     """
@@ -95,7 +96,7 @@ def plan_columns(
             "needs a SELECT that returns its rows"
         )
     if identify_by not in PERSON_IDENTIFIERS:
-        raise QueryError(f"identify_by must be 'id' or 'email', not {identify_by!r}")
+        raise QueryError(f"identify_by must be 'id', 'email' or 'phone', not {identify_by!r}")
     source = described(columns)
     names = tuple(column.name for column in source)
     check_named(names)
@@ -119,11 +120,11 @@ def plan_columns(
         if "deleted" in index:
             roles["deleted"] = index["deleted"]
             check_deleted_type(source[index["deleted"]])
-        other = "email" if identify_by == "id" else "id"
-        if other in index:
-            ignored[index[other]] = (
-                f"{other} (people are identified by {identify_by}; identifiers are not relationship attributes)"
-            )
+        for other in ("id", "email"):
+            if other != identify_by and other in index:
+                ignored[index[other]] = (
+                    f"{other} (people are identified by {identify_by}; identifiers are not relationship attributes)"
+                )
     else:
         raise QueryError(f"import_type must be 'people', 'objects' or 'relationships', not {import_type!r}")
     if import_type != "people" and "object_type_id" in index:

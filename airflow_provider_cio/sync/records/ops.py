@@ -1,8 +1,8 @@
 """Rows -> ops: each row of a people or objects query becomes one JSON-encoded ``identify`` op.
 
 A row that the workspace would refuse is caught here and becomes a :class:`RowError` instead of an op:
-an empty or oversized identifier, an invalid email, an attribute value over its limit, a value that
-cannot be represented, an op over 32,000 bytes.
+an empty or oversized identifier, an invalid email, a phone number that is not E.164, an attribute value
+over its limit, a value that cannot be represented, an op over 32,000 bytes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from airflow_provider_cio.sync.limits import (
 )
 from airflow_provider_cio.sync.records.emails import is_valid_email
 from airflow_provider_cio.sync.records.encoded import IDENTIFY_MIDDLE, OBJECT_HEAD, PERSON_HEAD, Op
-from airflow_provider_cio.sync.records.people_columns import ColumnarPeople
+from airflow_provider_cio.sync.records.people_columns import UPDATE_ONLY, ColumnarPeople
+from airflow_provider_cio.sync.records.phones import phone_text
 
 EmptyValues = Literal["ignore", "delete"]
 NONE_TYPE = type(None)
@@ -309,20 +310,23 @@ class PeopleOps:
 
     :param plan: the query's column plan (``import_type="people"``).
     :param empty_values: ``ignore`` leaves NULL and empty attributes out; ``delete`` removes them. An
-        empty ``email`` (or ``id``) attribute is left out either way: an identify call cannot remove an
-        identifier, the workspace would refuse it as a failed attribute change.
+        empty ``email`` (or ``id``, or ``phone``) attribute is left out either way: an identify call cannot
+        remove an identifier, the workspace would refuse it as a failed attribute change.
+    :param update_only: every op carries ``"_update": true`` (the last attribute): the workspace updates
+        the person who matches and creates nobody.
     """
 
     unique_keys = True
 
-    def __init__(self, plan: ColumnPlan, empty_values: EmptyValues = "ignore") -> None:
+    def __init__(self, plan: ColumnPlan, empty_values: EmptyValues = "ignore", update_only: bool = False) -> None:
         self.identify_by = plan.identify_by
+        self.update_only = update_only
         self.identifier_index = plan.identifier_index
         self.email_index = next((c.index for c in plan.attributes if c.name == "email"), None)
         identifiers = [c.name for c in plan.attributes if c.name in PERSON_IDENTIFIERS]
         self.attributes = AttributeReader(plan.attributes, empty_values == "delete", identifiers)
         self.columnar = ColumnarPeople(
-            plan.identify_by, plan.identifier_index, [(c.name, c.index) for c in plan.attributes]
+            plan.identify_by, plan.identifier_index, [(c.name, c.index) for c in plan.attributes], update_only
         )
 
     def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterable[Op | RowError]:
@@ -338,8 +342,8 @@ class PeopleOps:
         reader = self.attributes
         full, names, values_of = kind is FULL, reader.names, reader.values_of
         attributes_of = reader.plain if kind is PLAIN else reader.checked
-        identify_by = self.identify_by
-        by_email = identify_by == "email"
+        identify_by, update_only = self.identify_by, self.update_only
+        by_email, by_phone = identify_by == "email", identify_by == "phone"
         identifier_index, email_index = self.identifier_index, self.email_index
         for row_number, row in enumerate(rows, first_row):
             raw = row[identifier_index]
@@ -348,12 +352,17 @@ class PeopleOps:
                     identifier = email_text(raw)
                     key = identifier.lower()
                 else:
-                    identifier = key = str(raw) if type(raw) is int else identifier_text(raw, "id")
+                    if by_phone:
+                        identifier = key = phone_text(raw)
+                    else:
+                        identifier = key = str(raw) if type(raw) is int else identifier_text(raw, "id")
                     if email_index is not None:
                         email = row[email_index]
                         if email and not plainly_valid_email(email):
                             email_text(email)  # refuses the row, saying why (or accepts a long valid address)
                 attributes = dict(zip(names, values_of(row), strict=False)) if full else attributes_of(row)
+                if update_only:
+                    attributes[UPDATE_ONLY] = True
                 body = identify_body(PERSON_HEAD, {identify_by: identifier}, attributes)
             except RowRefused as refused:
                 yield RowError(row_number, shown(raw), refused.error_type, refused.message)

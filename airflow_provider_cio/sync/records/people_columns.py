@@ -1,10 +1,10 @@
 """A block of people rows -> ops, a column at a time: the fast path of ``PeopleOps``.
 
 It takes a block when every value is simple: the identifier column holds only integer ids (people by
-``id``) or only valid email addresses (people by ``email``), and every attribute column holds only
-integers or only non-empty strings (no NULL, no ``''``, no value to convert), as blocks of NOT NULL
-columns usually are, and no string is over the 1000-byte value limit. That is checked on the ops:
-when the longest op is short, no value in it can be long.
+``id``), only valid email addresses (people by ``email``) or only E.164 numbers (people by ``phone``),
+and every attribute column holds only integers or only non-empty strings (no NULL, no ``''``, no value
+to convert), as blocks of NOT NULL columns usually are, and no string is over the 1000-byte value limit.
+That is checked on the ops: when the longest op is short, no value in it can be long.
 
 Each column is encoded once, with one ``orjson.dumps`` of all its values, and split into the encoded
 values: inside a JSON string every ``"`` is escaped, so ``","`` only ever separates two strings. Each op
@@ -24,20 +24,31 @@ import orjson
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES, MAX_OP_BYTES, PLAIN_STRING_CHARACTERS
 from airflow_provider_cio.sync.records.emails import all_valid_emails
 from airflow_provider_cio.sync.records.encoded import IDENTIFY_MIDDLE, PERSON_HEAD, OpBlock
+from airflow_provider_cio.sync.records.phones import all_valid_phones
 
 INTEGERS, STRINGS = int, str
+UPDATE_ONLY = "_update"
+"""The attribute that makes an identify op update a person who matches and create nobody."""
 
 
 class ColumnarPeople:
     """Builds the ``identify`` ops of whole blocks of simple people rows.
 
-    :param identify_by: ``id`` or ``email``.
+    :param identify_by: ``id``, ``email`` or ``phone``.
     :param identifier_index: the position of the identifier column in a row.
     :param attributes: ``(name, position)`` of each attribute column, in the order the attributes are sent.
+    :param update_only: every op ends its attributes with ``"_update": true``.
     """
 
-    def __init__(self, identify_by: str, identifier_index: int, attributes: Sequence[tuple[str, int]]) -> None:
+    def __init__(
+        self,
+        identify_by: str,
+        identifier_index: int,
+        attributes: Sequence[tuple[str, int]],
+        update_only: bool = False,
+    ) -> None:
         self.identify_by = identify_by
+        self.update_only = update_only
         self.identifier_index = identifier_index
         self.names = tuple(name for name, _ in attributes)
         self.indexes = tuple(index for _, index in attributes)
@@ -52,9 +63,12 @@ class ColumnarPeople:
         (``AttributeReader.simple_types``).
         """
         identifiers = columns[self.identifier_index]
-        by_email = self.identify_by == "email"
+        by_email, by_phone = self.identify_by == "email", self.identify_by == "phone"
         if by_email:
             if not simple_emails(identifiers):
+                return None
+        elif by_phone:
+            if not all_valid_phones(identifiers):
                 return None
         elif set(map(type, identifiers)) != {INTEGERS}:
             return None
@@ -63,7 +77,7 @@ class ColumnarPeople:
         attribute_columns = [columns[index] for index in self.indexes]
         kinds = tuple(type(column[0]) for column in attribute_columns)
         try:
-            encoded_identifiers = encoded_values(identifiers, STRINGS if by_email else INTEGERS)
+            encoded_identifiers = encoded_values(identifiers, INTEGERS if self.identify_by == "id" else STRINGS)
             encoded = [encoded_values(column, kind) for column, kind in zip(attribute_columns, kinds, strict=True)]
         except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate: the row path says which row
             return None
@@ -80,6 +94,8 @@ class ColumnarPeople:
             return None
         if by_email:
             keys = [identifier.lower() for identifier in identifiers]
+        elif by_phone:
+            keys = list(identifiers)
         else:  # an integer's JSON is its str(): one decode for the block
             keys = b",".join(encoded_identifiers).decode().split(",")
         shown = list(identifiers) if by_email else keys
@@ -92,6 +108,8 @@ class ColumnarPeople:
             escaped(orjson.dumps(name)) + (b':"%b"' if kind is STRINGS else b":%b")
             for name, kind in zip(self.names, kinds, strict=True)
         )
+        if self.update_only:
+            attributes += (b"," if attributes else b"") + escaped(orjson.dumps({UPDATE_ONLY: True})[1:-1])
         identifiers = b'{"' + self.identify_by.encode() + b'":"%b"}'
         template = b"".join((escaped(PERSON_HEAD), identifiers, escaped(IDENTIFY_MIDDLE), b"{", attributes, b"}}"))
         self._templates[kinds] = template, len(template % ((b"",) * (len(kinds) + 1)))

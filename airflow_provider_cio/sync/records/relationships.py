@@ -1,7 +1,7 @@
 """Rows -> ops for a relationship query: consecutive rows of one person travel in one op.
 
-Each row is one relationship between a person (the ``id`` or ``email`` column, as ``identify_by``
-says) and an object (``object_id``, of the type in the ``object_type_id`` column or the default). The
+Each row is one relationship between a person (the ``id``, ``email`` or ``phone`` column, as
+``identify_by`` says) and an object (``object_id``, of the type in the ``object_type_id`` column or the default). The
 optional ``deleted`` column removes the relationship when true; false or NULL adds (or updates) it.
 Every other column is a relationship attribute.
 
@@ -44,6 +44,7 @@ from airflow_provider_cio.sync.records.ops import (
     object_type_text,
     shown,
 )
+from airflow_provider_cio.sync.records.phones import phone_text
 
 ADD = "add_relationships"
 DELETE = "delete_relationships"
@@ -104,7 +105,7 @@ class _Relationship(NamedTuple):
     """One row, ready to send."""
 
     key: str
-    """The person's key: the id, or the email in lower case (emails match case-insensitively)."""
+    """The person's key: the id or phone, or the email in lower case (emails match case-insensitively)."""
     person: str
     action: str
     object_type: str
@@ -243,6 +244,8 @@ class RelationshipOps:
             if self.identify_by == "email":
                 person = email_text(raw)
                 key = person.lower()
+            elif self.identify_by == "phone":
+                person = key = phone_text(raw)
             else:
                 person = key = identifier_text(raw, "id")
             self._last_raw, self._last_person = raw, (person, key)
