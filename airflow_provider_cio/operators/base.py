@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
-    """Runs a query on MySQL and syncs its rows into a Customer.io workspace (base of the sync operators).
+    """Runs a query on MySQL or PostgreSQL and syncs its rows into a Customer.io workspace (the sync operators' base).
 
     Run one sync per workspace at a time. Give every sync task of a workspace the same one-slot pool,
     ``pool=workspace_pool("customerio_default")`` (from ``airflow_provider_cio.pools``), and give the
@@ -85,7 +85,7 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         answers (more while it answers promptly, fewer on 429, 503 or rising latency), up to
         ``max_concurrency``.
     :param max_concurrency: the most batch requests in flight when ``concurrency`` is not set.
-    :param fetch_size: rows fetched from MySQL at a time.
+    :param fetch_size: rows fetched from the source at a time.
     :param max_rows: the most rows one sync sends (at most 10,000,000); a query returning more fails
         after sending that many.
     :param request_timeout: seconds to wait for each workspace response before retrying.
