@@ -47,6 +47,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_cio.operators.reverse_etl",
                     "airflow_provider_cio.operators.relationships",
                     "airflow_provider_cio.operators.postgres",
+                    "airflow_provider_cio.operators.sql",
                 ],
             }
         ],
