@@ -208,3 +208,34 @@ def test_relationships_from_sqlite(tmp_path, monkeypatch, workspace, capfd) -> N
     state, report, _ = run_sync(SQLRelationshipOperator, sql=f"{memberships} ORDER BY 1", **sync)
     assert state == "success", report
     assert held() == {("2", "c1", ())}
+
+
+def test_a_mysql_connection_gets_the_mysql_reader(mysql_db, workspace, capfd) -> None:
+    """The connection type picks the reader: MySQL's own reads a BIT(1) as a number (the generic reader gets
+    bytes from the driver, and would fail the row as binary)."""
+    mysql_db.execute("CREATE TABLE people (id INT, verified BIT(1))")
+    mysql_db.execute("INSERT INTO people VALUES (1, b'1')")
+
+    state, report, _ = run_sync(SQLReverseETLOperator, capfd=capfd, sql="SELECT id, verified FROM people")
+
+    assert state == "success", report
+    assert workspace.person(id="1")["attributes"] == {"verified": "1"}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM people INTO OUTFILE '/tmp/people.csv'",  # refused as MySQL reads it
+        "SELECT id FROM people FOR NO KEY UPDATE",  # refused as PostgreSQL reads it
+    ],
+)
+def test_the_generic_reader_refuses_what_either_mysql_or_postgresql_would(
+    sql, tmp_path, monkeypatch, workspace, capfd
+) -> None:
+    conn_id = sqlite_people(tmp_path, monkeypatch)
+
+    state, report, _ = run_sync(SQLReverseETLOperator, capfd=capfd, sql=sql, conn_id=conn_id)
+
+    assert state == "failed"
+    assert f"(SQLite connection {conn_id!r})" in report["error"]
+    assert report["rows_read"] == 0
