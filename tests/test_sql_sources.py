@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,26 @@ def test_the_generic_reader_refuses_what_either_mysql_or_postgresql_would(
     assert state == "failed"
     assert f"(SQLite connection {conn_id!r})" in report["error"]
     assert report["rows_read"] == 0
+
+
+LONG_QUERIES = {
+    "duckdb": "SELECT 1 AS id, sum(hash(range)) AS n FROM range(1000000000000)",
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT 1 AS id, count(*) AS n FROM c",
+}
+
+
+@pytest.mark.parametrize("database", ["sqlite", "duckdb"])
+def test_execution_timeout_interrupts_the_query(database, tmp_path, monkeypatch, workspace, capfd) -> None:
+    """The task's timeout interrupts the running query: nothing is left running once the task has failed."""
+    conn_id = {"sqlite": sqlite_people, "duckdb": duckdb_people}[database](tmp_path, monkeypatch)
+
+    state, _, _ = run_sync(
+        SQLReverseETLOperator,
+        capfd=capfd,
+        sql=LONG_QUERIES[database],
+        conn_id=conn_id,
+        execution_timeout=dt.timedelta(seconds=2),
+    )
+
+    assert state == "failed" and workspace.people() == []
+    assert [thread.name for thread in threading.enumerate() if thread.name == "cio-dbapi-call"] == []
