@@ -263,3 +263,21 @@ def test_execution_timeout_interrupts_the_query(database, tmp_path, monkeypatch,
 
     assert state == "failed" and workspace.people() == []
     assert [thread.name for thread in threading.enumerate() if thread.name == "cio-dbapi-call"] == []
+
+
+def test_a_connection_type_without_its_provider_says_what_to_install(monkeypatch, workspace, capfd) -> None:
+    connection(monkeypatch, "warehouse", "nosuchdb", "/nowhere")
+
+    state, _, log = run_sync(SQLReverseETLOperator, capfd=capfd, sql=PEOPLE_SQL, conn_id="warehouse")
+
+    assert state == "failed"
+    assert "connection 'warehouse' (type 'nosuchdb') has no hook this Airflow can load" in log
+    assert "install the Airflow provider of connection type 'nosuchdb'" in log
+
+
+def test_another_sources_conn_id_is_refused_at_parse_time() -> None:
+    for name in ("mysql_conn_id", "postgres_conn_id"):
+        with pytest.raises(TypeError, match=f"reads conn_id .* {name} does not apply"):
+            SQLReverseETLOperator(task_id="sync", sql="SELECT 1 AS id", **{name: "x"})
+        with pytest.raises(TypeError, match=f"{name} does not apply"):
+            SQLRelationshipOperator(task_id="sync", sql="SELECT 1 AS id", **{name: "x"})
