@@ -233,6 +233,9 @@ def describe_import(settings: SyncSettings) -> str:
         return f"objects, default object type {settings.object_type_id}"
     if settings.import_type == "relationships":
         return f"relationships to people identified by {settings.identify_by}"
+    if settings.import_type == "events":
+        named = f", named {settings.event_name!r} unless the name column says" if settings.event_name else ""
+        return f"events of people identified by {settings.identify_by}{named}"
     update_only = ", update only (creates nobody)" if settings.update_only else ""
     return f"people identified by {settings.identify_by}{update_only}"
 

@@ -1,4 +1,4 @@
-"""MySQLReverseETLOperator: people or objects from a MySQL query, one add-or-update per row."""
+"""MySQLReverseETLOperator: people or objects from a MySQL query, one add-or-update per row; or events, one per row."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from airflow_provider_cio.operators.base import BaseSyncOperator
 from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
 from airflow_provider_cio.sync.mirror.run import OnRemoved
 
-RecordType = Literal["people", "objects"]
+RecordType = Literal["people", "objects", "events"]
 OBJECTS_ON_REMOVED: tuple[OnRemoved, ...] = ("ignore", "delete")
 
 
@@ -38,7 +38,12 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         task naming a pool that does not exist waits in ``scheduled`` forever and nothing fails
         (docs/scheduling.md).
 
-    :param import_type: ``people`` or ``objects`` (one sync cannot import both).
+    :param import_type: ``people``, ``objects`` or ``events`` (one sync imports one kind). An events
+        sync sends one event per row: the person's identifier column, an ``event_id`` column (the
+        row's stable key, which makes the event's id, so a re-sent row never makes a second event), an
+        optional ``name`` column (else ``event_name``), an optional ``timestamp`` column; the other
+        columns are event data. Events cannot be mirrored (docs/events.md).
+    :param event_name: events: the name of every event whose row has no ``name`` column value.
     :param sync_mode: ``upsert`` (default) or ``mirror``: send only what changed since the last
         successful run, and handle rows that left the query as ``on_removed`` says (docs/mirror.md).
     :param on_removed: mirror mode: people who left the query are ``ignore``-d (default), ``delete``-d
@@ -77,8 +82,9 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         activity_timeout: float = 60.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
         check_choice("import_type", import_type, get_args(RecordType))  # relationships: RelationshipOperator
+        self.import_type = import_type  # before the base checks its settings (event_name goes with events)
+        super().__init__(**kwargs)
         if import_type == "objects":
             check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
         if segment_id is not None and segment_name:
@@ -90,7 +96,6 @@ class MySQLReverseETLOperator(BaseSyncOperator):
                 "a manual segment is filled by id or email, never by phone: with segment_id or segment_name, "
                 "identify people by id or email"
             )
-        self.import_type = import_type
         self.on_suppressed = on_suppressed
         self.segment_id = segment_id
         self.segment_name = segment_name
