@@ -59,7 +59,6 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
     :param customerio_conn_id: the ``customerio`` connection of the workspace.
     :param identify_by: how people are identified: ``id``, ``email`` or ``phone`` (E.164: ``+14155550123``).
     :param update_only: people only: update people who exist, create nobody (ops carry ``"_update": true``).
-    :param event_name: events only: the name of each event whose row has no ``name`` column value.
     :param object_type_id: the object type of rows without an ``object_type_id`` column (default "1").
     :param empty_values: NULL and empty values: ``ignore`` (keep what the workspace has) or ``delete``.
     :param json_columns: columns holding JSON text to send as nested values (MariaDB reports JSON
@@ -118,7 +117,6 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         identify_by: IdentifyBy = "id",
         update_only: bool = False,
         object_type_id: str = "1",
-        event_name: str | None = None,
         empty_values: EmptyValues | None = None,
         json_columns: Sequence[str] = (),
         timezone: str = "UTC",
@@ -154,7 +152,6 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         self.identify_by = identify_by
         self.update_only = update_only
         self.object_type_id = str(object_type_id)
-        self.event_name = event_name
         self.empty_values = empty_values
         self.json_columns = tuple(json_columns)
         self.timezone = timezone
@@ -193,7 +190,6 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
             identify_by=self.identify_by,
             update_only=self.update_only,
             object_type_id=self.object_type_id,
-            event_name=self.event_name,
             empty_values=self.empty_values,
             json_columns=self.json_columns,
             timezone=self.timezone,

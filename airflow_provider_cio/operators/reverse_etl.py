@@ -1,4 +1,4 @@
-"""MySQLReverseETLOperator: people or objects from a MySQL query, one add-or-update per row; or events, one per row."""
+"""MySQLReverseETLOperator: people or objects from a MySQL query, one add-or-update per row (or one event)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         self,
         *,
         import_type: RecordType = "people",
+        event_name: str | None = None,
         on_suppressed: OnSuppressed = "succeed",
         segment_id: int | None = None,
         segment_name: str | None = None,
@@ -82,9 +83,8 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         activity_timeout: float = 60.0,
         **kwargs: Any,
     ) -> None:
-        check_choice("import_type", import_type, get_args(RecordType))  # relationships: RelationshipOperator
-        self.import_type = import_type  # before the base checks its settings (event_name goes with events)
         super().__init__(**kwargs)
+        check_choice("import_type", import_type, get_args(RecordType))  # relationships: RelationshipOperator
         if import_type == "objects":
             check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
         if segment_id is not None and segment_name:
@@ -96,6 +96,8 @@ class MySQLReverseETLOperator(BaseSyncOperator):
                 "a manual segment is filled by id or email, never by phone: with segment_id or segment_name, "
                 "identify people by id or email"
             )
+        self.import_type = import_type
+        self.event_name = event_name
         self.on_suppressed = on_suppressed
         self.segment_id = segment_id
         self.segment_name = segment_name
@@ -104,9 +106,10 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         self.settings()  # checks on_suppressed at DAG parse time (ValueError)
 
     def settings(self) -> SyncSettings:
-        """The base settings plus the suppression and activity-log choices."""
+        """The base settings plus the event name and the suppression and activity-log choices."""
         return replace(
             super().settings(),
+            event_name=self.event_name,
             on_suppressed=self.on_suppressed,
             activity_settle_seconds=self.activity_settle_seconds,
             activity_timeout=self.activity_timeout,
