@@ -3,7 +3,7 @@
 ::
 
     {"type": "person", "identifiers": {"id": "42"}, "action": "event", "name": "purchase",
-     "id": "01HN3Y8B2M0000000000000000", "timestamp": 1704164645, "attributes": {"total": "19.90"}}
+     "id": "01HK421P48187K1084FPP4CRK9", "timestamp": 1704164645, "attributes": {"total": "19.90"}}
 
 - The person is the ``id``, ``email`` or ``phone`` column, as ``identify_by`` says (checked as for people).
 - The name is the row's ``name`` column, or the sync's ``event_name`` when the row has none.
