@@ -73,7 +73,9 @@ def example_dags(example_bag: Any) -> dict[str, Any]:
 def test_every_example_dag_parses_without_import_errors_or_warnings(example_bag: Any) -> None:
     assert example_bag.import_errors == {}
     assert example_bag.captured_warnings == {}
-    assert sorted(example_bag.dag_ids) == sorted([*SYNC_TASKS, *ASSET_DAGS, MIRROR_EXAMPLE, POSTGRES_EXAMPLE, EVENTS_EXAMPLE])
+    assert sorted(example_bag.dag_ids) == sorted(
+        [*SYNC_TASKS, *ASSET_DAGS, MIRROR_EXAMPLE, POSTGRES_EXAMPLE, EVENTS_EXAMPLE]
+    )
     for dag_id, task_ids in (SYNC_TASKS | ASSET_DAGS).items():
         dag = example_bag.dags[dag_id]
         assert sorted(dag.task_ids) == sorted(task_ids)
