@@ -100,9 +100,11 @@ def test_a_row_is_one_person_event_op() -> None:
 def test_the_name_column_wins_and_no_timestamp_column_sends_none() -> None:
     columns = [SourceColumn("email"), SourceColumn("event_id"), SourceColumn("name"), SourceColumn("plan")]
     builder = events(columns, identify_by="email", event_name="changed")
-    ops = sent(builder, [("Ann@Example.com", "a1", "plan_changed", "pro"), ("ann@example.com", "a2", None, None)])
+    rows = [("Ann@Example.com", "a1", "plan_changed", "pro"), ("ann@example.com", "a2", None, None)]
+    ops = sent(builder, [*rows, ("ann@example.com", "a3", "", None)])
     assert [(op["name"], "timestamp" in op, op["identifiers"]) for op in ops] == [
         ("plan_changed", False, {"email": "Ann@Example.com"}),
+        ("changed", False, {"email": "ann@example.com"}),
         ("changed", False, {"email": "ann@example.com"}),
     ]
     assert ops[0]["id"] == event_ulid("plan_changed", "a1", None)
