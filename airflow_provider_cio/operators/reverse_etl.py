@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal, get_args
 from airflow_provider_cio.operators.base import BaseSyncOperator
 from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
 from airflow_provider_cio.sync.mirror.run import OnRemoved
+from airflow_provider_cio.sync.records.kinds import KINDS
 
 RecordType = Literal["people", "objects", "events"]
 OBJECTS_ON_REMOVED: tuple[OnRemoved, ...] = ("ignore", "delete")
@@ -89,7 +90,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
             check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")
-        if (segment_id is not None or segment_name) and import_type != "people":
+        if (segment_id is not None or segment_name) and not KINDS[import_type].segments:
             raise ValueError("segments hold people: segment_id and segment_name need import_type='people'")
         if (segment_id is not None or segment_name) and self.identify_by == "phone":
             raise ValueError(

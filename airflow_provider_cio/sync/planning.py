@@ -18,21 +18,14 @@ from airflow_provider_cio.sync.convert.columns import ColumnPlan, QueryError, pl
 from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns
 from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
-from airflow_provider_cio.sync.records.events import EventOps
-from airflow_provider_cio.sync.records.ops import ObjectOps, OpBuilder, PeopleOps
-from airflow_provider_cio.sync.records.relationships import RelationshipOps
+from airflow_provider_cio.sync.records.kinds import KINDS
+from airflow_provider_cio.sync.records.ops import OpBuilder
 from airflow_provider_cio.sync.settings import SyncSettings
 
 
 def builder_for(plan: ColumnPlan, settings: SyncSettings) -> OpBuilder:
     """The op builder for the query's import type."""
-    if plan.import_type == "people":
-        return PeopleOps(plan, settings.empty_values, settings.update_only)
-    if plan.import_type == "objects":
-        return ObjectOps(plan, settings.object_type_id, settings.empty_values)
-    if plan.import_type == "events":
-        return EventOps(plan, settings.event_name, settings.empty_values)
-    return RelationshipOps(plan, settings.object_type_id, settings.empty_values)
+    return KINDS[plan.import_type].build(plan, settings)
 
 
 def fingerprint(parts: Any) -> str:

@@ -11,6 +11,7 @@ from airflow_provider_cio.sync.convert.columns import IdentifyBy, ImportType
 from airflow_provider_cio.sync.limits import MAX_EVENT_NAME_BYTES, MAX_ROWS
 from airflow_provider_cio.sync.mirror.options import OnRemoved, SyncMode
 from airflow_provider_cio.sync.mirror.removal_guard import check_max_removed
+from airflow_provider_cio.sync.records.kinds import KINDS
 from airflow_provider_cio.sync.records.ops import EmptyValues
 
 OnSuppressed = Literal["succeed", "fail"]
@@ -110,7 +111,7 @@ def check_events(import_type: str, event_name: Any, sync_mode: str) -> None:
         raise ValueError(f"event_name must be a non-empty string, not {event_name!r}")
     if event_name is not None and len(event_name.encode()) > MAX_EVENT_NAME_BYTES:
         raise ValueError(f"event_name is over the workspace's limit of {MAX_EVENT_NAME_BYTES} bytes: shorten it")
-    if sync_mode == "mirror":
+    if sync_mode == "mirror" and not KINDS[import_type].mirror:
         raise ValueError(
             "events cannot be mirrored: an event happened and cannot be removed when its row leaves the query. "
             "Use sync_mode='upsert' with an incremental query (docs/events.md)"
@@ -124,7 +125,7 @@ def check_update_only(update_only: Any, import_type: str) -> None:
     """
     if not isinstance(update_only, bool):
         raise ValueError(f"update_only must be True or False, not {update_only!r}")
-    if update_only and import_type != "people":
+    if update_only and not KINDS[import_type].update_only:
         raise ValueError(
             f"update_only=True applies to people only, not to {import_type}: it updates people who already exist "
             "and creates nobody; an object or relationship sync always adds what it sends. Remove update_only, "

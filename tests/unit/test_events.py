@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 import pytest
@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.sync.account.outcomes import INVALID_PHONE, INVALID_VALUE, TOO_LARGE, RowError
 from airflow_provider_cio.sync.convert.column_types import SourceColumn
-from airflow_provider_cio.sync.convert.columns import QueryError
+from airflow_provider_cio.sync.convert.columns import ImportType, QueryError
 from airflow_provider_cio.sync.planning import SyncPlanner, builder_for
 from airflow_provider_cio.sync.records.encoded import Op
 from airflow_provider_cio.sync.records.events import EventOps
+from airflow_provider_cio.sync.records.kinds import KINDS
 from airflow_provider_cio.sync.records.ulid import CROCKFORD, event_ulid
 from airflow_provider_cio.sync.settings import SyncSettings
 
@@ -178,3 +179,9 @@ def test_event_name_only_with_events() -> None:
 def test_row_error_names_the_person() -> None:
     outcomes = list(events(PURCHASES, event_name="p").build([(None, 1, None, None, None)], 7))
     assert isinstance(outcomes[0], RowError) and outcomes[0].row_number == 7
+
+
+def test_every_import_type_is_a_kind_and_only_events_refuse_mirror() -> None:
+    assert set(KINDS) == set(get_args(ImportType))
+    assert [name for name, kind in KINDS.items() if not kind.mirror] == ["events"]
+    assert [name for name, kind in KINDS.items() if kind.segments or kind.update_only] == ["people"]
