@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_provider_cio.cli import main
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
+from airflow_provider_cio.preview import describe_import
 from airflow_provider_cio.sync.account.outcomes import INVALID_PHONE, INVALID_VALUE, TOO_LARGE, RowError
 from airflow_provider_cio.sync.convert.column_types import SourceColumn
 from airflow_provider_cio.sync.convert.columns import ImportType, QueryError
@@ -186,3 +188,14 @@ def test_every_import_type_is_a_kind_and_only_events_refuse_mirror() -> None:
     assert [name for name, kind in KINDS.items() if not kind.mirror] == ["events"]
     assert [name for name, kind in KINDS.items() if kind.segments] == ["people"]
     assert [name for name, kind in KINDS.items() if kind.update_only] == ["people"]
+
+
+def test_the_preview_takes_events_and_refuses_them_as_a_sync_does(capsys) -> None:
+    settings = SyncSettings(import_type="events", identify_by="email", event_name="purchase")
+    assert (
+        describe_import(settings)
+        == "events of people identified by email, named 'purchase' unless the name column says"
+    )
+    status = main(["preview", "--sql", "SELECT 1", "--import-type", "people", "--event-name", "purchase"])
+    assert status == 1
+    assert "event_name names events; this sync imports people" in capsys.readouterr().out
