@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 SCHEME = "customerio"
 REGIONS = ("us", "eu")
-RECORDS = ("people", "objects", "relationships")
+RECORDS = ("people", "objects", "relationships", "events")
 EVENT_COUNTS = (
     "rows_read",
     "rows_sent",
@@ -55,7 +55,7 @@ def workspace_namespace(region: str, site_id: str) -> str:
 
 
 def records_name(records: str, object_type_id: str = "1") -> str:
-    """``people``, ``objects/<object_type_id>`` or ``relationships``: the records a sync changes."""
+    """``people``, ``objects/<object_type_id>``, ``relationships`` or ``events``: the records a sync changes."""
     if records not in RECORDS:
         raise ValueError(f"records must be one of {', '.join(map(repr, RECORDS))}, not {records!r}")
     return f"objects/{object_type_id}" if records == "objects" else records

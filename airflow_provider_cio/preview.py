@@ -233,6 +233,9 @@ def describe_import(settings: SyncSettings) -> str:
         return f"objects, default object type {settings.object_type_id}"
     if settings.import_type == "relationships":
         return f"relationships to people identified by {settings.identify_by}"
+    if settings.import_type == "events":
+        named = f", named {settings.event_name!r} unless the name column says" if settings.event_name else ""
+        return f"events of people identified by {settings.identify_by}{named}"
     update_only = ", update only (creates nobody)" if settings.update_only else ""
     return f"people identified by {settings.identify_by}{update_only}"
 
@@ -300,6 +303,7 @@ def add_preview_parser(commands: Any) -> argparse.ArgumentParser:
         "--update-only", action="store_true", help="people: update those who exist, create nobody (_update)"
     )
     parser.add_argument("--object-type-id", default="1", help="the object type of rows without object_type_id")
+    parser.add_argument("--event-name", default=None, help="events: the name of rows without a name column value")
     parser.add_argument("--empty-values", choices=get_args(EmptyValues), default="ignore", help="NULL and empty values")
     parser.add_argument("--json-columns", nargs="*", default=[], metavar="COLUMN", help="columns holding JSON text")
     parser.add_argument("--timezone", default="UTC", help="the time zone naive DATETIME values are read in")
@@ -342,6 +346,7 @@ def run_preview(args: argparse.Namespace, out: IO[str] | None = None) -> int:
             identify_by=args.identify_by,
             update_only=args.update_only,
             object_type_id=args.object_type_id,
+            event_name=args.event_name,
             empty_values=args.empty_values,
             json_columns=tuple(args.json_columns),
             timezone=args.timezone,

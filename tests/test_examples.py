@@ -33,6 +33,8 @@ MIRROR_EXAMPLE = "cio_mirror_memberships"
 """Run by tests/test_mirror_example.py (its snapshots and segment are its own)."""
 POSTGRES_EXAMPLE = "cio_postgres_people"
 """Run by tests/postgres/test_postgres_example.py (it reads PostgreSQL)."""
+EVENTS_EXAMPLE = "cio_purchase_events"
+"""Its query is run twice by tests/test_events.py (a look-back that sends orders again)."""
 
 
 def sql_statements(path: Path) -> list[str]:
@@ -71,7 +73,9 @@ def example_dags(example_bag: Any) -> dict[str, Any]:
 def test_every_example_dag_parses_without_import_errors_or_warnings(example_bag: Any) -> None:
     assert example_bag.import_errors == {}
     assert example_bag.captured_warnings == {}
-    assert sorted(example_bag.dag_ids) == sorted([*SYNC_TASKS, *ASSET_DAGS, MIRROR_EXAMPLE, POSTGRES_EXAMPLE])
+    assert sorted(example_bag.dag_ids) == sorted(
+        [*SYNC_TASKS, *ASSET_DAGS, MIRROR_EXAMPLE, POSTGRES_EXAMPLE, EVENTS_EXAMPLE]
+    )
     for dag_id, task_ids in (SYNC_TASKS | ASSET_DAGS).items():
         dag = example_bag.dags[dag_id]
         assert sorted(dag.task_ids) == sorted(task_ids)
@@ -79,7 +83,7 @@ def test_every_example_dag_parses_without_import_errors_or_warnings(example_bag:
 
 
 def test_every_example_dag_runs_one_sync_at_a_time(example_bag: Any) -> None:
-    for dag in (example_bag.dags[dag_id] for dag_id in [*SYNC_TASKS, MIRROR_EXAMPLE]):
+    for dag in (example_bag.dags[dag_id] for dag_id in [*SYNC_TASKS, MIRROR_EXAMPLE, EVENTS_EXAMPLE]):
         assert (dag.max_active_runs, dag.catchup) == (1, False), dag.dag_id
         for task in dag.tasks:
             assert task.pool == workspace_pool("customerio_default") == "customerio_customerio_default"

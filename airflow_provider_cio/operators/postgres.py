@@ -83,7 +83,7 @@ class PostgresSource:
 
 
 class PostgresReverseETLOperator(PostgresSource, MySQLReverseETLOperator):
-    """Add or update people or objects in a Customer.io workspace from a PostgreSQL query.
+    """Add or update people or objects, or send events, in a Customer.io workspace from a PostgreSQL query.
 
     Everything but the source is :class:`~airflow_provider_cio.operators.reverse_etl.MySQLReverseETLOperator`:
     ``import_type``, ``identify_by``, ``sync_mode``, segments, ``on_suppressed``, the report and the error

@@ -1,4 +1,4 @@
-"""MySQLReverseETLOperator: people or objects from a MySQL query, one add-or-update per row."""
+"""MySQLReverseETLOperator: people or objects from a MySQL query, one add-or-update per row (or one event)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any, ClassVar, Literal, get_args
 from airflow_provider_cio.operators.base import BaseSyncOperator
 from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
 from airflow_provider_cio.sync.mirror.run import OnRemoved
+from airflow_provider_cio.sync.records.kinds import KINDS
 
-RecordType = Literal["people", "objects"]
+RecordType = Literal["people", "objects", "events"]
 OBJECTS_ON_REMOVED: tuple[OnRemoved, ...] = ("ignore", "delete")
 
 
@@ -38,7 +39,12 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         task naming a pool that does not exist waits in ``scheduled`` forever and nothing fails
         (docs/scheduling.md).
 
-    :param import_type: ``people`` or ``objects`` (one sync cannot import both).
+    :param import_type: ``people``, ``objects`` or ``events`` (one sync imports one kind). An events
+        sync sends one event per row: the person's identifier column, an ``event_id`` column (the
+        row's stable key, which makes the event's id, so a re-sent row never makes a second event), an
+        optional ``name`` column (else ``event_name``), an optional ``timestamp`` column; the other
+        columns are event data. Events cannot be mirrored (docs/events.md).
+    :param event_name: events: the name of every event whose row has no ``name`` column value.
     :param sync_mode: ``upsert`` (default) or ``mirror``: send only what changed since the last
         successful run, and handle rows that left the query as ``on_removed`` says (docs/mirror.md).
     :param on_removed: mirror mode: people who left the query are ``ignore``-d (default), ``delete``-d
@@ -70,6 +76,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         self,
         *,
         import_type: RecordType = "people",
+        event_name: str | None = None,
         on_suppressed: OnSuppressed = "succeed",
         segment_id: int | None = None,
         segment_name: str | None = None,
@@ -83,7 +90,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
             check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")
-        if (segment_id is not None or segment_name) and import_type != "people":
+        if (segment_id is not None or segment_name) and not KINDS[import_type].segments:
             raise ValueError("segments hold people: segment_id and segment_name need import_type='people'")
         if (segment_id is not None or segment_name) and self.identify_by == "phone":
             raise ValueError(
@@ -91,6 +98,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
                 "identify people by id or email"
             )
         self.import_type = import_type
+        self.event_name = event_name
         self.on_suppressed = on_suppressed
         self.segment_id = segment_id
         self.segment_name = segment_name
@@ -99,9 +107,10 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         self.settings()  # checks on_suppressed at DAG parse time (ValueError)
 
     def settings(self) -> SyncSettings:
-        """The base settings plus the suppression and activity-log choices."""
+        """The base settings plus the event name and the suppression and activity-log choices."""
         return replace(
             super().settings(),
+            event_name=self.event_name,
             on_suppressed=self.on_suppressed,
             activity_settle_seconds=self.activity_settle_seconds,
             activity_timeout=self.activity_timeout,

@@ -23,3 +23,9 @@ MAX_ATTRIBUTE_COLUMNS = 300
 
 MAX_ROWS = 10_000_000
 """Rows one sync may add or update."""
+
+MAX_EVENT_NAME_BYTES = 100
+"""An event name, in UTF-8 bytes."""
+
+MAX_EVENT_DATA_BYTES = 100_000
+"""An event's attributes (its data) as compact JSON."""

@@ -14,22 +14,18 @@ from typing import Any
 
 from airflow_provider_cio.sync.after_sync import SegmentTarget
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
-from airflow_provider_cio.sync.convert.columns import ColumnPlan, plan_columns
+from airflow_provider_cio.sync.convert.columns import ColumnPlan, QueryError, plan_columns
 from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns
 from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
-from airflow_provider_cio.sync.records.ops import ObjectOps, OpBuilder, PeopleOps
-from airflow_provider_cio.sync.records.relationships import RelationshipOps
+from airflow_provider_cio.sync.records.kinds import KINDS
+from airflow_provider_cio.sync.records.ops import OpBuilder
 from airflow_provider_cio.sync.settings import SyncSettings
 
 
 def builder_for(plan: ColumnPlan, settings: SyncSettings) -> OpBuilder:
     """The op builder for the query's import type."""
-    if plan.import_type == "people":
-        return PeopleOps(plan, settings.empty_values, settings.update_only)
-    if plan.import_type == "objects":
-        return ObjectOps(plan, settings.object_type_id, settings.empty_values)
-    return RelationshipOps(plan, settings.object_type_id, settings.empty_values)
+    return KINDS[plan.import_type].build(plan, settings)
 
 
 def fingerprint(parts: Any) -> str:
@@ -61,13 +57,19 @@ class SyncPlanner:
     def columns(self, columns: list[SourceColumn]) -> ColumnPlan:
         """Check the query's columns against the rules (raises ``QueryError``)."""
         settings = self.settings
-        return plan_columns(
+        plan = plan_columns(
             columns,
             settings.import_type,
             settings.identify_by,
             json_columns=settings.json_columns,
             values=self.values,
         )
+        if plan.import_type == "events" and plan.name_index is None and settings.event_name is None:
+            raise QueryError(
+                "an events sync needs each event's name: select a column named 'name', or give the operator "
+                "event_name='purchase' (the name of every event of the sync)"
+            )
+        return plan
 
     def builder(self, plan: ColumnPlan, columns: list[SourceColumn], mirror: MirrorRun | None = None) -> OpBuilder:
         """The op builder of the sync: of the import type, converting raw columns, filtering changes."""

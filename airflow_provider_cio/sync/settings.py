@@ -8,9 +8,10 @@ from functools import cache
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from airflow_provider_cio.sync.convert.columns import IdentifyBy, ImportType
-from airflow_provider_cio.sync.limits import MAX_ROWS
+from airflow_provider_cio.sync.limits import MAX_EVENT_NAME_BYTES, MAX_ROWS
 from airflow_provider_cio.sync.mirror.options import OnRemoved, SyncMode
 from airflow_provider_cio.sync.mirror.removal_guard import check_max_removed
+from airflow_provider_cio.sync.records.kinds import KINDS
 from airflow_provider_cio.sync.records.ops import EmptyValues
 
 OnSuppressed = Literal["succeed", "fail"]
@@ -29,11 +30,12 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
 class SyncSettings:
     """How a sync reads and sends rows (the operators' parameters of the same names).
 
-    :param import_type: ``people``, ``objects`` or ``relationships``.
+    :param import_type: ``people``, ``objects``, ``relationships`` or ``events``.
     :param identify_by: how people are identified: ``id``, ``email`` or ``phone`` (E.164 numbers).
     :param update_only: people only: update the people who exist, create nobody (each op carries
         ``"_update": true``; the workspace ignores ops that match nobody and does not say which).
     :param object_type_id: the object type of rows without an ``object_type_id`` column value.
+    :param event_name: events: the name of rows without a ``name`` column value (at most 100 bytes).
     :param empty_values: NULL and empty values: ``ignore`` (leave the attribute as it is) or ``delete``.
     :param on_suppressed: rows about suppressed people: ``succeed`` (count them, the sync succeeds)
         or ``fail`` (report each as "person is suppressed" and fail the sync).
@@ -58,6 +60,7 @@ class SyncSettings:
     identify_by: IdentifyBy = "id"
     update_only: bool = False
     object_type_id: str = "1"
+    event_name: str | None = None
     empty_values: EmptyValues = "ignore"
     on_suppressed: OnSuppressed = "succeed"
     json_columns: tuple[str, ...] = ()
@@ -91,6 +94,28 @@ class SyncSettings:
             )
         check_max_removed(self.max_removed)
         check_update_only(self.update_only, self.import_type)
+        check_events(self.import_type, self.event_name, self.sync_mode)
+
+
+def check_events(import_type: str, event_name: Any, sync_mode: str) -> None:
+    """``event_name`` goes with events only and fits the name limit; events are never mirrored (raised at
+    DAG parse time by the operators).
+
+    :raises ValueError: ``event_name`` on another import, empty or over 100 bytes, or events in mirror mode.
+    """
+    if import_type != "events":
+        if event_name is not None:
+            raise ValueError(f"event_name names events; this sync imports {import_type}: remove event_name")
+        return
+    if event_name is not None and (not isinstance(event_name, str) or not event_name.strip()):
+        raise ValueError(f"event_name must be a non-empty string, not {event_name!r}")
+    if event_name is not None and len(event_name.encode()) > MAX_EVENT_NAME_BYTES:
+        raise ValueError(f"event_name is over the workspace's limit of {MAX_EVENT_NAME_BYTES} bytes: shorten it")
+    if sync_mode == "mirror" and not KINDS[import_type].mirror:
+        raise ValueError(
+            "events cannot be mirrored: an event happened and cannot be removed when its row leaves the query. "
+            "Use sync_mode='upsert' with an incremental query (docs/events.md)"
+        )
 
 
 def check_update_only(update_only: Any, import_type: str) -> None:
@@ -100,7 +125,7 @@ def check_update_only(update_only: Any, import_type: str) -> None:
     """
     if not isinstance(update_only, bool):
         raise ValueError(f"update_only must be True or False, not {update_only!r}")
-    if update_only and import_type != "people":
+    if update_only and not KINDS[import_type].update_only:
         raise ValueError(
             f"update_only=True applies to people only, not to {import_type}: it updates people who already exist "
             "and creates nobody; an object or relationship sync always adds what it sends. Remove update_only, "

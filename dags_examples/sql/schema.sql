@@ -40,3 +40,14 @@ CREATE TABLE newsletter_signups (
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     KEY newsletter_signups_updated_at (updated_at)
 );
+
+-- Append-only: an order is inserted once and never changed, so created_at is when it happened and the
+-- events sync selects by it (dags_examples/purchase_events.py).
+CREATE TABLE orders (
+    id INT PRIMARY KEY,
+    user_id INT NOT NULL,
+    total DECIMAL(10, 2) NOT NULL,
+    sku VARCHAR(50) NOT NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    KEY orders_created_at (created_at)
+);

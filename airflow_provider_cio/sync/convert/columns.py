@@ -7,6 +7,9 @@ The rules are Customer.io's query rules:
 - relationships need ``object_id`` and the person identifier chosen by ``identify_by``; an optional
   boolean ``deleted`` column removes relationships (a date or time column is refused); the other columns
   are relationship attributes;
+- events need the person identifier chosen by ``identify_by`` and ``event_id`` (the row's stable key, which
+  makes the event's id); an optional ``name`` column names each event (else the sync's ``event_name``), an
+  optional ``timestamp`` column gives its time; the other columns are event attributes;
 - column names are attribute names exactly as written (``Email`` is not ``email``: use ``AS email``);
 - every column named, no column name twice, at most 300 attribute columns, attribute names at most 150
   bytes.
@@ -25,7 +28,7 @@ from airflow_provider_cio.sync.convert.column_types import TEMPORAL_TYPES, Colum
 from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_COLUMNS, MAX_ATTRIBUTE_NAME_BYTES
 
-ImportType = Literal["people", "objects", "relationships"]
+ImportType = Literal["people", "objects", "relationships", "events"]
 IdentifyBy = Literal["id", "email", "phone"]
 PERSON_IDENTIFIERS = ("id", "email", "phone")
 """The person identifier columns: an identify op can neither remove nor change them (never sent as null)."""
@@ -58,6 +61,9 @@ class ColumnPlan:
     :param object_id_index: the ``object_id`` column (objects and relationships).
     :param object_type_index: the ``object_type_id`` column, if the query has one.
     :param deleted_index: the ``deleted`` column of a relationship query, if any.
+    :param event_id_index: the ``event_id`` column of an events query.
+    :param name_index: the ``name`` column of an events query, if any.
+    :param timestamp: the ``timestamp`` column of an events query, if any, with its value converter.
     :param attributes: the columns sent as attributes, in query order.
     :param ignored: columns the sync does not send, with why (shown in the log and the preview).
     """
@@ -70,6 +76,9 @@ class ColumnPlan:
     object_id_index: int | None = None
     object_type_index: int | None = None
     deleted_index: int | None = None
+    event_id_index: int | None = None
+    name_index: int | None = None
+    timestamp: AttributeColumn | None = None
     ignored: tuple[str, ...] = ()
 
 
@@ -85,7 +94,7 @@ def plan_columns(
 
     :param columns: the query's columns as its source describes them (``SourceColumn``); rows of a DB-API
         ``description`` are columns of type ``other`` (each value converted by its Python type).
-    :param import_type: ``people``, ``objects`` or ``relationships``.
+    :param import_type: ``people``, ``objects``, ``relationships`` or ``events``.
     :param identify_by: how people are identified: ``id``, ``email`` or ``phone``.
     :param json_columns: columns whose text holds JSON (MariaDB reports ``JSON`` columns as text).
     :raises QueryError: the columns break a rule; the message says how to fix the query.
@@ -125,9 +134,15 @@ def plan_columns(
                 ignored[index[other]] = (
                     f"{other} (people are identified by {identify_by}; identifiers are not relationship attributes)"
                 )
+    elif import_type == "events":
+        roles["identifier"] = require(index, identify_by, names, f"events of people identified by {identify_by}")
+        if "event_id" not in index:
+            raise QueryError(f"{missing_column('event_id', names, 'events')}. {EVENT_ID_WHY}")
+        roles["event_id"] = index["event_id"]
+        roles.update((role, index[role]) for role in ("name", "timestamp") if role in index)
     else:
-        raise QueryError(f"import_type must be 'people', 'objects' or 'relationships', not {import_type!r}")
-    if import_type != "people" and "object_type_id" in index:
+        raise QueryError(f"import_type must be 'people', 'objects', 'relationships' or 'events', not {import_type!r}")
+    if import_type in ("objects", "relationships") and "object_type_id" in index:
         roles["object_type"] = index["object_type_id"]
 
     skipped = set(roles.values()) | set(ignored)
@@ -146,8 +161,27 @@ def plan_columns(
         object_id_index=roles.get("object_id"),
         object_type_index=roles.get("object_type"),
         deleted_index=roles.get("deleted"),
+        event_id_index=roles.get("event_id"),
+        name_index=roles.get("name"),
+        timestamp=timestamp_column(source, roles.get("timestamp"), values),
         ignored=tuple(ignored.values()),
     )
+
+
+EVENT_ID_WHY = (
+    "event_id is each row's stable key (e.g. the order id): it makes the event's id, which the workspace "
+    "deduplicates by, so a row sent again by a look-back, a retry or a failed run never makes a second event"
+)
+
+
+def timestamp_column(
+    source: Sequence[SourceColumn], position: int | None, values: ValueRules
+) -> AttributeColumn | None:
+    """An events query's ``timestamp`` column with the converter of its type (dates become Unix seconds)."""
+    if position is None:
+        return None
+    column = source[position]
+    return AttributeColumn(column.name, position, values.for_column(column.type))
 
 
 def check_named(names: Sequence[str]) -> None:
@@ -183,13 +217,18 @@ def require(index: dict[str, int], name: str, names: Sequence[str], what: str) -
     """The position of a required column, or a QueryError that says how to add it."""
     if name in index:
         return index[name]
+    raise QueryError(missing_column(name, names, what))
+
+
+def missing_column(name: str, names: Sequence[str], what: str) -> str:
+    """What a query for ``what`` without the column ``name`` is told: how to add it, and what it has."""
     near = [n for n in names if n.lower() == name]
     if near:
         hint = f"the query has {near[0]!r}: column names are kept exactly as written, so rename it with AS {name}"
     else:
         hint = f"select a column named {name}, or rename one with AS {name} (SELECT * only works when the table has it)"
     shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-    raise QueryError(f"a query for {what} needs a column named {name!r}; {hint}. Columns selected: {shown}")
+    return f"a query for {what} needs a column named {name!r}; {hint}. Columns selected: {shown}"
 
 
 def check_attribute_names(attributes: Sequence[AttributeColumn]) -> None:
