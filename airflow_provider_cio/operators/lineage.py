@@ -3,9 +3,9 @@
 Imported only from the operators' ``get_openlineage_facets_on_*`` methods, so that nothing here (nor the
 OpenLineage client) is imported when a DAG is parsed or when the OpenLineage provider is not installed.
 
-- Inputs: the tables of the sync's rendered query, found by Airflow's SQL parser with the MySQL hook's
-  naming: namespace ``mysql://<host>:<port>``, name ``<database>.<table>``. The parser only reads the
-  query text: no extra query runs on MySQL.
+- Inputs: the tables of the sync's rendered query, named by each source's own lineage (e.g.
+  :mod:`~airflow_provider_cio.sources.mysql.lineage`: namespace ``mysql://<host>:<port>``, name
+  ``<database>.<table>``). The parser only reads the query text: no extra query runs on the source.
 - Output: the workspace's records, namespace ``customerio://<region>/<site_id>``, name ``people``,
   ``objects/<object_type_id>`` or ``relationships`` (the dataset of the sync's ``customerio://`` asset).
 - Facets of the output, once the sync has a report: ``outputStatistics`` (``rowCount`` = rows the
@@ -24,7 +24,6 @@ from airflow.providers.common.compat.openlineage.facet import (
     OutputStatisticsOutputDatasetFacet,
 )
 from airflow.providers.openlineage.extractors import OperatorLineage
-from airflow.providers.openlineage.sqlparser import SQLParser
 from openlineage.client.generated.base import OutputDatasetFacet
 
 from airflow_provider_cio.assets import workspace_namespace
@@ -71,33 +70,6 @@ def sync_lineage(
     output = workspace_output(workspace_namespace(workspace.region, workspace.site_id), records, report)
     return OperatorLineage(
         inputs=query.inputs, outputs=[output], run_facets=query.run_facets, job_facets=query.job_facets
-    )
-
-
-def mysql_lineage(sql: str, mysql_conn_id: str) -> OperatorLineage:
-    """The tables a query reads, as Airflow's SQL parser names them for the MySQL connection."""
-    from airflow.providers.mysql.hooks.mysql import MySqlHook
-
-    hook = MySqlHook(mysql_conn_id=mysql_conn_id)
-    connection = hook.get_connection(mysql_conn_id)
-    # A MySQL "database" is what the parser calls a schema: unqualified tables are in the connection's.
-    parser = SQLParser(dialect=hook.get_openlineage_database_dialect(connection), default_schema=connection.schema)
-    return parser.generate_openlineage_metadata_from_sql(
-        sql=sql, hook=hook, database_info=hook.get_openlineage_database_info(connection), use_connection=False
-    )
-
-
-def postgres_lineage(sql: str, postgres_conn_id: str) -> OperatorLineage:
-    """The tables a query reads, as Airflow's SQL parser names them for the Postgres connection
-    (namespace ``postgres://<host>:<port>``, name ``<database>.<schema>.<table>``; unqualified tables in
-    ``public``). Only the query text is read: no query runs on PostgreSQL."""
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    hook = PostgresHook(postgres_conn_id=postgres_conn_id)
-    connection = hook.get_connection(postgres_conn_id)
-    parser = SQLParser(dialect=hook.get_openlineage_database_dialect(connection), default_schema="public")
-    return parser.generate_openlineage_metadata_from_sql(
-        sql=sql, hook=hook, database_info=hook.get_openlineage_database_info(connection), use_connection=False
     )
 
 

@@ -28,7 +28,7 @@ class MySQLSource:
 
     def source_lineage(self) -> OperatorLineage:
         """OpenLineage: the tables the rendered query reads, named for the source connection."""
-        from airflow_provider_cio.operators.lineage import mysql_lineage
+        from airflow_provider_cio.sources.mysql.lineage import mysql_lineage
 
         return mysql_lineage(self.sql, self.mysql_conn_id)
 

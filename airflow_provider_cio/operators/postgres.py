@@ -57,7 +57,7 @@ class PostgresSource:
 
     def source_lineage(self) -> OperatorLineage:
         """OpenLineage: the tables the rendered query reads, named for the Postgres connection."""
-        from airflow_provider_cio.operators.lineage import postgres_lineage
+        from airflow_provider_cio.sources.postgres.lineage import postgres_lineage
 
         return postgres_lineage(self.sql, self.postgres_conn_id)  # type: ignore[attr-defined]
 

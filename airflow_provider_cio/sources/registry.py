@@ -91,7 +91,7 @@ class MySQLSourceBinding:
         return MySQLQueryStream(self.conn_id)
 
     def lineage(self, sql: str) -> OperatorLineage:
-        from airflow_provider_cio.operators.lineage import mysql_lineage
+        from airflow_provider_cio.sources.mysql.lineage import mysql_lineage
 
         return mysql_lineage(sql, self.conn_id)
 
@@ -130,7 +130,7 @@ class PostgresSourceBinding:
         )
 
     def lineage(self, sql: str) -> OperatorLineage:
-        from airflow_provider_cio.operators.lineage import postgres_lineage
+        from airflow_provider_cio.sources.postgres.lineage import postgres_lineage
 
         return postgres_lineage(sql, self.conn_id)
 

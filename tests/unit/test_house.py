@@ -98,6 +98,20 @@ def test_operators_and_hooks_do_not_import_the_ui() -> None:
     assert offenders == []
 
 
+def test_the_lower_steps_do_not_import_the_operators() -> None:
+    """A source, the engine and the hook serve the operators; none of them reaches back up into one."""
+    edges = graph()
+    lower = ("airflow_provider_cio.sources", "airflow_provider_cio.sync", "airflow_provider_cio.hooks")
+    offenders = sorted(
+        f"{name} -> {target}"
+        for name, targets in edges.items()
+        if name.startswith(lower)
+        for target in targets
+        if target.startswith("airflow_provider_cio.operators")
+    )
+    assert offenders == []
+
+
 def test_no_class_outside_the_emulator_is_over_250_lines() -> None:
     large = sorted(
         f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines"
