@@ -29,6 +29,8 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_cio.sync.records.kinds import KINDS
+
 if TYPE_CHECKING:
     from airflow.sdk import Asset, Context
 
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 SCHEME = "customerio"
 REGIONS = ("us", "eu")
-RECORDS = ("people", "objects", "relationships", "events")
 EVENT_COUNTS = (
     "rows_read",
     "rows_sent",
@@ -56,9 +57,9 @@ def workspace_namespace(region: str, site_id: str) -> str:
 
 def records_name(records: str, object_type_id: str = "1") -> str:
     """``people``, ``objects/<object_type_id>``, ``relationships`` or ``events``: the records a sync changes."""
-    if records not in RECORDS:
-        raise ValueError(f"records must be one of {', '.join(map(repr, RECORDS))}, not {records!r}")
-    return f"objects/{object_type_id}" if records == "objects" else records
+    if records not in KINDS:
+        raise ValueError(f"records must be one of {', '.join(map(repr, KINDS))}, not {records!r}")
+    return KINDS[records].records_name(object_type_id)
 
 
 def asset_uri(site_id: str, records: str = "people", *, region: str = "us", object_type_id: str = "1") -> str:

@@ -34,11 +34,12 @@ import orjson
 
 from airflow_provider_cio.sync.account.outcomes import RowError
 from airflow_provider_cio.sync.convert.column_types import source_columns
-from airflow_provider_cio.sync.convert.columns import ColumnPlan, IdentifyBy, ImportType, QueryError, plan_columns
+from airflow_provider_cio.sync.convert.columns import ColumnPlan, IdentifyBy, ImportType, QueryError
 from airflow_provider_cio.sync.convert.values import ValueRules
 from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine
 from airflow_provider_cio.sync.job import SyncSettings, builder_for
 from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.kinds import KINDS, plan_columns
 from airflow_provider_cio.sync.records.ops import EmptyValues, OpBuilder
 
 MAX_PREVIEW_ROWS = 100
@@ -229,15 +230,7 @@ def rows(count: int) -> str:
 
 def describe_import(settings: SyncSettings) -> str:
     """The import the preview checked, in words."""
-    if settings.import_type == "objects":
-        return f"objects, default object type {settings.object_type_id}"
-    if settings.import_type == "relationships":
-        return f"relationships to people identified by {settings.identify_by}"
-    if settings.import_type == "events":
-        named = f", named {settings.event_name!r} unless the name column says" if settings.event_name else ""
-        return f"events of people identified by {settings.identify_by}{named}"
-    update_only = ", update only (creates nobody)" if settings.update_only else ""
-    return f"people identified by {settings.identify_by}{update_only}"
+    return KINDS[settings.import_type].describe(settings)
 
 
 def terminal_safe(text: str) -> str:

@@ -13,9 +13,9 @@ import pytest
 
 from airflow_provider_cio.hooks.customerio import CustomerIOHook
 from airflow_provider_cio.sync.account.outcomes import OpError
-from airflow_provider_cio.sync.convert.columns import plan_columns
 from airflow_provider_cio.sync.engine import CancellableWorkspace, DryRunWorkspace, SplittingBuilder, SyncEngine
 from airflow_provider_cio.sync.job import SyncSettings, builder_for
+from airflow_provider_cio.sync.records.kinds import plan_columns
 
 
 class Interrupted(BaseException):

@@ -17,7 +17,7 @@ THREADS_ALLOCATING = """
 import ctypes, os, re, sys, tempfile, threading, time
 from airflow_provider_cio.sync.send.malloc import limit_malloc_arenas
 if sys.argv[1] == "sync":  # a sync of 8 lanes, each sender joining its batches into request bodies
-    from airflow_provider_cio.sync.convert.columns import plan_columns
+    from airflow_provider_cio.sync.records.kinds import plan_columns
     from airflow_provider_cio.sync.engine import SyncEngine
     from airflow_provider_cio.sync.records.ops import PeopleOps
     from airflow_provider_cio.sync.send.tuning import tuned_for_sync

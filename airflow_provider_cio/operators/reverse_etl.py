@@ -12,7 +12,6 @@ from airflow_provider_cio.sync.mirror.run import OnRemoved
 from airflow_provider_cio.sync.records.kinds import KINDS
 
 RecordType = Literal["people", "objects", "events"]
-OBJECTS_ON_REMOVED: tuple[OnRemoved, ...] = ("ignore", "delete")
 
 
 class MySQLReverseETLOperator(BaseSyncOperator):
@@ -86,8 +85,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     ) -> None:
         super().__init__(**kwargs)
         check_choice("import_type", import_type, get_args(RecordType))  # relationships: RelationshipOperator
-        if import_type == "objects":
-            check_choice("on_removed", self.on_removed, OBJECTS_ON_REMOVED)
+        check_choice("on_removed", self.on_removed, KINDS[import_type].on_removed_choices)
         if segment_id is not None and segment_name:
             raise ValueError("give segment_id or segment_name, not both")
         if (segment_id is not None or segment_name) and not KINDS[import_type].segments:

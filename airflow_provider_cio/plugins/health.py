@@ -107,7 +107,7 @@ class SyncSummary:
         value = self.task.setting("import_type") or self.last_report.get("import_type")
         if value:
             return str(value)
-        return "relationships" if "Relationship" in self.task.operator else "people or objects"
+        return "relationships" if "Relationship" in self.task.operator else "people, objects or events"
 
     @property
     def success_rate(self) -> float | None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from airflow_provider_cio.sync.account.reconcile import settled_activities, trace_to_rows
 from airflow_provider_cio.sync.account.report import SyncReport
 from airflow_provider_cio.sync.engine import SyncEngine
+from airflow_provider_cio.sync.records.kinds import KINDS
 from airflow_provider_cio.sync.send.workspace import SyncWorkspace
 from airflow_provider_cio.sync.settings import SyncSettings
 
@@ -57,7 +58,7 @@ class TraceLateFailures:
     def run(self, sync: SyncContext) -> None:
         """Add the late failures to the row errors; note the suppressed rows in ``sync``."""
         settings, workspace, engine, report = sync.settings, sync.workspace, sync.engine, sync.report
-        if settings.import_type != "people":
+        if not KINDS[settings.import_type].activities:
             return
         if not workspace.can_read_activities:
             sync.logger.warning(

@@ -37,6 +37,8 @@ from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncPr
 from airflow_provider_cio.sync.mirror.removals import MirrorRemovals
 from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
 from airflow_provider_cio.sync.planning import SyncPlanner, builder_for, fingerprint
+from airflow_provider_cio.sync.records.emails import person_key
+from airflow_provider_cio.sync.records.kinds import KINDS
 from airflow_provider_cio.sync.send.tuning import tuned_for_sync
 from airflow_provider_cio.sync.send.workspace import SyncWorkspace
 from airflow_provider_cio.sync.settings import OnSuppressed, SyncSettings, check_choice, literal_choices
@@ -217,9 +219,9 @@ def finish_mirror(mirror: MirrorRun, report: SyncReport, engine: SyncEngine, set
     report.rows_unchanged = mirror.rows_unchanged
     if settings.dry_run:
         return
-    if settings.import_type == "people":
+    if KINDS[settings.import_type].activities:  # a late failed change: the row is sent again next run
         late = [e.identifier for e in engine.errors if e.error_type == FAILED_ATTRIBUTE_CHANGE]
-        mirror.mark_dirty([key.lower() if settings.identify_by == "email" else key for key in late])
+        mirror.mark_dirty([person_key(settings.identify_by, key) for key in late])
     if report.failed:
         mirror.checkpoint()
         return

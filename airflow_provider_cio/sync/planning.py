@@ -14,11 +14,11 @@ from typing import Any
 
 from airflow_provider_cio.sync.after_sync import SegmentTarget
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
-from airflow_provider_cio.sync.convert.columns import ColumnPlan, QueryError, plan_columns
+from airflow_provider_cio.sync.convert.columns import ColumnPlan
 from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns
 from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
-from airflow_provider_cio.sync.records.kinds import KINDS
+from airflow_provider_cio.sync.records.kinds import KINDS, plan_columns
 from airflow_provider_cio.sync.records.ops import OpBuilder
 from airflow_provider_cio.sync.settings import SyncSettings
 
@@ -64,11 +64,7 @@ class SyncPlanner:
             json_columns=settings.json_columns,
             values=self.values,
         )
-        if plan.import_type == "events" and plan.name_index is None and settings.event_name is None:
-            raise QueryError(
-                "an events sync needs each event's name: select a column named 'name', or give the operator "
-                "event_name='purchase' (the name of every event of the sync)"
-            )
+        KINDS[plan.import_type].check_plan(plan, settings)
         return plan
 
     def builder(self, plan: ColumnPlan, columns: list[SourceColumn], mirror: MirrorRun | None = None) -> OpBuilder:

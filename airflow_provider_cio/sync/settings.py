@@ -103,7 +103,8 @@ def check_events(import_type: str, event_name: Any, sync_mode: str) -> None:
 
     :raises ValueError: ``event_name`` on another import, empty or over 100 bytes, or events in mirror mode.
     """
-    if import_type != "events":
+    kind = KINDS[import_type]
+    if not kind.event_name:
         if event_name is not None:
             raise ValueError(f"event_name names events; this sync imports {import_type}: remove event_name")
         return
@@ -111,11 +112,8 @@ def check_events(import_type: str, event_name: Any, sync_mode: str) -> None:
         raise ValueError(f"event_name must be a non-empty string, not {event_name!r}")
     if event_name is not None and len(event_name.encode()) > MAX_EVENT_NAME_BYTES:
         raise ValueError(f"event_name is over the workspace's limit of {MAX_EVENT_NAME_BYTES} bytes: shorten it")
-    if sync_mode == "mirror" and not KINDS[import_type].mirror:
-        raise ValueError(
-            "events cannot be mirrored: an event happened and cannot be removed when its row leaves the query. "
-            "Use sync_mode='upsert' with an incremental query (docs/events.md)"
-        )
+    if sync_mode == "mirror" and kind.mirror is None:
+        raise ValueError(kind.mirror_refused)
 
 
 def check_update_only(update_only: Any, import_type: str) -> None:

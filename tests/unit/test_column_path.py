@@ -28,7 +28,7 @@ from airflow_provider_cio.sources.mysql.column_types import (
     mysql_columns,
 )
 from airflow_provider_cio.sync.account.outcomes import RowError
-from airflow_provider_cio.sync.convert.columns import IdentifyBy, plan_columns
+from airflow_provider_cio.sync.convert.columns import IdentifyBy
 from airflow_provider_cio.sync.convert.server_text import (
     WHOLE_COLUMN_ROWS,
     ConvertingBuilder,
@@ -42,6 +42,7 @@ from airflow_provider_cio.sync.convert.values import (
     utc_text_seconds,
 )
 from airflow_provider_cio.sync.records.encoded import Op, OpBlock
+from airflow_provider_cio.sync.records.kinds import plan_columns
 from airflow_provider_cio.sync.records.ops import CHECKED, EmptyValues, ObjectOps, PeopleOps
 
 LONGLONG, VAR_STRING = 8, 253

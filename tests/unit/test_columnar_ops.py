@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_cio.sync.account.outcomes import RowError
-from airflow_provider_cio.sync.convert.columns import IdentifyBy, plan_columns
+from airflow_provider_cio.sync.convert.columns import IdentifyBy
 from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.kinds import plan_columns
 from airflow_provider_cio.sync.records.ops import EmptyValues, PeopleOps
 
 LONGLONG, VAR_STRING = 8, 253

@@ -160,3 +160,44 @@ def test_the_engine_imports_no_source() -> None:
         if target.startswith("airflow_provider_cio.sources")
     )
     assert offenders == []
+
+
+KINDS_PACKAGE = "airflow_provider_cio.sync.records.kinds"
+
+
+def names_import_type(node: ast.expr) -> bool:
+    """``import_type`` or ``<anything>.import_type``."""
+    return (isinstance(node, ast.Name) and node.id == "import_type") or (
+        isinstance(node, ast.Attribute) and node.attr == "import_type"
+    )
+
+
+def holds_a_name(node: ast.expr) -> bool:
+    """A string literal, or a tuple, list or set of them (``in ("objects", "relationships")``)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    return isinstance(node, (ast.Tuple, ast.List, ast.Set)) and any(holds_a_name(item) for item in node.elts)
+
+
+def kind_comparisons(path: Path) -> Iterator[int]:
+    """The lines comparing ``import_type`` with a kind's name (``==``, ``!=``, ``in``, ``not in``, either side, or
+    a ``case`` of ``match import_type``)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(names_import_type(operand) for operand in operands) and any(map(holds_a_name, operands)):
+                yield node.lineno
+        elif isinstance(node, ast.Match) and names_import_type(node.subject):
+            yield from (case.pattern.lineno for case in node.cases if isinstance(case.pattern, ast.MatchValue))
+
+
+def test_only_the_kinds_compare_import_type_with_a_name() -> None:
+    """What differs between kinds of record lives in each kind's object (``KINDS[import_type]``): a new kind
+    is one module of ``sync/records/kinds/``, not a branch added wherever ``import_type`` is compared."""
+    offenders = sorted(
+        f"{name}:{line}"
+        for name, path in modules().items()
+        if not name.startswith(KINDS_PACKAGE)
+        for line in kind_comparisons(path)
+    )
+    assert offenders == []

@@ -19,11 +19,11 @@ from airflow_provider_cio.preview import describe_import
 from airflow_provider_cio.sync import planning
 from airflow_provider_cio.sync.account.outcomes import INVALID_PHONE, MISSING_IDENTIFIER, RowError, RowRefused
 from airflow_provider_cio.sync.convert.column_types import SourceColumn
-from airflow_provider_cio.sync.convert.columns import plan_columns
 from airflow_provider_cio.sync.mirror.keys import key_reader, removal_op
 from airflow_provider_cio.sync.mirror.options import MirrorOptions
 from airflow_provider_cio.sync.planning import SyncPlanner
 from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.kinds import plan_columns
 from airflow_provider_cio.sync.records.ops import CHECKED, PeopleOps
 from airflow_provider_cio.sync.records.phones import all_valid_phones, is_valid_phone, phone_text
 from airflow_provider_cio.sync.records.relationships import RelationshipOps

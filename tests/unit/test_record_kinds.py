@@ -21,9 +21,10 @@ from airflow_provider_cio.sync.account.outcomes import (
     RowError,
     RowRefused,
 )
-from airflow_provider_cio.sync.convert.columns import QueryError, plan_columns
+from airflow_provider_cio.sync.convert.columns import QueryError
 from airflow_provider_cio.sync.limits import MAX_OP_BYTES
 from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.kinds import plan_columns
 from airflow_provider_cio.sync.records.ops import ObjectOps, PeopleOps, identifier_text, object_type_text
 from airflow_provider_cio.sync.records.relationships import RelationshipOps, is_deleted
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from airflow_provider_cio.sync.account.outcomes import OpError, RowError
-from airflow_provider_cio.sync.convert.columns import plan_columns
 from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns
 from airflow_provider_cio.sync.engine import SplittingBuilder, SyncEngine
 from airflow_provider_cio.sync.job import SyncSettings, builder_for
 from airflow_provider_cio.sync.mirror.removals import NOT_FOUND, RemovalAnswers
 from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.kinds import plan_columns
 from airflow_provider_cio.sync.records.wrapping import WrappingBuilder
 from airflow_provider_cio.sync.send.batches import batches_of
 from airflow_provider_cio.sync.send.tuning import SENDER_SWITCH_INTERVAL, tuned_for_sync

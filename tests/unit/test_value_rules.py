@@ -40,7 +40,6 @@ from airflow_provider_cio.sync.account.outcomes import (
     RowError,
     RowRefused,
 )
-from airflow_provider_cio.sync.convert.columns import plan_columns
 from airflow_provider_cio.sync.convert.values import (
     InvalidDate,
     Unsendable,
@@ -49,6 +48,7 @@ from airflow_provider_cio.sync.convert.values import (
     utc_text_seconds,
 )
 from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.kinds import plan_columns
 from airflow_provider_cio.sync.records.ops import EmptyValues, PeopleOps
 
 LONGLONG, VAR_STRING = 8, 253

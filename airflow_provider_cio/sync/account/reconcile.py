@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from airflow_provider_cio.sync.account.failed_rows import ErrorLog
 from airflow_provider_cio.sync.account.outcomes import FAILED_ATTRIBUTE_CHANGE, SUPPRESSED, RowError
 from airflow_provider_cio.sync.duplicates.identifiers import IdentifierRegistry
+from airflow_provider_cio.sync.records.emails import person_key
 
 SUPPRESSED_REASON = "person is suppressed"
 
@@ -75,7 +76,7 @@ def trace_to_rows(
     for activity in activities:
         value = (activity.get("customer_identifiers") or {}).get(identify_by)
         if value not in (None, ""):
-            key = str(value).lower() if identify_by == "email" else str(value)
+            key = person_key(identify_by, str(value))
             by_key.setdefault(key, []).append(activity)
     late = LateFailures(failed=[], suppressed=[])
     for key, row_number in sorted(identifiers.first_rows(by_key).items(), key=lambda item: item[1]):

@@ -1,30 +1,24 @@
 """The column plan: which column identifies, which columns are attributes, checked before any row is read.
 
-The rules are Customer.io's query rules:
+The rules every query follows (Customer.io's query rules):
 
-- people need the identifier column chosen by ``identify_by`` (``id``, ``email`` or ``phone``);
-- objects need ``object_id``; an ``object_type_id`` column, when present, gives each row's type;
-- relationships need ``object_id`` and the person identifier chosen by ``identify_by``; an optional
-  boolean ``deleted`` column removes relationships (a date or time column is refused); the other columns
-  are relationship attributes;
-- events need the person identifier chosen by ``identify_by`` and ``event_id`` (the row's stable key, which
-  makes the event's id); an optional ``name`` column names each event (else the sync's ``event_name``), an
-  optional ``timestamp`` column gives its time; the other columns are event attributes;
 - column names are attribute names exactly as written (``Email`` is not ``email``: use ``AS email``);
 - every column named, no column name twice, at most 300 attribute columns, attribute names at most 150
   bytes.
 
-``SELECT *`` is fine when the table has the identifier columns.
+Each kind of record adds its own: the columns it needs and takes (its ``columns`` rule, in
+:mod:`~airflow_provider_cio.sync.records.kinds`), e.g. people need the identifier column chosen by
+``identify_by``. ``SELECT *`` is fine when the table has the kind's columns.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from airflow_provider_cio.sync.convert.column_types import TEMPORAL_TYPES, ColumnType, SourceColumn, described
+from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn, described
 from airflow_provider_cio.sync.convert.values import Converter, ValueRules
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_COLUMNS, MAX_ATTRIBUTE_NAME_BYTES
 
@@ -82,19 +76,67 @@ class ColumnPlan:
     ignored: tuple[str, ...] = ()
 
 
-def plan_columns(
+ColumnRule = Callable[["QueryColumns", IdentifyBy], None]
+"""A kind's column rule: which columns of the query it needs and takes (``RecordKind.columns``)."""
+
+
+class QueryColumns:
+    """The query's columns as a kind's column rule reads them: the roles it gives columns, the ones it leaves out.
+
+    The rule calls :meth:`require` for each column the kind needs, :meth:`optional` for each it may use and
+    :meth:`leave_out` for a column it never sends; every other column is an attribute. The roles are those of
+    :class:`ColumnPlan`: ``identifier``, ``object_id``, ``object_type``, ``deleted``, ``event_id``, ``name``
+    and ``timestamp``.
+    """
+
+    def __init__(self, source: Sequence[SourceColumn]) -> None:
+        self.source = source
+        self.names = tuple(column.name for column in source)
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.roles: dict[str, int] = {}
+        self.ignored: dict[int, str] = {}
+
+    def require(self, roles: str | tuple[str, ...], name: str, what: str, why: str = "") -> SourceColumn:
+        """Give the column ``name`` its role(s); a query for ``what`` without it is told how to add it (and ``why``).
+
+        :raises QueryError: the query has no column ``name``.
+        """
+        if name not in self.index:
+            message = missing_column(name, self.names, what)
+            raise QueryError(f"{message}. {why}" if why else message)
+        return self.take(roles, name)
+
+    def optional(self, role: str, name: str) -> SourceColumn | None:
+        """Give the column ``name`` its role when the query has it."""
+        return self.take(role, name) if name in self.index else None
+
+    def take(self, roles: str | tuple[str, ...], name: str) -> SourceColumn:
+        """Give the column ``name`` (which the query has) its role(s)."""
+        for role in (roles,) if isinstance(roles, str) else roles:
+            self.roles[role] = self.index[name]
+        return self.source[self.index[name]]
+
+    def leave_out(self, name: str, why: str) -> None:
+        """Send no attribute from the column ``name``, if the query has it; ``why`` is shown in the log and preview."""
+        if name in self.index:
+            self.ignored[self.index[name]] = why
+
+
+def plan_query(
     columns: Sequence[SourceColumn | Sequence[Any]],
     import_type: ImportType,
+    rule: ColumnRule,
     identify_by: IdentifyBy = "id",
     *,
     json_columns: Iterable[str] = (),
     values: ValueRules | None = None,
 ) -> ColumnPlan:
-    """Check the query's columns against the query rules and plan them.
+    """Check the query's columns against the query rules and the kind's ``rule``, and plan them.
 
     :param columns: the query's columns as its source describes them (``SourceColumn``); rows of a DB-API
         ``description`` are columns of type ``other`` (each value converted by its Python type).
-    :param import_type: ``people``, ``objects``, ``relationships`` or ``events``.
+    :param import_type: the kind's name, kept in the plan.
+    :param rule: the kind's column rule (``RecordKind.columns``).
     :param identify_by: how people are identified: ``id``, ``email`` or ``phone``.
     :param json_columns: columns whose text holds JSON (MariaDB reports ``JSON`` columns as text).
     :raises QueryError: the columns break a rule; the message says how to fix the query.
@@ -107,45 +149,19 @@ def plan_columns(
     if identify_by not in PERSON_IDENTIFIERS:
         raise QueryError(f"identify_by must be 'id', 'email' or 'phone', not {identify_by!r}")
     source = described(columns)
-    names = tuple(column.name for column in source)
+    query = QueryColumns(source)
+    names = query.names
     check_named(names)
     check_unique(names)
-    index = {name: i for i, name in enumerate(names)}
     json_set = set(json_columns)
     unknown_json = json_set - set(names)
     if unknown_json:
         raise QueryError(f"json_columns names columns the query does not select: {', '.join(sorted(unknown_json))}")
     values = values or ValueRules()
+    rule(query, identify_by)
+    roles = query.roles
 
-    roles: dict[str, int] = {}
-    ignored: dict[int, str] = {}
-    if import_type == "people":
-        roles["identifier"] = require(index, identify_by, names, f"people identified by {identify_by}")
-    elif import_type == "objects":
-        roles["identifier"] = roles["object_id"] = require(index, "object_id", names, "objects")
-    elif import_type == "relationships":
-        roles["identifier"] = require(index, identify_by, names, f"relationships to people identified by {identify_by}")
-        roles["object_id"] = require(index, "object_id", names, "relationships")
-        if "deleted" in index:
-            roles["deleted"] = index["deleted"]
-            check_deleted_type(source[index["deleted"]])
-        for other in ("id", "email"):
-            if other != identify_by and other in index:
-                ignored[index[other]] = (
-                    f"{other} (people are identified by {identify_by}; identifiers are not relationship attributes)"
-                )
-    elif import_type == "events":
-        roles["identifier"] = require(index, identify_by, names, f"events of people identified by {identify_by}")
-        if "event_id" not in index:
-            raise QueryError(f"{missing_column('event_id', names, 'events')}. {EVENT_ID_WHY}")
-        roles["event_id"] = index["event_id"]
-        roles.update((role, index[role]) for role in ("name", "timestamp") if role in index)
-    else:
-        raise QueryError(f"import_type must be 'people', 'objects', 'relationships' or 'events', not {import_type!r}")
-    if import_type in ("objects", "relationships") and "object_type_id" in index:
-        roles["object_type"] = index["object_type_id"]
-
-    skipped = set(roles.values()) | set(ignored)
+    skipped = set(roles.values()) | set(query.ignored)
     attributes: list[AttributeColumn] = []
     for i, column in enumerate(source):
         if i not in skipped:
@@ -164,14 +180,8 @@ def plan_columns(
         event_id_index=roles.get("event_id"),
         name_index=roles.get("name"),
         timestamp=timestamp_column(source, roles.get("timestamp"), values),
-        ignored=tuple(ignored.values()),
+        ignored=tuple(query.ignored.values()),
     )
-
-
-EVENT_ID_WHY = (
-    "event_id is each row's stable key (e.g. the order id): it makes the event's id, which the workspace "
-    "deduplicates by, so a row sent again by a look-back, a retry or a failed run never makes a second event"
-)
 
 
 def timestamp_column(
@@ -194,15 +204,6 @@ def check_named(names: Sequence[str]) -> None:
         )
 
 
-def check_deleted_type(column: SourceColumn) -> None:
-    """A relationship query's ``deleted`` column is a boolean; a date or time never is (every row would fail)."""
-    if column.type in TEMPORAL_TYPES:
-        raise QueryError(
-            f"the deleted column is a {column.source_type or column.type}, and deleted must be a boolean (true removes "
-            "the relationship); select whether it is set instead, e.g. (removed_at IS NOT NULL) AS deleted"
-        )
-
-
 def check_unique(names: Sequence[str]) -> None:
     """Each column name once: two columns would set the same attribute."""
     repeated = sorted(name for name, count in Counter(names).items() if count > 1)
@@ -211,13 +212,6 @@ def check_unique(names: Sequence[str]) -> None:
             f"the query selects more than one column named {', '.join(map(repr, repeated))}; each column "
             "becomes an attribute, so give every column its own name with AS (SELECT a.id, b.id AS other_id ...)"
         )
-
-
-def require(index: dict[str, int], name: str, names: Sequence[str], what: str) -> int:
-    """The position of a required column, or a QueryError that says how to add it."""
-    if name in index:
-        return index[name]
-    raise QueryError(missing_column(name, names, what))
 
 
 def missing_column(name: str, names: Sequence[str], what: str) -> str:

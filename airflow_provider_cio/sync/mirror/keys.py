@@ -1,10 +1,10 @@
 """Mirror mode's keys and hashes: what identifies a row (its key), what tells it changed (its value hash),
-and the op that removes a key from the workspace."""
+and the op that removes a key from the workspace: each kind's rule (``RecordKind.mirror``) read by name."""
 
 from __future__ import annotations
 
 import marshal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
@@ -14,69 +14,42 @@ from xxhash import xxh3_64_intdigest
 
 from airflow_provider_cio.sync.convert.columns import ColumnPlan
 from airflow_provider_cio.sync.mirror.snapshot_files import U64
-from airflow_provider_cio.sync.records.ops import object_type_text
+from airflow_provider_cio.sync.records.kinds import KINDS, SEPARATOR, MirrorRule
+from airflow_provider_cio.sync.records.kinds.kind import KeyReader
 
-SEPARATOR = "\x1f"
+__all__ = ["SEPARATOR", "describe_key", "key_columns", "key_hash", "key_reader", "removal_op", "row_hash", "row_hashes"]
 
 
-def key_reader(plan: ColumnPlan, object_type_id: str) -> Callable[[Sequence[Sequence[Any]]], list[str]]:
+def rule(import_type: str) -> MirrorRule:
+    """The mirror rule of a kind of record (its key and what removal means)."""
+    mirror = KINDS[import_type].mirror
+    if mirror is None:
+        raise ValueError(KINDS[import_type].mirror_refused)
+    return mirror
+
+
+def key_reader(plan: ColumnPlan, object_type_id: str) -> KeyReader:
     """How to read the key of each row of a block: the person, the object or the person-object pair.
 
     The key is read as the op builder reads it (an email in lower case); a row it would refuse gets a key
     that is never in a snapshot, as such a row is never accepted.
     """
-    person = plan.identifier_index
-    by_email = plan.identify_by == "email"
-    types = plan.object_type_index
-
-    def person_key(value: Any) -> str:
-        if type(value) is str:
-            return value.lower() if by_email else value
-        return "" if value is None else str(value)
-
-    def object_key(row: Sequence[Any], object_id: Any) -> str:
-        kind = object_type_id if types is None or row[types] in (None, "") else str(row[types])
-        return f"{kind}{SEPARATOR}{object_id}"
-
-    if plan.import_type == "people":
-        if by_email:
-            return lambda rows: [v.lower() if type(v := row[person]) is str else "" for row in rows]
-        return lambda rows: [v if type(v := row[person]) is str else str(v) for row in rows]
-    if plan.import_type == "objects":
-        return lambda rows: [object_key(row, row[person]) for row in rows]
-    assert plan.object_id_index is not None
-    object_id = plan.object_id_index
-    return lambda rows: [f"{person_key(row[person])}{SEPARATOR}{object_key(row, row[object_id])}" for row in rows]
+    return rule(plan.import_type).key_reader(plan, object_type_id)
 
 
 def key_columns(plan: ColumnPlan) -> tuple[int, ...]:
     """The indexes of the columns a row's key is read from."""
-    columns = [plan.identifier_index, plan.object_type_index]
-    if plan.import_type == "relationships":
-        columns.append(plan.object_id_index)
-    return tuple(index for index in columns if index is not None)
+    return rule(plan.import_type).key_columns(plan)
 
 
 def removal_op(import_type: str, identify_by: str, on_removed: str, key: str) -> bytes:
     """The op that removes a row's key from the workspace."""
-    if import_type == "people":
-        return orjson.dumps({"type": "person", "identifiers": {identify_by: key}, "action": on_removed})
-    if import_type == "objects":
-        kind, object_id = key.split(SEPARATOR, 1)
-        identifiers = {"object_type_id": object_type_text(kind), "object_id": object_id}
-        return orjson.dumps({"type": "object", "identifiers": identifiers, "action": "delete"})
-    person, kind, object_id = key.split(SEPARATOR, 2)
-    item = {"identifiers": {"object_type_id": object_type_text(kind), "object_id": object_id}}
-    op = {"type": "person", "identifiers": {identify_by: person}, "action": "delete_relationships"}
-    return orjson.dumps({**op, "cio_relationships": [item]})
+    return rule(import_type).removal_op(identify_by, on_removed, key)
 
 
 def describe_key(import_type: str, key: str) -> str:
     """A key as the error report names it (``person -> type:object`` for relationships)."""
-    if import_type == "people":
-        return key
-    parts = key.split(SEPARATOR)
-    return f"{parts[0]} -> {parts[1]}:{parts[2]}" if import_type == "relationships" else f"{parts[0]}:{parts[1]}"
+    return rule(import_type).describe_key(key)
 
 
 def key_hash(key: str) -> int:

@@ -47,3 +47,15 @@ def all_valid_emails(values: Sequence[Any]) -> bool:
     except TypeError:  # a value that is not text
         return False
     return bool(values) and lines.count("\n") == len(values) - 1 and _ADDR_SPEC_LINES.fullmatch(lines) is not None
+
+
+email_key = str.lower
+"""The key of an email address: the address in lower case, as the workspace matches emails whatever their case.
+
+The one home of the lower-casing: the ops' keys (a person's rows in order), the mirror keys and the
+activities traced back to rows all key an email by it."""
+
+
+def person_key(identify_by: str, identifier: str) -> str:
+    """A person's key from the identifier as sent: an email by :data:`email_key`, an id or a phone as it is."""
+    return email_key(identifier) if identify_by == "email" else identifier

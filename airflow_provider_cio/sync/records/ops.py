@@ -33,7 +33,7 @@ from airflow_provider_cio.sync.limits import (
     MAX_OP_BYTES,
     PLAIN_STRING_CHARACTERS,
 )
-from airflow_provider_cio.sync.records.emails import is_valid_email
+from airflow_provider_cio.sync.records.emails import email_key, is_valid_email
 from airflow_provider_cio.sync.records.encoded import IDENTIFY_MIDDLE, OBJECT_HEAD, PERSON_HEAD, Op
 from airflow_provider_cio.sync.records.people_columns import UPDATE_ONLY, ColumnarPeople
 from airflow_provider_cio.sync.records.phones import phone_text
@@ -350,7 +350,7 @@ class PeopleOps:
             try:
                 if by_email:
                     identifier = email_text(raw)
-                    key = identifier.lower()
+                    key = email_key(identifier)
                 else:
                     if by_phone:
                         identifier = key = phone_text(raw)
@@ -395,11 +395,9 @@ class ObjectOps:
         attributes_of = self.attributes.reader_for(rows)
         for row_number, row in enumerate(rows, first_row):
             raw = row[self.object_id_index]
-            object_type = self.default_type
+            object_type = object_type_of(row, self.type_index, self.default_type, shown)  # as given, if refused
             try:
-                if self.type_index is not None and row[self.type_index] not in (None, ""):
-                    object_type = shown(row[self.type_index])  # as given, should the row be refused
-                    object_type = object_type_text(row[self.type_index])
+                object_type = object_type_of(row, self.type_index, self.default_type)
                 object_id = identifier_text(raw, "object_id")
                 identifiers = {"object_type_id": object_type, "object_id": object_id}
                 body = identify_body(OBJECT_HEAD, identifiers, attributes_of(row))
@@ -420,3 +418,19 @@ def object_type_text(value: Any) -> str:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise RowRefused(INVALID_IDENTIFIER, "object_type_id must be a positive integer (object types start at 1)")
     return str(int(text))
+
+
+def object_type_of(
+    row: Sequence[Any], type_index: int | None, default: str, text: Callable[[Any], str] = object_type_text
+) -> str:
+    """A row's object type: its ``object_type_id`` column's value when the query has one and it is set, else
+    the sync's ``default`` (the one home of that rule).
+
+    :param text: how the column's value becomes the type: checked (default), as the error report shows it
+        (``shown``) or as a mirror key holds it (``str``).
+    :raises RowRefused: ``text`` refuses the column's value.
+    """
+    if type_index is None:
+        return default
+    value = row[type_index]
+    return default if value is None or value == "" else text(value)

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from airflow_provider_cio.sync.limits import MAX_ATTRIBUTE_VALUE_BYTES, MAX_OP_BYTES, PLAIN_STRING_CHARACTERS
-from airflow_provider_cio.sync.records.emails import all_valid_emails
+from airflow_provider_cio.sync.records.emails import all_valid_emails, email_key
 from airflow_provider_cio.sync.records.encoded import IDENTIFY_MIDDLE, PERSON_HEAD, OpBlock
 from airflow_provider_cio.sync.records.phones import all_valid_phones
 
@@ -93,7 +93,7 @@ class ColumnarPeople:
         ):  # a string's JSON is at least as long as its UTF-8: this one may be over the limit
             return None
         if by_email:
-            keys = [identifier.lower() for identifier in identifiers]
+            keys = list(map(email_key, identifiers))
         elif by_phone:
             keys = list(identifiers)
         else:  # an integer's JSON is its str(): one decode for the block

@@ -34,6 +34,7 @@ import orjson
 from airflow_provider_cio.sync.account.outcomes import INVALID_VALUE, TOO_LARGE, OpError, RowError, RowRefused
 from airflow_provider_cio.sync.convert.columns import ColumnPlan
 from airflow_provider_cio.sync.limits import MAX_OP_BYTES
+from airflow_provider_cio.sync.records.emails import email_key
 from airflow_provider_cio.sync.records.encoded import Op
 from airflow_provider_cio.sync.records.ops import (
     EmptyValues,
@@ -41,6 +42,7 @@ from airflow_provider_cio.sync.records.ops import (
     email_text,
     encode,
     identifier_text,
+    object_type_of,
     object_type_text,
     shown,
 )
@@ -243,16 +245,14 @@ class RelationshipOps:
         else:
             if self.identify_by == "email":
                 person = email_text(raw)
-                key = person.lower()
+                key = email_key(person)
             elif self.identify_by == "phone":
                 person = key = phone_text(raw)
             else:
                 person = key = identifier_text(raw, "id")
             self._last_raw, self._last_person = raw, (person, key)
         deleted = self.deleted_index is not None and is_deleted(row[self.deleted_index])
-        object_type = self.default_type
-        if self.type_index is not None and row[self.type_index] not in (None, ""):
-            object_type = object_type_text(row[self.type_index])
+        object_type = object_type_of(row, self.type_index, self.default_type)
         object_id = identifier_text(row[self.object_id_index], "object_id")
         relationship: dict[str, Any] = {"identifiers": {"object_type_id": object_type, "object_id": object_id}}
         if not deleted:
@@ -269,7 +269,5 @@ class RelationshipOps:
 
     def _shown(self, row: Sequence[Any]) -> str:
         """How the error report names a row's relationship: ``<person> -> <object_type_id>:<object_id>``."""
-        object_type = self.default_type
-        if self.type_index is not None and row[self.type_index] not in (None, ""):
-            object_type = shown(row[self.type_index])
+        object_type = object_type_of(row, self.type_index, self.default_type, shown)
         return f"{shown(row[self.person_index])} -> {object_type}:{shown(row[self.object_id_index])}"
