@@ -62,6 +62,14 @@ def records_name(records: str, object_type_id: str = "1") -> str:
     return KINDS[records].records_name(object_type_id)
 
 
+def names_records(parts: list[str]) -> bool:
+    """Whether the parts of a URI's path after the Site ID name the records of a kind (``objects/<type>``)."""
+    kind = KINDS.get(parts[0])
+    object_type_id = parts[1] if len(parts) > 1 else "1"
+    valid_type = object_type_id.isdigit() and int(object_type_id) >= 1
+    return kind is not None and valid_type and "/".join(parts) == kind.records_name(object_type_id)
+
+
 def asset_uri(site_id: str, records: str = "people", *, region: str = "us", object_type_id: str = "1") -> str:
     """The ``customerio://`` URI of the records of a workspace."""
     return f"{workspace_namespace(region, site_id)}/{records_name(records, str(object_type_id))}"
@@ -107,12 +115,11 @@ def sanitize_uri(uri: urllib.parse.SplitResult) -> urllib.parse.SplitResult:
     if region not in REGIONS:
         raise ValueError(f"a customerio:// asset URI starts with the region, us or eu: {urllib.parse.urlunsplit(uri)}")
     parts = [part for part in uri.path.split("/") if part]
-    valid = len(parts) == 2 and parts[1] in ("people", "relationships")
-    valid = valid or (len(parts) == 3 and parts[1] == "objects" and parts[2].isdigit() and int(parts[2]) >= 1)
-    if not valid:
+    if not (2 <= len(parts) <= 3 and names_records(parts[1:])):
+        named = ", ".join(f".../{records_name(name, '<object_type_id>')}" for name in KINDS)
         raise ValueError(
-            "a customerio:// asset URI is customerio://<region>/<site_id>/people, .../objects/<object_type_id> or "
-            f".../relationships, not {urllib.parse.urlunsplit(uri)}"
+            "a customerio:// asset URI is customerio://<region>/<site_id>/<records>, the records being one of "
+            f"{named}; not {urllib.parse.urlunsplit(uri)}"
         )
     return uri._replace(netloc=region, query="")
 

@@ -3,11 +3,12 @@ kinds is read from it (the column rule, the mirror rule, the records' name, the 
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import get_args
 
 import pytest
 
-from airflow_provider_cio.assets import records_name
+from airflow_provider_cio.assets import records_name, sanitize_uri
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.preview import describe_import
 from airflow_provider_cio.sync.convert.columns import ImportType, QueryError
@@ -69,3 +70,15 @@ def test_what_mirror_mode_may_remove_is_the_kinds() -> None:
     }
     with pytest.raises(ValueError, match="on_removed must be one of 'ignore', not 'delete'"):
         MySQLReverseETLOperator(task_id="t", sql="SELECT 1", import_type="events", event_name="e", on_removed="delete")
+
+
+@pytest.mark.parametrize("records", ["people", "objects/3", "relationships", "events"])
+def test_the_asset_uri_of_each_kinds_records_is_accepted(records: str) -> None:
+    uri = urllib.parse.urlsplit(f"customerio://US/site/{records}")
+    assert sanitize_uri(uri).geturl() == f"customerio://us/site/{records}"
+
+
+@pytest.mark.parametrize("records", ["users", "objects", "objects/0", "people/2", ""])
+def test_an_asset_uri_naming_no_kinds_records_is_refused(records: str) -> None:
+    with pytest.raises(ValueError, match=r"the records being one of .*/people, .*/objects/<object_type_id>"):
+        sanitize_uri(urllib.parse.urlsplit(f"customerio://us/site/{records}"))
