@@ -3,7 +3,8 @@ its mirror rule, its records' name and the steps after the sync.
 
 ``KINDS[import_type]`` is read wherever a sync's behaviour depends on the kind; nothing outside this package
 compares ``import_type`` with a name (``tests/unit/test_house.py`` says so). A new kind is a module here
-making one ``RecordKind``, and its op builder.
+making one ``RecordKind`` (listed in ``KINDS`` below, its name added to ``ImportType``), its op builder, and
+the emulator's handling of its ops.
 """
 
 from __future__ import annotations
