@@ -7,6 +7,8 @@ as it came; so these tests compare what a user would see in the workspace.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 
 import pytest
 from sync_helpers import person_attributes, run_job, sync_dag_fixture  # noqa: F401
@@ -256,3 +258,28 @@ def test_a_binary_identifier_is_refused(mysql_db, workspace) -> None:
     assert [e.error_type for e in job.errors] == ["binary_value"]
     assert "CAST(id AS CHAR)" in job.errors[0].message
     assert workspace.people() == []
+
+
+def read_through_connector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``mysql_default`` read through mysql-connector-python (the connection's ``client`` extra), whose values
+    are Python objects: a SET arrives as a set, a YEAR as an integer."""
+    name = "AIRFLOW_CONN_MYSQL_DEFAULT"
+    connection = json.loads(os.environ[name])
+    connection["extra"] = {**connection.get("extra", {}), "client": "mysql-connector-python"}
+    monkeypatch.setenv(name, json.dumps(connection))
+
+
+def test_a_set_made_into_a_string_over_1000_bytes_fails_its_row_before_sending(mysql_db, workspace, monkeypatch) -> None:
+    read_through_connector(monkeypatch)
+    members = [f"m{n:02d}" + "x" * 97 for n in range(12)]  # 12 members of 100 characters: 1211 bytes joined
+    mysql_db.execute(
+        f"CREATE TABLE tagged (id INT PRIMARY KEY, tags SET({', '.join(repr(m) for m in members)}))",
+        f"INSERT INTO tagged VALUES (1, '{','.join(members)}'), (2, '{members[0]}')",
+    )
+    job = run_job("SELECT id, tags FROM tagged ORDER BY id")
+
+    assert job.error_rows() == [(1, "1", "too_large")]
+    assert job.errors[0].message == "column 'tags' is over 1000 bytes; shorten it in the query"
+    assert person_attributes(workspace) == {"2": {"tags": members[0]}}
+    assert workspace.stats()["POST /api/v2/batch"]["ops"] == {"accepted": 1, "failed": 0}, "nothing sent for row 1"
+

@@ -4,6 +4,7 @@ them). What is checked is what the workspace would receive (the op's JSON) and w
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -87,6 +88,8 @@ def test_delete_sends_empty_attributes_as_null_but_never_an_empty_identifier() -
         ((b"\x01", "pro"), BINARY_VALUE),
         ((1.5, "x" * 1001), TOO_LARGE),
         ((7, {"nested": "x" * 1000}), TOO_LARGE),
+        ((7, frozenset({"x" * 500, "y" * 500})), TOO_LARGE),  # a MySQL SET: 1001 bytes once joined
+        ((7, Decimal("1" * 1001)), TOO_LARGE),  # a string made by a converter is held to the limit too
         ((7, float("nan")), INVALID_VALUE),
     ],
 )
@@ -194,6 +197,14 @@ def test_a_refused_row_ends_the_group_so_every_op_carries_an_unbroken_range() ->
         for item in items
     ] == [(1, 1), ("error", 2, MISSING_IDENTIFIER), (3, 1)]
     assert items[1].identifier == "1 -> 1:"
+
+
+def test_a_relationship_attribute_made_too_long_by_its_converter_fails_its_row() -> None:
+    builder = relationship_ops(["id", "object_id", "tags"])
+    items = [*builder.build([(1, "a", frozenset({"x" * 500, "y" * 500})), (1, "b", frozenset({"x"}))], 1)]
+    items += builder.finish()
+    assert [item.error_type if isinstance(item, RowError) else item.first_row for item in items] == [TOO_LARGE, 2]
+    assert items[0].message == "column 'tags' is over 1000 bytes; shorten it in the query"
 
 
 def test_ops_stay_under_the_op_limit() -> None:

@@ -84,7 +84,7 @@ def attribute_values(row: Sequence[Any], columns: Sequence[AttributeColumn], del
                         attributes[column.name] = None
                     continue
             elif len(value) > MAX_ATTRIBUTE_VALUE_BYTES // 4 and string_too_long(value):
-                raise RowRefused(TOO_LARGE, f"column {column.name!r} is over 1000 bytes; shorten it in the query")
+                raise RowRefused(TOO_LARGE, too_long_message(column.name))
         elif kind is not int:
             if value is None:
                 if delete_empty:
@@ -100,11 +100,23 @@ def attribute_values(row: Sequence[Any], columns: Sequence[AttributeColumn], del
 
 
 def converted(column: AttributeColumn, value: Any) -> Any:
-    """A value through its column's converter; a refusal names the column."""
+    """A value through its column's converter; a refusal names the column.
+
+    A string the converter made (a ``SET``, a ``DECIMAL``, a JSON string...) is held to the attribute value
+    limit, as a string read from the row is.
+    """
     try:
-        return column.convert(value)
+        value = column.convert(value)
     except RowRefused as refused:
         raise RowRefused(refused.error_type, f"column {column.name!r} {refused.message}") from None
+    if type(value) is str and len(value) > MAX_ATTRIBUTE_VALUE_BYTES // 4 and string_too_long(value):
+        raise RowRefused(TOO_LARGE, too_long_message(column.name))
+    return value
+
+
+def too_long_message(column: str) -> str:
+    """What a row error says of a string attribute over the value limit (never the value)."""
+    return f"column {column!r} is over 1000 bytes; shorten it in the query"
 
 
 class AttributeReader:
