@@ -269,7 +269,9 @@ def read_through_connector(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(name, json.dumps(connection))
 
 
-def test_a_set_made_into_a_string_over_1000_bytes_fails_its_row_before_sending(mysql_db, workspace, monkeypatch) -> None:
+def test_a_set_made_into_a_string_over_1000_bytes_fails_its_row_before_sending(
+    mysql_db, workspace, monkeypatch
+) -> None:
     read_through_connector(monkeypatch)
     members = [f"m{n:02d}" + "x" * 97 for n in range(12)]  # 12 members of 100 characters: 1211 bytes joined
     mysql_db.execute(
@@ -283,3 +285,21 @@ def test_a_set_made_into_a_string_over_1000_bytes_fails_its_row_before_sending(m
     assert person_attributes(workspace) == {"2": {"tags": members[0]}}
     assert workspace.stats()["POST /api/v2/batch"]["ops"] == {"accepted": 1, "failed": 0}, "nothing sent for row 1"
 
+
+@pytest.mark.parametrize("read", ["server text", "driver objects", "mysql-connector-python"])
+def test_a_year_is_sent_as_a_string_whichever_way_the_driver_reads_it(
+    mysql_db, workspace, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """As the server's text (the operator with mysqlclient), as mysqlclient's objects (the preview reads so) or
+    mysql-connector-python's (integers both): a string. Event data is stored as sent, so it shows ``2024`` apart
+    from ``"2024"`` (people attributes would not: the workspace keeps them as strings)."""
+    if read == "mysql-connector-python":
+        read_through_connector(monkeypatch)
+    mysql_db.execute(
+        "CREATE TABLE seasons (id INT PRIMARY KEY, yr YEAR)", "INSERT INTO seasons VALUES (1, 2024), (2, 0)"
+    )
+    sql = "SELECT id, CONCAT('season-', id) AS event_id, yr FROM seasons ORDER BY id"
+    run_job(sql, import_type="events", event_name="season", converters=read != "driver objects")
+
+    by_person = {event["person"]["id"]: event["attributes"] for event in workspace.events()}
+    assert by_person == {"1": {"yr": "2024"}, "2": {"yr": "0000"}}

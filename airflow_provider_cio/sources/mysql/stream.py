@@ -24,7 +24,7 @@ from typing import Any
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from airflow_provider_cio.sources.blocking_calls import BlockingCalls
-from airflow_provider_cio.sources.mysql.column_types import mysql_columns, raw_reads
+from airflow_provider_cio.sources.mysql.column_types import MYSQL_YEAR, mysql_columns, raw_reads
 from airflow_provider_cio.sources.statements import check_select
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 
@@ -141,6 +141,7 @@ class StreamCursor:
     def __init__(self, stream: MySQLQueryStream) -> None:
         self.stream = stream
         self._columns: list[SourceColumn] | None = None
+        self._year_indexes: list[int] | None = None
 
     @property
     def description(self) -> Sequence[Sequence[Any]]:
@@ -156,11 +157,38 @@ class StreamCursor:
 
     def fetchmany(self, size: int) -> Sequence[Sequence[Any]]:
         """The next ``size`` rows at most (none at the end)."""
-        return self.stream.call(self.stream.cursor.fetchmany, size)
+        return self.years_as_text(self.stream.call(self.stream.cursor.fetchmany, size))
 
     def fetchall(self) -> Sequence[Sequence[Any]]:
         """Every remaining row."""
-        return self.stream.call(self.stream.cursor.fetchall)
+        return self.years_as_text(self.stream.call(self.stream.cursor.fetchall))
+
+    def years_as_text(self, rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+        """Rows with each ``YEAR`` the driver made an integer written as MySQL writes it (``"2024"``, ``"0000"``).
+
+        A ``YEAR`` is sent as a string (docs/values.md). Read as the server's text it is one already; a driver
+        that hands over its own objects (mysql-connector-python, or mysqlclient without :func:`raw_reads`, as
+        the preview reads) makes it an integer, which the sync would send as a number.
+        """
+        if self._year_indexes is None:
+            self._year_indexes = [] if "year" in self.stream.server_text else year_indexes(self.description or ())
+        if not self._year_indexes or not rows:
+            return rows
+        return [year_text(row, self._year_indexes) for row in rows]
+
+
+def year_indexes(description: Sequence[Sequence[Any]]) -> list[int]:
+    """The positions of the ``YEAR`` columns of a cursor's ``description``."""
+    return [index for index, (_, type_code, *_) in enumerate(description) if type_code == MYSQL_YEAR]
+
+
+def year_text(row: Sequence[Any], indexes: Sequence[int]) -> tuple[Any, ...]:
+    """A row with its ``YEAR`` integers at ``indexes`` as four-digit text; NULL and text as they are."""
+    values = list(row)
+    for index in indexes:
+        if type(values[index]) is int:
+            values[index] = f"{values[index]:04d}"
+    return tuple(values)
 
 
 MULTI_STATEMENTS_OFF = 1
