@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk import DAG
+from sync_helpers import run_job
 
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
@@ -71,6 +72,20 @@ def test_people_by_phone_reach_the_workspace_and_a_bad_number_fails_its_row(user
     assert report["errors_by_type"] == {"invalid_phone": 1} and report["rows_sent"] == 2
     people = {person["phone"]: (person["id"], person["attributes"]) for person in workspace.people()}
     assert people == {"+14155550123": ("1", {"plan": "pro"}), "+442071838750": (None, {"plan": "free"})}
+
+
+def test_a_country_code_alone_fails_its_row_with_advice_before_sending(users, workspace):
+    """``+1`` is a country code without a number: the sync's rule and the workspace's refuse it alike, and the
+    sync says so before sending (the workspace never sees it)."""
+    workspace.settings(phone_identifiers=True)
+    users.insert("users", [{"phone": "+1", "plan": "pro"}, {"phone": "+14155550123", "plan": "pro"}])
+
+    job = run_job("SELECT phone, plan FROM users ORDER BY seq", identify_by="phone")
+
+    assert job.error_rows() == [(1, "+1", "invalid_phone")]
+    assert "write numbers as E.164, e.g. +14155550123" in job.errors[0].message
+    assert workspace.stats()["POST /api/v2/batch"]["ops"] == {"accepted": 1, "failed": 0}
+    assert [person["phone"] for person in workspace.people()] == ["+14155550123"]
 
 
 def test_update_only_by_phone_never_creates_the_number(users, workspace):

@@ -418,7 +418,9 @@ def test_phone_identifiers_are_refused_until_the_setting_enables_them(workspace,
     assert workspace.person(phone="+15550000000") is None
 
 
-@pytest.mark.parametrize("number", ["15551234567", "+1555123456789012", "+0555123456", "+1 555 123", "+", 15551234567])
+@pytest.mark.parametrize(
+    "number", ["15551234567", "+1555123456789012", "+0555123456", "+1 555 123", "+", "+1", 15551234567]
+)
 def test_a_phone_identifier_that_is_not_e164_is_an_item_error(workspace, track, number):
     workspace.settings(phone_identifiers=True)
     response = track.batch(person({"phone": "+15551234567"}), person({"phone": number}))

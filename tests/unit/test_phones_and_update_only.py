@@ -28,6 +28,7 @@ from airflow_provider_cio.sync.records.ops import CHECKED, PeopleOps
 from airflow_provider_cio.sync.records.phones import all_valid_phones, is_valid_phone, phone_text
 from airflow_provider_cio.sync.records.relationships import RelationshipOps
 from airflow_provider_cio.sync.settings import SyncSettings
+from airflow_provider_cio.testing.workspace.values import is_e164
 
 TEXT = 253
 ADVICE = "write numbers as E.164, e.g. +14155550123"
@@ -45,7 +46,7 @@ def row_by_row(builder: PeopleOps, rows: list[tuple[Any, ...]]) -> list[Op | Row
 # --- the E.164 rule ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("number", ["+14155550123", "+1", "+442071838750", "+999999999999999", "+861012345678"])
+@pytest.mark.parametrize("number", ["+14155550123", "+12", "+442071838750", "+999999999999999", "+861012345678"])
 def test_e164_numbers_are_phones(number: str) -> None:
     assert is_valid_phone(number) and all_valid_phones([number, number]) and phone_text(number) == number
 
@@ -60,6 +61,7 @@ def test_e164_numbers_are_phones(number: str) -> None:
         "+04155550123",  # a country code never starts with 0
         "+1234567890123456",  # 16 digits
         "+",
+        "+1",  # a country code alone: E.164 is a country code and a number, 2 digits at least
         "++14155550123",
         "+14155550123\n",
         "+14155550123\n+14155550124",  # two numbers in one value: a column check must not see two rows
@@ -108,6 +110,12 @@ def test_the_phone_rule_never_raises_anything_but_a_row_refusal(values: list[Any
             assert phone_text(value) == value
         except RowRefused as refused:
             assert refused.error_type in (INVALID_PHONE, MISSING_IDENTIFIER)
+
+
+@given(value=st.one_of(st.from_regex(r"\+[0-9]{0,17}", fullmatch=True), st.text(alphabet="+0123456789 ", max_size=18)))
+def test_the_sync_and_the_workspace_emulator_hold_the_same_phone_rule(value: str) -> None:
+    """Written apart (the emulator stands for the workspace), the two rules accept exactly the same numbers."""
+    assert is_valid_phone(value) == is_e164(value)
 
 
 # --- people by phone ------------------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ _ADDR_SPEC = re.compile(rf"(?:{_DOT_ATOM}|{_QUOTED_STRING})@(?:{_DOT_ATOM}|{_DOM
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 POSITIVE_INTEGER = re.compile("[1-9][0-9]*")
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+"""The workspace's phone rule, the sync's too (``sync/records/phones.py``, kept apart so that each checks the
+other: ``tests/unit/test_phones_and_update_only.py`` compares them)."""
 
 
 def is_valid_email(address: str) -> bool:
