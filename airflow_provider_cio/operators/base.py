@@ -29,7 +29,7 @@ from airflow_provider_cio.sources.registry import Source, SourceOptions, source_
 from airflow_provider_cio.sync.convert.columns import IdentifyBy, ImportType
 from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings, check_choice
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror.run import MirrorOptions, OnRemoved, SyncMode
+from airflow_provider_cio.sync.mirror.run import OnRemoved, SyncMode
 from airflow_provider_cio.sync.records.ops import EmptyValues
 
 if TYPE_CHECKING:
@@ -222,19 +222,6 @@ class BaseSyncOperator(SyncLineage, BaseOperator):
             max_removed=self.max_removed,
         )
 
-    def mirror_options(self, context: Context) -> MirrorOptions | None:
-        """Where this task's snapshots live and which one its last successful run recorded (mirror mode)."""
-        if self.sync_mode != "mirror":
-            return None
-        return mirror_options(
-            context,
-            self.task_id,
-            on_removed=self.on_removed,
-            max_removed=self.max_removed,
-            snapshot_base=self.snapshot_base,
-            checkpoint_interval=self.checkpoint_interval,
-        )
-
     def segment(self) -> SegmentTarget | None:
         """The manual segment to fill (people syncs only)."""
         return None
@@ -266,27 +253,28 @@ class BaseSyncOperator(SyncLineage, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Run the sync; push the report; fail the task (without retry) when any row failed."""
         last_sync_time = int(context.get("last_sync_time") or 0)  # type: ignore[call-overload]
+        settings = self.settings()
         publisher = ReportPublisher(
             context,
             task_id=self.task_id,
             import_type=self.import_type,
             dry_run=self.dry_run,
             outlets=self.outlets,
-            settings=report_settings(self.settings(), self.segment(), self.customerio_conn_id, self.source.conn_id),
+            settings=report_settings(settings, self.segment(), self.customerio_conn_id, self.source.conn_id),
             log=self.log,
             error_report_path=self.error_report_path,
         )
         publisher.log_start(self.customerio_conn_id, self.source.name, last_sync_time)
         publisher.check_outlets(self.hook, records_name(self.import_type, self.object_type_id))
         job = SyncJob(
-            self.settings(),
+            settings,
             self.hook,
             segment=self.segment(),
             progress=publisher.log_progress,
             progress_interval=self.progress_interval,
             workdir=tempfile.gettempdir(),
             logger=self.log,
-            mirror=self.mirror_options(context),
+            mirror=mirror_options(context, self.task_id, settings, self.snapshot_base, self.checkpoint_interval),
         )
         self._run = SyncTaskRun(job, self.source.open_stream(), self.source, publisher=publisher, hook=self.hook)
         return self._run.run(self.sql, last_sync_time)

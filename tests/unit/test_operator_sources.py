@@ -46,7 +46,9 @@ def sync_operators() -> list[type]:
 
 
 def is_source(cls: type) -> bool:
-    return cls.__module__.startswith("airflow_provider_cio.sources") or any(name in vars(cls) for name in SOURCE_METHODS)
+    return cls.__module__.startswith("airflow_provider_cio.sources") or any(
+        name in vars(cls) for name in SOURCE_METHODS
+    )
 
 
 def reads(cls: type) -> str | None:
