@@ -124,7 +124,7 @@ class BaseSyncOperator(SyncLineage, BaseOperator):
     mirror_on_removed: ClassVar[OnRemoved] = "ignore"
     """``on_removed`` when the DAG does not set it, in mirror mode."""
     source_kind: ClassVar[str | None] = None
-    """The connection type whose source this operator reads with, whatever the connection's (None: its own)."""
+    """The source the operator is bound to (``mysql``, ``postgres``) whatever the connection type (None: its type)."""
 
     def __init__(
         self,
@@ -243,8 +243,12 @@ class BaseSyncOperator(SyncLineage, BaseOperator):
         jinja_env: jinja2.Environment,
         seen_oids: set[int],
     ) -> None:
-        """Resolve ``last_sync_time`` (operators/last_sync_time.py) into the context once, then render the templated
-        fields. Airflow renders plain and mapped (``.expand()``) tasks through this method."""
+        """Resolve ``last_sync_time`` (operators/last_sync_time.py) into the context (once), then render the
+        templated fields.
+
+        Airflow renders a plain task and each instance of a mapped (``.expand()``) task through this
+        method; ``render_template_fields`` is not called for mapped tasks.
+        """
         if "last_sync_time" not in context:
             last_sync_time = resolve_last_sync_time(context, self.task_id, self.lookback_seconds)
             context["last_sync_time"] = last_sync_time  # type: ignore[typeddict-unknown-key]
