@@ -122,13 +122,13 @@ def preview_query(
     missing = f"no Airflow connection is named {conn_id!r}; give {CONN_OPTIONS.get(kind)} connection"
     preview = Preview()
     try:
-        conn_type = kind or connection_type(conn_id)
-        preview.source = KIND_NAMES.get(conn_type, conn_type)
+        conn_type = kind or connection_type(conn_id)  # looked up once: it picks the source, and names the database
         source = source_for(conn_id, SourceOptions(timezone=settings.timezone), kind=conn_type)
     except (AirflowNotFoundException, ValueError) as error:  # ValueError: not a SQL connection, or no provider
         preview.verdict = missing if isinstance(error, AirflowNotFoundException) else str(error)
         preview.query_failed = True
         return preview
+    preview.source = KIND_NAMES.get(conn_type, conn_type)
     stream = source.open_stream()
     exhausted = False
     try:

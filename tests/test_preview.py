@@ -354,6 +354,7 @@ def test_conn_id_names_a_missing_or_non_sql_connection(capsys, monkeypatch):
     status, out = preview(capsys, "--conn-id", "workspace", "--sql", "SELECT 1 AS id")
 
     assert status == 1
+    assert out.startswith("Query: FAILED\n")
     assert "connection 'workspace' (type 'customerio') is not a SQL connection" in out
 
 
