@@ -3,7 +3,7 @@
 ::
 
     cio-retl create-pool [--conn-id customerio_default] [--name NAME]
-    cio-retl preview --mysql-conn-id ID --sql SQL [--import-type people|objects|relationships|events] ...
+    cio-retl preview [--conn-id ID | --mysql-conn-id ID | --postgres-conn-id ID] --sql SQL [--import-type ...] ...
     cio-retl check-connection --conn-id ID
 
 Each subcommand is a function ``(args) -> int`` registered in :func:`build_parser`.

@@ -1,7 +1,9 @@
 """``cio-retl preview``: what a sync would do with the first rows of a query, sending nothing.
 
-Like the "Run query" button of Customer.io's own sync: the query runs on the MySQL connection (in the
-same read-only transaction as a sync), its columns are checked against the query rules, and up to 100
+Like the "Run query" button of Customer.io's own sync: the query runs on the connection through the same
+source as a sync (``--conn-id``: the connection's type picks it, as for ``SQLReverseETLOperator``;
+``--mysql-conn-id``, the default, and ``--postgres-conn-id`` pin MySQL or PostgreSQL as their operators do),
+read-only as a sync reads, its columns are checked against the query rules, and up to 100
 rows go through the same op builders as a sync. It prints, for each row, the identifiers and the
 attributes that would be set (or the relationship), each row error, and the verdict of the column rules.
 A query that breaks a rule (``SELECT *`` from a table without an ``id`` column, two columns of one
@@ -11,6 +13,7 @@ name, a statement that is not a SELECT) gets the message that says how to fix it
 
     cio-retl preview --mysql-conn-id mysql_default --import-type people --identify-by id \\
         --sql "SELECT id, email, plan FROM users WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }})"
+    cio-retl preview --conn-id analytics_duckdb --sql "SELECT id, email, plan FROM users"
 
 Exit status: 0 when the query passes the rules and every previewed row could be sent; 1 otherwise.
 Nothing secret is printed: the connection is named by its id only, and row values are shown only as the
@@ -44,19 +47,25 @@ from airflow_provider_cio.sync.records.ops import EmptyValues, OpBuilder
 
 MAX_PREVIEW_ROWS = 100
 PROCESS_CONTEXT = "_AIRFLOW_PROCESS_CONTEXT"
+CONN_OPTIONS = {
+    None: "--conn-id a SQL",
+    "mysql": "--mysql-conn-id a MySQL",
+    "postgres": "--postgres-conn-id a Postgres",
+}
+"""The option naming the connection, by the source it pins (None: the connection's type picks)."""
 
 
 @dataclass
 class Preview:
     """What a sync would do with the first rows of a query.
 
-    :param verdict: why the query cannot be synced (a broken column rule, a MySQL error); None when it can.
-    :param query_failed: the verdict is MySQL's (the query did not run), not the column rules'.
+    :param verdict: why the query cannot be synced (a broken column rule, a database error); None when it can.
+    :param query_failed: the verdict is the database's (the query did not run), not the column rules'.
     :param plan: the column plan, when the columns pass the rules.
     :param items: an op or a row error for the previewed rows, in row order.
     :param rows_read: rows previewed.
     :param more_rows: whether the query returns more rows than were previewed.
-    :param source: the database the query ran on.
+    :param source: the database the query ran on (``MySQL``, ``SQLite``, ...), once its connection was found.
     """
 
     verdict: str | None = None
@@ -65,7 +74,7 @@ class Preview:
     items: list[Op | RowError] = field(default_factory=list)
     rows_read: int = 0
     more_rows: bool = False
-    source: str = "MySQL"
+    source: str = ""
 
     @property
     def row_errors(self) -> list[RowError]:
@@ -95,37 +104,33 @@ def render_sql(sql: str, last_sync_time: int) -> str:
 
 
 def preview_query(
-    sql: str,
-    settings: SyncSettings,
-    mysql_conn_id: str,
-    limit: int = MAX_PREVIEW_ROWS,
-    *,
-    postgres_conn_id: str | None = None,
+    sql: str, settings: SyncSettings, conn_id: str, limit: int = MAX_PREVIEW_ROWS, *, kind: str | None = None
 ) -> Preview:
     """Run the query and build the first ``limit`` rows into ops, as a sync would, without sending.
 
     :param sql: the rendered SELECT query.
     :param settings: the sync's settings (import type, identify_by, object type, empty values, ...).
-    :param mysql_conn_id: the Airflow MySQL connection to read from.
+    :param conn_id: the Airflow connection to read from.
     :param limit: rows to preview, at most 100.
-    :param postgres_conn_id: read from this Airflow Postgres connection instead of MySQL.
+    :param kind: read with this connection type's source whatever the connection's type (``mysql``,
+        ``postgres``); None: the connection's type picks (:func:`~airflow_provider_cio.sources.registry.source_for`).
     """
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from airflow_provider_cio.sources.mysql.errors import is_mysql_error, mysql_message
-    from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
+    from airflow_provider_cio.sources.registry import KIND_NAMES, SourceOptions, connection_type, source_for
 
     limit = max(1, min(int(limit), MAX_PREVIEW_ROWS))
+    missing = f"no Airflow connection is named {conn_id!r}; give {CONN_OPTIONS.get(kind)} connection"
     preview = Preview()
-    stream: Any = MySQLQueryStream(mysql_conn_id)
-    conn_id, is_source_error, source_message = mysql_conn_id, is_mysql_error, mysql_message
-    if postgres_conn_id is not None:
-        from airflow_provider_cio.sources.postgres.errors import is_postgres_error, postgres_message
-        from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
-
-        stream = PostgresQueryStream(postgres_conn_id, timezone=settings.timezone)
-        conn_id, is_source_error, source_message = postgres_conn_id, is_postgres_error, postgres_message
-        preview.source = "PostgreSQL"
+    try:
+        conn_type = kind or connection_type(conn_id)  # looked up once: it picks the source, and names the database
+        source = source_for(conn_id, SourceOptions(timezone=settings.timezone), kind=conn_type)
+    except (AirflowNotFoundException, ValueError) as error:  # ValueError: not a SQL connection, or no provider
+        preview.verdict = missing if isinstance(error, AirflowNotFoundException) else str(error)
+        preview.query_failed = True
+        return preview
+    preview.source = KIND_NAMES.get(conn_type, conn_type)
+    stream = source.open_stream()
     exhausted = False
     try:
         cursor = stream.execute(sql)
@@ -152,13 +157,12 @@ def preview_query(
     except QueryError as error:
         preview.verdict = str(error)
     except AirflowNotFoundException:
-        option = "--postgres-conn-id a Postgres" if postgres_conn_id is not None else "--mysql-conn-id a MySQL"
-        preview.verdict = f"no Airflow connection is named {conn_id!r}; give {option} connection"
+        preview.verdict = missing
         preview.query_failed = True
     except Exception as error:
-        if not is_source_error(error):
+        if not source.is_source_error(error):
             raise
-        preview.verdict = source_message(error, conn_id)
+        preview.verdict = source.source_message(error)
         preview.query_failed = True
     finally:
         stream.close(finished=exhausted)
@@ -199,7 +203,8 @@ def previewed_items(ops: Sequence[Op], errors: Sequence[RowError]) -> list[Op | 
 def print_preview(preview: Preview, settings: SyncSettings, out: IO[str]) -> None:
     """Write the preview for a person to read: the verdict, then each row."""
     if preview.verdict is not None or preview.plan is None:
-        out.write(f"Query: FAILED on {preview.source}\n" if preview.query_failed else "Column rules: FAILED\n")
+        on = f" on {preview.source}" if preview.source else ""
+        out.write(f"Query: FAILED{on}\n" if preview.query_failed else "Column rules: FAILED\n")
         out.write(f"  {preview.verdict}\n")
         out.write("Nothing would be sent. Fix the query and preview it again.\n")
         return
@@ -278,16 +283,22 @@ def add_preview_parser(commands: Any) -> argparse.ArgumentParser:
         "preview",
         help="show what a sync would set for the first rows of a query (sends nothing)",
         description=(
-            "Run a sync's query on a MySQL connection and show, for up to 100 rows, the attributes each row "
-            "would set, the rows that would fail and why, and whether the columns pass the query rules. "
-            "Nothing is sent to Customer.io."
+            "Run a sync's query on an Airflow SQL connection (through the same source as a sync) and show, for up "
+            "to 100 rows, the attributes each row would set, the rows that would fail and why, and whether the "
+            "columns pass the query rules. Nothing is sent to Customer.io."
         ),
     )
     query = parser.add_mutually_exclusive_group(required=True)
     query.add_argument("--sql", help="the SELECT query ({{ last_sync_time }} is filled in)")
     query.add_argument("--sql-file", type=Path, help="a file holding the query")
-    parser.add_argument("--mysql-conn-id", default="mysql_default", help="the Airflow MySQL connection")
-    parser.add_argument(
+    connection = parser.add_mutually_exclusive_group()
+    connection.add_argument(
+        "--conn-id", default=None, help="any Airflow SQL connection: its type picks the source, as for a SQL operator"
+    )
+    connection.add_argument(
+        "--mysql-conn-id", default="mysql_default", help="the Airflow MySQL connection (the default: mysql_default)"
+    )
+    connection.add_argument(
         "--postgres-conn-id", default=None, help="read from this Airflow Postgres connection instead of MySQL"
     )
     parser.add_argument("--import-type", choices=get_args(ImportType), default="people", help="what each row is")
@@ -304,6 +315,16 @@ def add_preview_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=preview_limit, default=MAX_PREVIEW_ROWS, help="rows to show (at most 100)")
     parser.set_defaults(handler=run_preview)
     return parser
+
+
+def preview_connection(args: argparse.Namespace) -> tuple[str, str | None]:
+    """The connection the preview reads and the source it pins: ``--conn-id`` (none: its type picks),
+    ``--postgres-conn-id`` (PostgreSQL), else ``--mysql-conn-id`` (MySQL)."""
+    if args.conn_id is not None:
+        return args.conn_id, None
+    if args.postgres_conn_id is not None:
+        return args.postgres_conn_id, "postgres"
+    return args.mysql_conn_id, "mysql"
 
 
 def preview_limit(text: str) -> int:
@@ -351,13 +372,8 @@ def run_preview(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     sql = args.sql if args.sql is not None else args.sql_file.read_text()
     try:
         with connections_from_the_metadata_db():
-            preview = preview_query(
-                render_sql(sql, args.last_sync_time),
-                settings,
-                args.mysql_conn_id,
-                args.limit,
-                postgres_conn_id=args.postgres_conn_id,
-            )
+            conn_id, kind = preview_connection(args)
+            preview = preview_query(render_sql(sql, args.last_sync_time), settings, conn_id, args.limit, kind=kind)
     except QueryError as error:
         preview = Preview(verdict=str(error))
     print_preview(preview, settings, out)

@@ -1,12 +1,16 @@
 """``cio-retl preview``: the first rows of a query as the attributes a sync would set, the rows that would
-fail, and the verdict of the column rules, read from a real MySQL server through an Airflow connection.
+fail, and the verdict of the column rules, read from a real MySQL server through an Airflow connection, and
+(``--conn-id``) from any SQL connection through the source its type picks: MySQL, SQLite and DuckDB files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 
+import duckdb
 import pytest
 
 from airflow_provider_cio.cli import main
@@ -270,3 +274,93 @@ def test_terminal_control_characters_of_row_values_are_printed_escaped(capsys, m
     ) in out
     assert "(identifier '9\\x1b[2J')\n" in out
     assert [c for c in out if not c.isprintable()] == ["\n"] * out.count("\n")
+
+
+PEOPLE_ROWS = [(1, "ada@example.com", "pro", 5), (2, "not an email", None, 1)]
+
+
+def people_in(database: str, request: pytest.FixtureRequest, tmp_path, monkeypatch) -> str:
+    """The same two people in MySQL (the session's server), a SQLite file or a DuckDB file; the connection id."""
+    if database == "mysql":
+        mysql_db = request.getfixturevalue("mysql_db")
+        mysql_db.execute("CREATE TABLE people (id INT, email VARCHAR(200), plan VARCHAR(20), seats INT)")
+        mysql_db.insert(
+            "people", [dict(zip(("id", "email", "plan", "seats"), row, strict=True)) for row in PEOPLE_ROWS]
+        )
+        return "mysql_default"
+    path = tmp_path / f"people.{database}"
+    if database == "sqlite":
+        with contextlib.closing(sqlite3.connect(path)) as con, con:
+            con.execute("CREATE TABLE people (id INTEGER, email TEXT, plan TEXT, seats INTEGER)")
+            con.executemany("INSERT INTO people VALUES (?, ?, ?, ?)", PEOPLE_ROWS)
+    else:
+        with duckdb.connect(str(path)) as con:
+            con.execute("CREATE TABLE people (id BIGINT, email VARCHAR, plan VARCHAR, seats INTEGER)")
+            con.executemany("INSERT INTO people VALUES (?, ?, ?, ?)", PEOPLE_ROWS)
+    conn_id = f"people_{database}"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": database, "host": str(path)}))
+    return conn_id
+
+
+@pytest.mark.parametrize("database", ["mysql", "sqlite", "duckdb"])
+def test_conn_id_previews_any_sql_connection_through_its_source(capsys, database, request, tmp_path, monkeypatch):
+    conn_id = people_in(database, request, tmp_path, monkeypatch)
+
+    status, out = preview(
+        capsys, "--conn-id", conn_id, "--sql", "SELECT id, email, plan, seats FROM people ORDER BY id"
+    )
+
+    assert status == 1, out  # row 2 would fail
+    assert "Column rules: OK (people identified by id)\n" in out  # after DuckDBHook's log line, on DuckDB
+    assert (
+        "row 1: person id=1 (identify)\n"
+        '    email = "ada@example.com"\n'
+        '    plan = "pro"\n'
+        "    seats = 5\n"
+        "row 2: ERROR invalid_email: "
+    ) in out
+    assert "2 rows previewed: 1 would be sent, 1 would fail." in out
+
+
+@pytest.mark.parametrize("database", ["sqlite", "duckdb"])
+def test_conn_id_refuses_a_write_naming_the_connection(capsys, database, request, tmp_path, monkeypatch):
+    conn_id = people_in(database, request, tmp_path, monkeypatch)
+
+    status, out = preview(capsys, "--conn-id", conn_id, "--sql", "DELETE FROM people RETURNING id")
+
+    assert status == 1
+    assert "Column rules: FAILED\n" in out
+    assert "this statement starts with DELETE" in out and repr(conn_id) in out
+
+
+def test_conn_id_reports_the_drivers_error_naming_the_database(capsys, request, tmp_path, monkeypatch):
+    conn_id = people_in("sqlite", request, tmp_path, monkeypatch)
+
+    status, out = preview(capsys, "--conn-id", conn_id, "--sql", "SELECT id FROM no_such_table")
+
+    assert status == 1
+    assert out.startswith("Query: FAILED on SQLite\n")
+    assert f"SQLite connection {conn_id!r} failed (OperationalError): no such table: no_such_table" in out
+
+
+def test_conn_id_names_a_missing_or_non_sql_connection(capsys, monkeypatch):
+    status, out = preview(capsys, "--conn-id", "no_such_connection", "--sql", "SELECT 1 AS id")
+
+    assert status == 1
+    assert out.startswith("Query: FAILED\n")
+    assert "no Airflow connection is named 'no_such_connection'; give --conn-id a SQL connection" in out
+
+    monkeypatch.setenv("AIRFLOW_CONN_WORKSPACE", json.dumps({"conn_type": "customerio", "login": "site"}))
+    status, out = preview(capsys, "--conn-id", "workspace", "--sql", "SELECT 1 AS id")
+
+    assert status == 1
+    assert out.startswith("Query: FAILED\n")
+    assert "connection 'workspace' (type 'customerio') is not a SQL connection" in out
+
+
+def test_conn_id_and_mysql_conn_id_are_one_or_the_other(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["preview", "--conn-id", "a", "--mysql-conn-id", "b", "--sql", "SELECT 1 AS id"])
+
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -1,8 +1,8 @@
 """BaseSyncOperator: what every sync operator shares, a thin shell over the parts of this package.
 
 Its arguments are checked here, at DAG parse time. ``last_sync_time`` comes from
-:mod:`~airflow_provider_cio.operators.last_sync_time`, the query's rows from the source
-(:class:`~airflow_provider_cio.operators.mysql.MySQLSource` unless another is mixed in), a mirror's
+:mod:`~airflow_provider_cio.operators.last_sync_time`, the query's rows from the source the operator holds
+(``self.source``, from :func:`~airflow_provider_cio.sources.registry.source_for` when the task runs), a mirror's
 last snapshot from :mod:`~airflow_provider_cio.operators.snapshots`; a
 :class:`~airflow_provider_cio.operators.run.SyncTaskRun` runs the sync and a
 :class:`~airflow_provider_cio.operators.publish.ReportPublisher` leaves its report behind.
@@ -11,7 +11,7 @@ last snapshot from :mod:`~airflow_provider_cio.operators.snapshots`; a
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,24 +21,40 @@ from airflow_provider_cio.assets import records_name
 from airflow_provider_cio.hooks.customerio import CustomerIOHook, RetryPolicy
 from airflow_provider_cio.operators.last_sync_time import check_last_sync_time_arguments, resolve_last_sync_time
 from airflow_provider_cio.operators.links import ErrorReportLink
-from airflow_provider_cio.operators.mysql import MySQLSource
 from airflow_provider_cio.operators.openlineage import SyncLineage
 from airflow_provider_cio.operators.publish import ReportPublisher, report_settings
 from airflow_provider_cio.operators.run import SyncTaskRun
 from airflow_provider_cio.operators.snapshots import mirror_options
+from airflow_provider_cio.sources.registry import Source, SourceOptions, source_for
 from airflow_provider_cio.sync.convert.columns import IdentifyBy, ImportType
 from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings, check_choice
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror.run import MirrorOptions, OnRemoved, SyncMode
+from airflow_provider_cio.sync.mirror.run import OnRemoved, SyncMode
 from airflow_provider_cio.sync.records.ops import EmptyValues
 
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
+CONN_PARAMETERS = ("conn_id", "mysql_conn_id", "postgres_conn_id")
+"""The connection parameters of the sync operators: each operator takes one of them."""
 
-class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
-    """Runs a query on MySQL or PostgreSQL and syncs its rows into a Customer.io workspace (the sync operators' base).
+
+def refuse_other_connections(kwargs: Mapping[str, Any], reads: str) -> None:
+    """Refuse another operator's connection parameter at DAG parse time.
+
+    :param reads: the operator's own connection parameter, as the message names it.
+    :raises TypeError: naming both parameters.
+    """
+    for name in CONN_PARAMETERS:
+        if name in kwargs:
+            raise TypeError(f"this operator reads {reads}; {name} does not apply")
+
+
+class BaseSyncOperator(SyncLineage, BaseOperator):
+    """Runs a query on a SQL connection and syncs its rows into a Customer.io workspace (the sync operators' base).
+
+    It holds its source (``self.source``): the connection's type picks it when the task runs (docs/sources.md).
 
     Run one sync per workspace at a time. Give every sync task of a workspace the same one-slot pool,
     ``pool=workspace_pool("customerio_default")`` (from ``airflow_provider_cio.pools``), and give the
@@ -55,17 +71,17 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
 
     :param sql: the SELECT query, or a path ending in ``.sql`` (templated). ``{{ last_sync_time }}`` is
         the start of the last successful sync in Unix seconds (0 before the first).
-    :param mysql_conn_id: the Airflow MySQL connection to read from.
+    :param conn_id: the Airflow connection to read from (default ``mysql_default``).
     :param customerio_conn_id: the ``customerio`` connection of the workspace.
     :param identify_by: how people are identified: ``id``, ``email`` or ``phone`` (E.164: ``+14155550123``).
     :param update_only: people only: update people who exist, create nobody (ops carry ``"_update": true``).
     :param object_type_id: the object type of rows without an ``object_type_id`` column (default "1").
     :param empty_values: NULL and empty values: ``ignore`` (keep what the workspace has) or ``delete``.
-    :param json_columns: columns holding JSON text to send as nested values (MariaDB reports JSON
-        columns as text; MySQL's JSON type is recognised on its own).
-    :param timezone: the time zone naive DATETIME and DATE values are read in (default UTC).
+    :param json_columns: columns holding JSON text to send as nested values (e.g. MariaDB reports JSON
+        columns as text; a JSON type the source reports is recognised on its own).
+    :param timezone: the time zone naive date and time values are read in (default UTC).
     :param lookback_seconds: seconds subtracted from ``last_sync_time``, for transactions that commit
-        late and for clock skew between Airflow and MySQL: rows may be sent twice, never lost.
+        late and for clock skew between Airflow and the database: rows may be sent twice, never lost.
     :param error_report_path: where the error CSV is written (templated; any ``ObjectStoragePath`` URI,
         e.g. ``s3://conn@bucket/key.csv``). Default: under ``<[customerio] storage_base>/cio_error_reports/``.
     :param sync_mode: ``upsert`` (default): every row of the query is sent (filter it on
@@ -107,12 +123,14 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
     on_removed_choices: ClassVar[tuple[OnRemoved, ...]] = ("ignore", "delete")
     mirror_on_removed: ClassVar[OnRemoved] = "ignore"
     """``on_removed`` when the DAG does not set it, in mirror mode."""
+    source_kind: ClassVar[str | None] = None
+    """The source the operator is bound to (``mysql``, ``postgres``) whatever the connection type (None: its type)."""
 
     def __init__(
         self,
         *,
         sql: str,
-        mysql_conn_id: str = "mysql_default",
+        conn_id: str = "mysql_default",
         customerio_conn_id: str = CustomerIOHook.default_conn_name,
         identify_by: IdentifyBy = "id",
         update_only: bool = False,
@@ -137,6 +155,7 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         checkpoint_interval: float = 10.0,
         **kwargs: Any,
     ) -> None:
+        refuse_other_connections(kwargs, "conn_id (any SQL connection)")
         super().__init__(**kwargs)
         if empty_values is None:  # a mirror removes what became NULL, so the workspace equals the query
             empty_values = "delete" if sync_mode == "mirror" else "ignore"
@@ -147,7 +166,7 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         if request_attempts < 1:
             raise ValueError(f"request_attempts must be at least 1, not {request_attempts}")
         self.sql = sql
-        self.mysql_conn_id = mysql_conn_id
+        self.conn_id = conn_id
         self.customerio_conn_id = customerio_conn_id
         self.identify_by = identify_by
         self.update_only = update_only
@@ -203,28 +222,18 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
             max_removed=self.max_removed,
         )
 
-    def mirror_options(self, context: Context) -> MirrorOptions | None:
-        """Where this task's snapshots live and which one its last successful run recorded (mirror mode)."""
-        if self.sync_mode != "mirror":
-            return None
-        return mirror_options(
-            context,
-            self.task_id,
-            on_removed=self.on_removed,
-            max_removed=self.max_removed,
-            snapshot_base=self.snapshot_base,
-            checkpoint_interval=self.checkpoint_interval,
-        )
-
     def segment(self) -> SegmentTarget | None:
         """The manual segment to fill (people syncs only)."""
         return None
 
-    def report_settings(self) -> dict[str, Any]:
-        """The settings the report carries for the syncs page (names and choices, never secrets)."""
-        return report_settings(self.settings(), self.segment(), self.customerio_conn_id, self.source_conn_id())
+    @cached_property
+    def source(self) -> Source:
+        """The source the query runs on, bound to ``conn_id`` when the task runs (never at DAG parse time)."""
+        return source_for(self.conn_id, self.source_options(), kind=self.source_kind)
 
-    # last_sync_time -------------------------------------------------------------------------------
+    def source_options(self) -> SourceOptions:
+        """The settings the source reads (the PostgreSQL operators add ``statement_timeout``)."""
+        return SourceOptions(timezone=self.timezone)
 
     def _do_render_template_fields(
         self,
@@ -234,47 +243,44 @@ class BaseSyncOperator(MySQLSource, SyncLineage, BaseOperator):
         jinja_env: jinja2.Environment,
         seen_oids: set[int],
     ) -> None:
-        """Resolve ``last_sync_time`` into the context (once), then render the templated fields.
+        """Resolve ``last_sync_time`` (operators/last_sync_time.py) into the context (once), then render the
+        templated fields.
 
         Airflow renders a plain task and each instance of a mapped (``.expand()``) task through this
         method; ``render_template_fields`` is not called for mapped tasks.
         """
         if "last_sync_time" not in context:
-            context["last_sync_time"] = self.resolve_last_sync_time(context)  # type: ignore[typeddict-unknown-key]
+            last_sync_time = resolve_last_sync_time(context, self.task_id, self.lookback_seconds)
+            context["last_sync_time"] = last_sync_time  # type: ignore[typeddict-unknown-key]
         super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
-
-    def resolve_last_sync_time(self, context: Context) -> int:
-        """The start of this task's last successful sync (minus the look-back), or 0 (operators/last_sync_time.py)."""
-        return resolve_last_sync_time(context, self.task_id, self.lookback_seconds)
-
-    # execute --------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Run the sync; push the report; fail the task (without retry) when any row failed."""
         last_sync_time = int(context.get("last_sync_time") or 0)  # type: ignore[call-overload]
+        settings = self.settings()
         publisher = ReportPublisher(
             context,
             task_id=self.task_id,
             import_type=self.import_type,
             dry_run=self.dry_run,
             outlets=self.outlets,
-            settings=self.report_settings(),
+            settings=report_settings(settings, self.segment(), self.customerio_conn_id, self.source.conn_id),
             log=self.log,
             error_report_path=self.error_report_path,
         )
-        publisher.log_start(self.customerio_conn_id, self.source_name(), last_sync_time)
+        publisher.log_start(self.customerio_conn_id, self.source.name, last_sync_time)
         publisher.check_outlets(self.hook, records_name(self.import_type, self.object_type_id))
         job = SyncJob(
-            self.settings(),
+            settings,
             self.hook,
             segment=self.segment(),
             progress=publisher.log_progress,
             progress_interval=self.progress_interval,
             workdir=tempfile.gettempdir(),
             logger=self.log,
-            mirror=self.mirror_options(context),
+            mirror=mirror_options(context, self.task_id, settings, self.snapshot_base, self.checkpoint_interval),
         )
-        self._run = SyncTaskRun(job, self.open_stream(), source=self, publisher=publisher, hook=self.hook)
+        self._run = SyncTaskRun(job, self.source.open_stream(), self.source, publisher=publisher, hook=self.hook)
         return self._run.run(self.sql, last_sync_time)
 
     def sync_report(self) -> dict[str, Any] | None:

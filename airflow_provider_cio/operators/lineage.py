@@ -1,11 +1,11 @@
-"""OpenLineage for the sync operators: the MySQL or PostgreSQL tables a query reads in, the workspace's records out.
+"""OpenLineage for the sync operators: the tables a query reads in, the workspace's records out.
 
 Imported only from the operators' ``get_openlineage_facets_on_*`` methods, so that nothing here (nor the
 OpenLineage client) is imported when a DAG is parsed or when the OpenLineage provider is not installed.
 
-- Inputs: the tables of the sync's rendered query, named by each source's own lineage (e.g.
-  :mod:`~airflow_provider_cio.sources.mysql.lineage`: namespace ``mysql://<host>:<port>``, name
-  ``<database>.<table>``). The parser only reads the query text: no extra query runs on the source.
+- Inputs: the tables of the sync's rendered query, named by the source's lineage from its hook's OpenLineage
+  database info (:mod:`~airflow_provider_cio.sources.dbapi.lineage`; MySQL: namespace ``mysql://<host>:<port>``,
+  name ``<database>.<table>``). The parser only reads the query text: no extra query runs on the source.
 - Output: the workspace's records, namespace ``customerio://<region>/<site_id>``, name ``people``,
   ``objects/<object_type_id>`` or ``relationships`` (the dataset of the sync's ``customerio://`` asset).
 - Facets of the output, once the sync has a report: ``outputStatistics`` (``rowCount`` = rows the
@@ -62,7 +62,7 @@ def sync_lineage(
 ) -> OperatorLineage:
     """The lineage of a sync task: its query's tables in, the workspace's records out (with counts when done).
 
-    :param query: the lineage of the sync's rendered query (:func:`mysql_lineage`, :func:`postgres_lineage`).
+    :param query: the lineage of the sync's rendered query (the source's ``lineage``).
     :param workspace: the workspace synced into.
     :param records: the records written: ``people``, ``objects/<object_type_id>`` or ``relationships``.
     :param report: the sync's report (XCom ``return_value``), or None before it has one.

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
+    from airflow_provider_cio.sources.registry import Source
 
 
 class LineageTask(Protocol):
@@ -22,14 +23,16 @@ class LineageTask(Protocol):
 
     import_type: str
     object_type_id: str
+    sql: str
 
     @property
     def hook(self) -> CustomerIOHook:
         """The workspace hook (its connection names the output dataset)."""
         ...
 
-    def source_lineage(self) -> OperatorLineage:
-        """The tables the rendered query reads."""
+    @property
+    def source(self) -> Source:
+        """The source the query runs on (its lineage names the query's tables)."""
         ...
 
     def sync_report(self) -> dict[str, Any] | None:
@@ -59,4 +62,4 @@ def task_lineage(task: LineageTask, report: dict[str, Any] | None) -> OperatorLi
     from airflow_provider_cio.operators.lineage import sync_lineage
 
     records = records_name(task.import_type, task.object_type_id)
-    return sync_lineage(task.source_lineage(), task.hook.settings, records, report)
+    return sync_lineage(task.source.lineage(task.sql), task.hook.settings, records, report)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
+    from airflow_provider_cio.sources.registry import Source
     from airflow_provider_cio.sync.account.failed_rows import ErrorLog
     from airflow_provider_cio.sync.convert.columns import ImportType
     from airflow_provider_cio.sync.engine import SyncEngine, SyncProgress
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
 def report_settings(
     settings: SyncSettings, segment: SegmentTarget | None, customerio_conn_id: str, source_conn_id: str
 ) -> dict[str, Any]:
-    """The settings a report carries for the syncs page (names and choices, never secrets)."""
+    """The settings a report carries for the syncs page (names and choices, never secrets).
+
+    :param source_conn_id: the connection of the source the query runs on (its ``conn_id``).
+    """
     return {
         "customerio_conn_id": customerio_conn_id,
         "source_conn_id": source_conn_id,
@@ -137,13 +141,13 @@ class ReportPublisher:
         raise (AirflowException if retry else AirflowFailException)(f"{message}. Nothing was sent.")
 
     def publish(
-        self, report: SyncReport, mirror: MirrorRun | None, failure: BaseException | None, source_retry: bool | None
+        self, report: SyncReport, mirror: MirrorRun | None, failure: BaseException | None, source: Source
     ) -> dict[str, Any]:
         """Log and return the report; advance ``last_sync_time`` on success, else push it and fail the task.
 
         :param mirror: the run's mirror (its snapshot pointer is recorded on success), None for upsert.
         :param failure: the exception that stopped the sync, if any.
-        :param source_retry: the source operator's verdict when ``failure`` is its driver's.
+        :param source: the source the query ran on (it judges whether a retry may help with its driver's errors).
         """
         self.log.info("%s", report.summary())
         report.settings = self.settings
@@ -155,4 +159,4 @@ class ReportPublisher:
                 record_snapshot(self.context, mirror, self.log)
             return data
         self.context["ti"].xcom_push(key="return_value", value=data)
-        raise task_failure(report, failure, source_retry)
+        raise task_failure(report, failure, source)

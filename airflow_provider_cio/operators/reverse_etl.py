@@ -1,4 +1,5 @@
-"""MySQLReverseETLOperator: people or objects from a MySQL query, one add-or-update per row (or one event)."""
+"""The people, objects and events syncs: one add-or-update per row (or one event), from a query on any SQL connection
+(``SQLReverseETLOperator``) or on MySQL (``MySQLReverseETLOperator``, the same operator bound to the MySQL source)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, get_args
 
-from airflow_provider_cio.operators.base import BaseSyncOperator
+from airflow_provider_cio.operators.base import BaseSyncOperator, refuse_other_connections
 from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
 from airflow_provider_cio.sync.mirror.run import OnRemoved
 from airflow_provider_cio.sync.records.kinds import KINDS
@@ -14,8 +15,13 @@ from airflow_provider_cio.sync.records.kinds import KINDS
 RecordType = Literal["people", "objects", "events"]
 
 
-class MySQLReverseETLOperator(BaseSyncOperator):
-    """Add or update people or objects in a Customer.io workspace from a MySQL query.
+class SQLReverseETLOperator(BaseSyncOperator):
+    """Add or update people or objects, or send events, in a Customer.io workspace from a query on any Airflow
+    SQL connection.
+
+    The same DAG reads MySQL, PostgreSQL, SQLite, DuckDB or any database whose Airflow hook is a common.sql
+    ``DbApiHook`` by changing only ``conn_id``: the connection's type picks the source when the task runs
+    (docs/sources.md). Write ``{{ last_sync_time }}`` (Unix seconds) in the query as the database compares it.
 
     Each row is one person or object; each column an attribute, named exactly as the column (use
     ``AS`` to rename). People need the identifier column chosen by ``identify_by`` (``id``,
@@ -25,9 +31,10 @@ class MySQLReverseETLOperator(BaseSyncOperator):
 
     .. code-block:: python
 
-        MySQLReverseETLOperator(
+        SQLReverseETLOperator(
             task_id="sync_people",
-            sql="SELECT id, email, plan FROM users WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }})",
+            sql="SELECT id, email, plan FROM users WHERE updated_at >= {{ last_sync_time }}",
+            conn_id="analytics_duckdb",
             import_type="people",
             identify_by="id",
             pool=workspace_pool("customerio_default"),
@@ -61,7 +68,7 @@ class MySQLReverseETLOperator(BaseSyncOperator):
     :param activity_timeout: the longest wait for the activity log to settle.
 
     The other parameters are those of :class:`~airflow_provider_cio.operators.base.BaseSyncOperator`:
-    ``sql`` (templated), ``mysql_conn_id``, ``customerio_conn_id``, ``identify_by``, ``update_only``,
+    ``sql`` (templated), ``conn_id``, ``customerio_conn_id``, ``identify_by``, ``update_only``,
     ``object_type_id``, ``empty_values``, ``json_columns``, ``timezone``, ``lookback_seconds``,
     ``error_report_path`` (templated), ``dry_run``, ``concurrency``, ``fetch_size``, ``max_rows``,
     ``request_timeout``, ``request_attempts``, ``progress_interval``, ``snapshot_base``,
@@ -119,3 +126,35 @@ class MySQLReverseETLOperator(BaseSyncOperator):
         if self.segment_id is None and not self.segment_name:
             return None
         return SegmentTarget(segment_id=self.segment_id, segment_name=self.segment_name or None)
+
+
+class MySQLReverseETLOperator(SQLReverseETLOperator):
+    """Add or update people or objects, or send events, in a Customer.io workspace from a MySQL query.
+
+    :class:`SQLReverseETLOperator` bound to the MySQL source: it reads ``mysql_conn_id`` with ``MySqlHook``
+    whatever the connection's type, and takes every other parameter of :class:`SQLReverseETLOperator`.
+
+    .. code-block:: python
+
+        MySQLReverseETLOperator(
+            task_id="sync_people",
+            sql="SELECT id, email, plan FROM users WHERE updated_at >= FROM_UNIXTIME({{ last_sync_time }})",
+            import_type="people",
+            identify_by="id",
+            pool=workspace_pool("customerio_default"),
+        )
+
+    .. warning::
+        Create the workspace's one-slot pool before the DAG's first run (``cio-retl create-pool``): a
+        task naming a pool that does not exist waits in ``scheduled`` forever and nothing fails
+        (docs/scheduling.md).
+
+    :param mysql_conn_id: the Airflow MySQL connection to read from (default ``mysql_default``).
+    """
+
+    source_kind = "mysql"
+
+    def __init__(self, *, mysql_conn_id: str = "mysql_default", **kwargs: Any) -> None:
+        refuse_other_connections(kwargs, "mysql_conn_id (a MySQL connection)")
+        super().__init__(conn_id=mysql_conn_id, **kwargs)
+        self.mysql_conn_id = mysql_conn_id

@@ -13,11 +13,12 @@ from airflow_provider_cio.sync.convert.columns import QueryError
 if TYPE_CHECKING:
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
     from airflow_provider_cio.operators.publish import ReportPublisher
+    from airflow_provider_cio.sources.registry import Source
     from airflow_provider_cio.sync.job import SyncJob
 
 
 class QueryStream(Protocol):
-    """The source's reader of one query (``MySQLQueryStream``, ``PostgresQueryStream``)."""
+    """The source's reader of one query (``MySQLQueryStream``, ``PostgresQueryStream``, ``DbApiQueryStream``)."""
 
     def execute(self, sql: str, server_text: Collection[ColumnType] | None = None) -> Any:
         """Run the query; return its cursor (``columns`` in neutral types, ``description``, ``fetchmany``).
@@ -35,22 +36,6 @@ class QueryStream(Protocol):
         ...
 
 
-class SourceErrors(Protocol):
-    """What a run needs to know about the source driver's errors (``MySQLSource``, ``PostgresSource``)."""
-
-    def is_source_error(self, error: BaseException) -> bool:
-        """Whether an exception is the source driver's."""
-        ...
-
-    def source_message(self, error: BaseException) -> str:
-        """A source driver error as a sentence naming the connection and saying what to fix."""
-        ...
-
-    def source_retry_may_help(self, error: BaseException) -> bool:
-        """Whether a source driver error is about the connection (a retry may help) rather than the query."""
-        ...
-
-
 @dataclass
 class SyncTaskRun:
     """Runs the query into the job, then publishes the report; closes the stream, the job and the hook.
@@ -59,15 +44,16 @@ class SyncTaskRun:
     rules refuse, or a source error before anything was sent, fails the task with a report saying so.
 
     :param job: the sync, set up with the task's settings, workspace, segment and mirror.
-    :param stream: the source's query stream (``execute``, ``cancel``, ``close``).
-    :param source: tells the source driver's errors apart and words them.
+    :param stream: the source's stream for this run (``execute``, ``cancel``, ``close``).
+    :param source: the source the query runs on: tells its driver's errors apart, words them, and says whether a
+        retry may help.
     :param publisher: leaves the report, the error CSV and the watermark behind, or fails the task.
     :param hook: the workspace hook, closed at the end and cancelled with the run.
     """
 
     job: SyncJob
     stream: QueryStream
-    source: SourceErrors
+    source: Source
     publisher: ReportPublisher
     hook: CustomerIOHook
 
@@ -100,9 +86,7 @@ class SyncTaskRun:
             self.stream.close(finished=finished)
             job.close()
             self.hook.close()
-        failure = job.failure
-        source_retry = source.source_retry_may_help(failure) if failure and source.is_source_error(failure) else None
-        return publisher.publish(report, job.mirror, failure, source_retry)
+        return publisher.publish(report, job.mirror, job.failure, source)
 
     def cancel(self) -> None:
         """Stop reading and sending: cancel the query on the source and cancel in-flight requests."""

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
-    from airflow_provider_cio.sync.mirror.run import MirrorRun, OnRemoved
+    from airflow_provider_cio.sync.job import SyncSettings
+    from airflow_provider_cio.sync.mirror.run import MirrorRun
 
 SNAPSHOT_KEY = "cio_mirror_snapshot"
 
@@ -40,20 +41,17 @@ def last_snapshot_pointer(context: Context, task_id: str) -> dict[str, Any] | No
 
 
 def mirror_options(
-    context: Context,
-    task_id: str,
-    *,
-    on_removed: OnRemoved,
-    max_removed: int | str,
-    snapshot_base: str | None,
-    checkpoint_interval: float,
-) -> MirrorOptions:
+    context: Context, task_id: str, settings: SyncSettings, snapshot_base: str | None, checkpoint_interval: float
+) -> MirrorOptions | None:
     """Where the task's snapshots live (``snapshot_base`` or ``[customerio] storage_base``) and which one its
-    last successful run recorded; the other arguments are the operator's."""
+    last successful run recorded, with the sync's ``on_removed`` and ``max_removed``; None unless the sync
+    mirrors (nothing is read then). The other arguments are the operator's."""
+    if settings.sync_mode != "mirror":
+        return None
     folder = snapshot_folder(context["dag"].dag_id, task_id, context["ti"].map_index, snapshot_base)
     return MirrorOptions(
-        on_removed=on_removed,
-        max_removed=max_removed,
+        on_removed=settings.on_removed,
+        max_removed=settings.max_removed,
         store=ObjectStore(folder),
         pointer=last_snapshot_pointer(context, task_id),
         checkpoint_interval=checkpoint_interval,

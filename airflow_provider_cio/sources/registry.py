@@ -3,8 +3,10 @@
 The connection's type picks the source (:data:`SOURCES`): ``mysql`` the MySQL source, ``postgres`` the
 PostgreSQL source, any other type whose hook is a common.sql ``DbApiHook`` the generic DB-API reader
 (:mod:`~airflow_provider_cio.sources.dbapi`). Snowflake goes through the generic reader until it has a reader
-of its own. Each source is a small object the operator holds (composition): its stream, its lineage and
-what its driver's errors mean.
+of its own. Each source is a small object the operator holds (composition), built when the task runs: its
+stream, its lineage and what its driver's errors mean. Each lives in its own package
+(``sources/mysql/source.py``, ``sources/postgres/source.py``, ``sources/dbapi/source.py``), imported only when a
+connection needs it, so that a DAG never imports a driver it does not read with.
 """
 
 from __future__ import annotations
@@ -75,91 +77,20 @@ class Source(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class MySQLSourceBinding:
-    """The MySQL source on a ``mysql`` connection."""
-
-    conn_id: str
-
-    @property
-    def name(self) -> str:
-        return f"MySQL connection {self.conn_id!r}"
-
-    def open_stream(self) -> Any:
-        from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
-
-        return MySQLQueryStream(self.conn_id)
-
-    def lineage(self, sql: str) -> OperatorLineage:
-        from airflow_provider_cio.sources.mysql.lineage import mysql_lineage
-
-        return mysql_lineage(sql, self.conn_id)
-
-    def is_source_error(self, error: BaseException) -> bool:
-        from airflow_provider_cio.sources.mysql.errors import is_mysql_error
-
-        return is_mysql_error(error)
-
-    def source_message(self, error: BaseException) -> str:
-        from airflow_provider_cio.sources.mysql.errors import mysql_message
-
-        return mysql_message(error, self.conn_id)
-
-    def source_retry_may_help(self, error: BaseException) -> bool:
-        from airflow_provider_cio.sources.mysql.errors import is_connection_error
-
-        return is_connection_error(error)
-
-
-@dataclass(frozen=True)
-class PostgresSourceBinding:
-    """The PostgreSQL source on a ``postgres`` connection (``apache-airflow-providers-postgres``)."""
-
-    conn_id: str
-    options: SourceOptions
-
-    @property
-    def name(self) -> str:
-        return f"PostgreSQL connection {self.conn_id!r}"
-
-    def open_stream(self) -> Any:
-        from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
-
-        return PostgresQueryStream(
-            self.conn_id, timezone=self.options.timezone, statement_timeout=self.options.statement_timeout
-        )
-
-    def lineage(self, sql: str) -> OperatorLineage:
-        from airflow_provider_cio.sources.postgres.lineage import postgres_lineage
-
-        return postgres_lineage(sql, self.conn_id)
-
-    def is_source_error(self, error: BaseException) -> bool:
-        from airflow_provider_cio.sources.postgres.errors import is_postgres_error
-
-        return is_postgres_error(error)
-
-    def source_message(self, error: BaseException) -> str:
-        from airflow_provider_cio.sources.postgres.errors import postgres_message
-
-        return postgres_message(error, self.conn_id)
-
-    def source_retry_may_help(self, error: BaseException) -> bool:
-        from airflow_provider_cio.sources.postgres.errors import is_postgres_connection_error
-
-        return is_postgres_connection_error(error)
-
-
 SourceFactory = Callable[[str, str, SourceOptions], Source]
 """Makes the source of a connection: ``(conn_id, conn_type, options)``."""
 
 
 def _mysql(conn_id: str, conn_type: str, options: SourceOptions) -> Source:
-    return MySQLSourceBinding(conn_id)
+    from airflow_provider_cio.sources.mysql.source import MySQLSource
+
+    return MySQLSource(conn_id)
 
 
 def _postgres(conn_id: str, conn_type: str, options: SourceOptions) -> Source:
-    return PostgresSourceBinding(conn_id, options)
+    from airflow_provider_cio.sources.postgres.source import PostgresSource
+
+    return PostgresSource(conn_id, timezone=options.timezone, statement_timeout=options.statement_timeout)
 
 
 def _dbapi(conn_id: str, conn_type: str, options: SourceOptions) -> Source:
@@ -172,13 +103,27 @@ SOURCES: Mapping[str, SourceFactory] = {"mysql": _mysql, "postgres": _postgres}
 """The connection types with a source of their own; any other goes to the generic DB-API reader."""
 
 
-def source_for(conn_id: str, options: SourceOptions | None = None) -> Source:
-    """The source of an Airflow connection, chosen by its connection type.
+def source_for(conn_id: str, options: SourceOptions | None = None, kind: str | None = None) -> Source:
+    """The source of an Airflow connection, chosen by its connection type or pinned by ``kind``.
 
+    Call it when the task runs, never when the DAG is parsed: it reads the connection (unless ``kind`` is given).
+
+    :param options: the operator's settings the source reads.
+    :param kind: read with this connection type's source (a key of :data:`SOURCES`, e.g. ``mysql``) whatever the
+        connection's type, as ``MySQLReverseETLOperator`` and the PostgreSQL operators do; None: the connection's
+        type picks.
     :raises ValueError: the connection's hook is not a SQL (common.sql ``DbApiHook``) hook, or its provider
         is not installed; the message names the connection.
     """
+    conn_type = kind or connection_type(conn_id)
+    return SOURCES.get(conn_type, _dbapi)(conn_id, conn_type, options or SourceOptions())
+
+
+def connection_type(conn_id: str) -> str:
+    """The type of an Airflow connection (``mysql``, ``sqlite``, ...; empty when it has none).
+
+    :raises airflow.sdk.exceptions.AirflowNotFoundException: no connection has this id.
+    """
     from airflow.sdk import BaseHook
 
-    conn_type = BaseHook.get_connection(conn_id).conn_type or ""
-    return SOURCES.get(conn_type, _dbapi)(conn_id, conn_type, options or SourceOptions())
+    return BaseHook.get_connection(conn_id).conn_type or ""
