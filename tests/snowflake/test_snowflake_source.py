@@ -153,7 +153,8 @@ def test_a_query_error_names_the_connection_and_what_to_fix(snowflake_db, worksp
 def test_relationships_from_snowflake(snowflake_db, workspace, capfd) -> None:
     """SQLRelationshipOperator on Snowflake: a BOOLEAN ``deleted`` adds, then removes, a relationship."""
     snowflake_db.execute(
-        "CREATE OR REPLACE TABLE memberships (person_id NUMBER(38,0), company_id VARCHAR, role VARCHAR, removed BOOLEAN)",
+        "CREATE OR REPLACE TABLE memberships "
+        "(person_id NUMBER(38,0), company_id VARCHAR, role VARCHAR, removed BOOLEAN)",
         "INSERT INTO memberships VALUES (1, 'c1', 'admin', FALSE), (2, 'c1', NULL, NULL)",
     )
     assert run_sync(SQLReverseETLOperator, capfd=capfd, sql='SELECT 1 AS "id" UNION ALL SELECT 2')[0] == "success"
@@ -199,5 +200,6 @@ def test_the_stream_hands_over_blocks_of_columns(snowflake_db) -> None:
         stream.close(finished=True)
     assert all(isinstance(block, Block) for block in blocks[:3]) and blocks[3] == []
     assert [block.columns[0] for block in blocks[:3]] == [[1, 2], [3, 4], [5]]
-    assert [str(amount) for block in blocks[:3] for amount in block.columns[1]] == ["0.10", "0.20", "0.30", "0.40", "0.50"]
+    amounts = [str(amount) for block in blocks[:3] for amount in block.columns[1]]
+    assert amounts == ["0.10", "0.20", "0.30", "0.40", "0.50"]
     assert [thread.name for thread in threading.enumerate() if thread.name == "cio-snowflake-call"] == []
