@@ -114,7 +114,10 @@ def test_people_values_follow_the_contract(zone, snowflake_db, workspace, capfd)
 
 
 def test_binary_fails_the_row(snowflake_db, workspace, capfd) -> None:
-    """A BINARY value fails its row (and a failed row fails the task); a NULL one is left out."""
+    """A BINARY value fails its row, saying how to convert it in Snowflake (a failed row fails the task); a NULL
+    one is left out."""
+    from airflow.sdk import ObjectStoragePath
+
     snowflake_db.execute(
         "CREATE OR REPLACE TABLE avatars (id NUMBER(38,0), avatar BINARY)",
         "INSERT INTO avatars SELECT 1, TO_BINARY('ABCD', 'HEX') UNION ALL SELECT 2, NULL",
@@ -127,6 +130,8 @@ def test_binary_fails_the_row(snowflake_db, workspace, capfd) -> None:
     assert state == "failed"
     assert report["rows_failed"] == 1 and report["rows_sent"] == 1
     assert report["errors_by_type"] == {"binary_value": 1}
+    with ObjectStoragePath(report["error_report"]).open("r") as error_csv:
+        assert "HEX_ENCODE(col) or BASE64_ENCODE(col)" in error_csv.read()
     assert [person["id"] for person in workspace.people()] == ["2"]
 
 

@@ -10,6 +10,7 @@ a column at a time, by the column's neutral type:
 - ``integer`` (NUMBER of scale 0): Python integers, also when Snowflake sends the column as a 38-digit
   decimal;
 - ``time``: ``datetime.time`` (nanoseconds dropped), sent as text by the value rules;
+- ``binary``: each value flagged as unsendable, with Snowflake's functions to convert it in the query;
 - any other: the Python values of the column (``Decimal`` for a scaled NUMBER, JSON text for VARIANT), which
   the value rules convert.
 """
@@ -22,10 +23,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
-from airflow_provider_cio.sync.convert.values import UTC, ValueRules
+from airflow_provider_cio.sync.convert.values import UTC, Unsendable, ValueRules
 
 SECONDS_PER_DAY = 86_400
+BINARY_REFUSED = Unsendable(
+    BINARY_VALUE, "holds binary data (BINARY); convert it in the query, e.g. HEX_ENCODE(col) or BASE64_ENCODE(col)"
+)
 
 
 class ArrowValues:
@@ -57,6 +62,8 @@ class ArrowValues:
             return integers
         if column_type == "time":
             return times
+        if column_type == "binary":
+            return binaries
         return python_values
 
     def unix_seconds(self, column: pa.ChunkedArray) -> list[Any]:
@@ -93,6 +100,11 @@ def integers(column: pa.ChunkedArray) -> list[Any]:
     if pa.types.is_decimal(column.type):
         return [None if value is None else int(value) for value in column.to_pylist()]
     return column.to_pylist()
+
+
+def binaries(column: pa.ChunkedArray) -> list[Any]:
+    """A BINARY column: each value fails its row (NULL stays NULL); the bytes are never made."""
+    return [None if null else BINARY_REFUSED for null in column.is_null().to_pylist()]
 
 
 def times(column: pa.ChunkedArray) -> list[Any]:
