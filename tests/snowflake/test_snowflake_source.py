@@ -208,3 +208,13 @@ def test_the_stream_hands_over_blocks_of_columns(snowflake_db) -> None:
     amounts = [str(amount) for block in blocks[:3] for amount in block.columns[1]]
     assert amounts == ["0.10", "0.20", "0.30", "0.40", "0.50"]
     assert [thread.name for thread in threading.enumerate() if thread.name == "cio-snowflake-call"] == []
+
+
+def test_lineage_names_the_tables_as_snowflake_does(snowflake_db) -> None:
+    """OpenLineage inputs from ``SnowflakeHook``'s database info: DATABASE.SCHEMA.TABLE, upper case."""
+    source = source_for(snowflake_db.conn_id, SourceOptions())
+
+    lineage = source.lineage("SELECT people.id FROM people JOIN orders ON orders.person_id = people.id")
+
+    assert sorted(dataset.name for dataset in lineage.inputs) == ["CIO_TEST.PUBLIC.ORDERS", "CIO_TEST.PUBLIC.PEOPLE"]
+    assert all(dataset.namespace.startswith("snowflake://") for dataset in lineage.inputs)
