@@ -45,13 +45,14 @@ class ArrowValues:
         self.in_utc = rules.timezone is UTC
         self._converters = [self._converter(column.type) for column in columns]
 
-    def columns(self, tables: Sequence[pa.Table]) -> list[list[Any]]:
+    def columns(self, tables: Sequence[pa.Table]) -> list[Sequence[Any]]:
         """The values of each column over ``tables`` (slices of the result's batches, in order)."""
         converted: list[list[Any]] = [[] for _ in self._converters]
         for table in tables:
             for values, convert, column in zip(converted, self._converters, table.columns, strict=True):
                 values.extend(convert(column))
-        return converted
+        columns: list[Sequence[Any]] = list(converted)
+        return columns
 
     def _converter(self, column_type: ColumnType) -> Callable[[pa.ChunkedArray], list[Any]]:
         if column_type in ("datetime", "instant"):
