@@ -50,7 +50,7 @@ COLUMNS = ("id", "email", "active", "balance", "score", "seen_ntz", "seen_ltz", 
 PEOPLE_SQL = (
     "SELECT "
     + ", ".join(f'{name} AS "{name}"' for name in (*COLUMNS, "address", "traits"))
-    + " FROM people ORDER BY id"
+    + " FROM people WHERE email LIKE '%@example.com' ORDER BY id"  # a % stays as written
 )
 
 
