@@ -218,3 +218,12 @@ def test_lineage_names_the_tables_as_snowflake_does(snowflake_db) -> None:
 
     assert sorted(dataset.name for dataset in lineage.inputs) == ["CIO_TEST.PUBLIC.ORDERS", "CIO_TEST.PUBLIC.PEOPLE"]
     assert all(dataset.namespace.startswith("snowflake://") for dataset in lineage.inputs)
+
+
+def test_an_empty_result_reads_as_no_rows(snowflake_db, workspace, capfd) -> None:
+    snowflake_db.execute(PEOPLE_TABLE)
+
+    state, report, _ = run_sync(SQLReverseETLOperator, capfd=capfd, sql=PEOPLE_SQL)
+
+    assert state == "success", report
+    assert report["rows_read"] == 0 and workspace.people() == []
