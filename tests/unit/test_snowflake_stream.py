@@ -7,6 +7,7 @@ else (the stream, the Arrow conversion, pyarrow, the connector's metadata and er
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -42,7 +43,7 @@ class FakeConnection:
     """A connector connection whose one query returns ``tables``; counts the batches pulled, records the
     statements run beside it (the cancel), and can hold the wait for the result until the query is cancelled."""
 
-    def __init__(self, tables: list[pa.Table], *, wait_for_cancel: bool = False) -> None:
+    def __init__(self, tables: list[pa.Table], *, wait_for_cancel: bool = False, hold_submit: bool = False) -> None:
         self.tables = tables
         self.pulls = 0
         self.statements: list[tuple[str, Any]] = []
@@ -50,6 +51,9 @@ class FakeConnection:
         self.submitted = threading.Event()
         self.cancelled = threading.Event()
         self.wait_for_cancel = wait_for_cancel
+        self.hold_submit = hold_submit
+        self.submitting = threading.Event()
+        self.release = threading.Event()
 
     def cursor(self) -> FakeCursor:
         return FakeCursor(self)
@@ -71,6 +75,9 @@ class FakeCursor:
         self.sfqid: str | None = None
 
     def execute_async(self, sql: str) -> None:
+        self.connection.submitting.set()
+        if self.connection.hold_submit:
+            self.connection.release.wait(30)
         self.sfqid = QUERY_ID
         self.connection.submitted.set()
 
@@ -152,6 +159,34 @@ def test_a_cancel_from_another_thread_ends_the_wait_for_the_result() -> None:
 
     assert [error.errno for error in errors] == [604]
     assert connection.statements[0] == (CANCEL_QUERY, (QUERY_ID,))
+
+
+def test_a_query_submitted_while_the_caller_was_interrupted_is_cancelled() -> None:
+    """A signal (the task's timeout, a kill) interrupts the task's thread while the query is being submitted;
+    the submission ends in the call thread, and closing the stream cancels the query it submitted."""
+    connection = FakeConnection([ids(1, 3)], hold_submit=True)
+    stream = stream_on(connection)
+    main = threading.get_ident()
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise TimeoutError
+
+    def send_signal() -> None:
+        if connection.submitting.wait(30):
+            signal.pthread_kill(main, signal.SIGALRM)
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        threading.Thread(target=send_signal).start()
+        with pytest.raises(TimeoutError):
+            stream.execute("SELECT id FROM people")
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    connection.release.set()
+    stream.close(finished=False)
+
+    assert connection.statements == [(CANCEL_QUERY, (QUERY_ID,))]
+    assert connection.closed
 
 
 def test_a_write_is_refused_before_connecting() -> None:

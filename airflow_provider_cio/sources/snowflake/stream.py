@@ -57,6 +57,7 @@ class SnowflakeQueryStream(BlockingCalls):
         self.connection: Any = None
         self.cursor: Any = None
         self.query_id: str | None = None
+        self._cancelled_id: str | None = None
 
     def execute(self, sql: str, server_text: Collection[ColumnType] | None = None) -> SnowflakeStreamCursor:
         """Run ``sql`` (a SELECT), wait for it to finish and return the cursor on its result.
@@ -66,17 +67,23 @@ class SnowflakeQueryStream(BlockingCalls):
         check_reading_query(sql, self.connection_name)
         self.connection = self.call(self.connect)
         self.cursor = self.connection.cursor()
-        self.call(self.cursor.execute_async, sql)
-        self.query_id = self.cursor.sfqid
+        self.call(self._submit, sql)
         self.call(self.cursor.get_results_from_sfqid, self.query_id)
         batches = self.call(self.cursor.fetch_arrow_batches)  # waits until the query has finished
         return SnowflakeStreamCursor(self, batches)
 
+    def _submit(self, sql: str) -> None:
+        """Submit the query and keep its id, in the call thread: the id is known even if the caller was
+        interrupted while waiting."""
+        self.cursor.execute_async(sql)
+        self.query_id = self.cursor.sfqid
+
     def cancel(self) -> None:
-        """Cancel the query in Snowflake (from another thread), if it was submitted."""
+        """Cancel the query in Snowflake (from another thread), if it was submitted and not cancelled yet."""
         connection, query_id = self.connection, self.query_id
-        if connection is None or query_id is None:
+        if connection is None or query_id is None or query_id == self._cancelled_id:
             return
+        self._cancelled_id = query_id
         with contextlib.suppress(Exception):  # a closed connection, or a query that has ended
             cursor = connection.cursor()
             try:
@@ -94,6 +101,8 @@ class SnowflakeQueryStream(BlockingCalls):
                 if not finished:
                     self.cancel()
                 if self._settled():
+                    if not finished:
+                        self.cancel()  # a query submitted while the caller was being interrupted
                     self.call(_close, self.cursor, self.connection)
                 self.connection = self.cursor = self.query_id = None
         finally:
