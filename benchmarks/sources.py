@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
                 figures.append(measure(bench, rows, args.repeat, not args.no_3n))
     show(figures, args.rows)
     print(f"benchmark wall time: {time.perf_counter() - started:.0f} s")
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.1f} (1 min), {load[2]:.1f} (15 min) on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
