@@ -152,7 +152,7 @@ def show(figures: list[SourceFigures], n: int) -> None:
     for row in figures:
         print(f"  {row.source}: {row.bare_read_is}")
     baselines = ", ".join(f"{row.source} {row.baseline_rss_mb:.0f}" for row in figures)
-    print(f"RSS of the dry-run process after importing Airflow and the operator, MB: {baselines}")
+    print(f"RSS of the dry-run process before it starts (Airflow, operator, driver imported), MB: {baselines}")
 
 
 @contextlib.contextmanager
