@@ -13,7 +13,7 @@ FLOOR_VENV := $(VENV)/floor
 FLOOR_INSTALLED := $(FLOOR_VENV)/.installed
 FLOOR_TESTS := tests/unit tests/test_reverse_etl_people.py
 
-.PHONY: demo demo-ui test test-floor unit bench bench-mirror bench-postgres lint format clean
+.PHONY: demo demo-ui test test-floor unit bench bench-mirror bench-postgres bench-sources lint format clean
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 	PYTHON=$(PYTHON) scripts/system-deps.sh
@@ -62,6 +62,9 @@ bench-mirror: $(INSTALLED)  ## mirror mode against the raw read, and its memory 
 
 bench-postgres: $(INSTALLED)  ## a sync from PostgreSQL against the bare read, memory at N and 3 x N (make bench-postgres N=200000)
 	$(BIN)/python -m benchmarks.postgres $(if $(N),--rows $(N))
+
+bench-sources: $(INSTALLED)  ## per source (MySQL, PostgreSQL, DuckDB, SQLite, Snowflake on fakesnow): its bare read against our dry run, memory at N and 3 x N (make bench-sources N=200000)
+	$(BIN)/python -m benchmarks.sources $(if $(N),--rows $(N))
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cio_devservers import MySQLServer
+from cio_devservers import MySQLServer, PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,3 +43,31 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_figure(mysql_server: MyS
     assert re.search(r"b/c: the sync is [\d,]+x the official client's rows/s", out)
     assert re.search(r"CPU per row \(the sync process's user \+ system\): \(d\) [\d.]+ us, \(b\) [\d.]+ us", out)
     assert re.search(r"peak RSS at 3 x N = 9,000: \d+ MB", out)
+
+
+def test_the_sources_benchmark_prints_a_row_per_source(
+    mysql_server: MySQLServer, postgres_server: PostgresServer
+) -> None:
+    """``make bench-sources`` at a tiny N: a row per source with both timings, the ratio and both peak RSS."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.sources", "--rows", "2000", "--snowflake-rows", "200", "--repeat", "1"],
+        cwd=ROOT,
+        env={**os.environ, "MYSQL_URL": mysql_server.url, "POSTGRES_URL": postgres_server.url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for source, rows in [
+        ("MySQL", "2,000"),
+        ("PostgreSQL", "2,000"),
+        ("DuckDB", "2,000"),
+        ("SQLite", "2,000"),
+        (r"Snowflake \(fakesnow\) \*", "200"),
+    ]:
+        figures = r"\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+\d+\s+\d+\s+[+-][\d.]+%$"  # seconds, seconds, ratio, RSS, RSS
+        assert re.search(rf"^{source}\s+{rows}{figures}", out, re.M), source
+    assert "* Snowflake (fakesnow): 200 rows, not N" in out
+    assert re.search(r"goal: dry/bare at most 5x", out)
