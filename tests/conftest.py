@@ -48,6 +48,8 @@ os.environ.update(
 )
 multiprocessing.set_start_method("forkserver", force=True)
 
+from snowflake_server import fakesnow_server, snowflake_db  # noqa: E402, F401  (fixtures: a local Snowflake)
+
 from airflow_provider_cio.testing import WorkspaceEmulator  # noqa: E402
 from cio_devservers import MySQLServer, PostgresServer, TemporaryMySQLServer, TemporaryPostgresServer  # noqa: E402
 

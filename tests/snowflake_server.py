@@ -13,6 +13,10 @@ Usage::
 
 fakesnow serves a whole result in one response (no result chunks), returns ``SUCCESS`` for every abort
 request without stopping anything, and keeps its databases in memory for the life of the server.
+
+The fixtures ``fakesnow_server`` (one server for the session) and ``snowflake_db`` (the Airflow connection
+``cio_snowflake`` on it) are defined here and imported by ``tests/conftest.py``, so every test directory
+shares one server.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+import pytest
 from security.certificates import make_pki
 
 #: How long the server may take to start before the tests give up on it (a ceiling, not a measure).
@@ -171,3 +178,37 @@ class FakeSnowflakeServer:
     def ca_env(self) -> tuple[str, str]:
         """The ``(name, value)`` of the environment variable by which the connector trusts the server's CA."""
         return "REQUESTS_CA_BUNDLE", self._ca
+
+
+CONN_ID = "cio_snowflake"
+
+
+@pytest.fixture(scope="session")
+def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflakeServer]:
+    """fakesnow's server for the session, over TLS."""
+    with FakeSnowflakeServer(tmp_path_factory.mktemp("fakesnow")) as server:
+        yield server
+
+
+class SnowflakeDatabase:
+    """The Airflow connection ``cio_snowflake`` on the server, with a shortcut to run statements through it."""
+
+    conn_id = CONN_ID
+
+    def execute(self, *statements: str) -> list[tuple[Any, ...]]:
+        """Run statements through ``SnowflakeHook``; the rows of the last one."""
+        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+        rows: list[tuple[Any, ...]] = []
+        with SnowflakeHook(snowflake_conn_id=self.conn_id).get_conn() as conn, conn.cursor() as cursor:
+            for statement in statements:
+                rows = cursor.execute(statement).fetchall()
+        return rows
+
+
+@pytest.fixture
+def snowflake_db(fakesnow_server: FakeSnowflakeServer, monkeypatch: pytest.MonkeyPatch) -> SnowflakeDatabase:
+    """``cio_snowflake``: an ``AIRFLOW_CONN_*`` connection to the server, trusted through the test CA."""
+    monkeypatch.setenv(*fakesnow_server.connection_env(CONN_ID))
+    monkeypatch.setenv(*fakesnow_server.ca_env)
+    return SnowflakeDatabase()

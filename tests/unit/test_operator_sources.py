@@ -14,6 +14,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -146,3 +147,20 @@ def test_the_postgres_operators_give_their_source_the_statement_timeout() -> Non
 def test_a_bound_operator_refuses_another_connection_parameter(operator_class: type, other: str) -> None:
     with pytest.raises(TypeError, match=f"this operator reads .*; {other} does not apply"):
         operator_class(task_id="sync", sql="SELECT 1 AS id", **{other: "x"})
+
+
+def test_a_missing_postgres_provider_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``apache-airflow-providers-postgres`` (hidden from imports here) the source says which extra to
+    install, also when the PostgreSQL source was imported before."""
+    pytest.importorskip("psycopg")
+    from airflow_provider_cio.sources.postgres.source import PostgresSource
+    from airflow_provider_cio.sources.registry import SOURCES, SourceOptions
+
+    monkeypatch.setitem(sys.modules, "airflow.providers.postgres.hooks.postgres", None)
+
+    for make in (lambda: PostgresSource("pg"), lambda: SOURCES["postgres"]("pg", "postgres", SourceOptions())):
+        with pytest.raises(
+            ValueError,
+            match=r"connection 'pg' is a PostgreSQL connection.*pip install 'airflow-provider-cio\[postgres\]'",
+        ):
+            make()

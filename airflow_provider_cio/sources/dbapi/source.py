@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,17 @@ from airflow_provider_cio.sources.dbapi.stream import READ_ONLY_HOOK_PARAMS, DbA
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
+
+
+EXTRAS: Mapping[str, str] = {"duckdb": "duckdb", "sqlite": "sqlite"}
+"""The connection types read by the generic reader that have an extra of this package, and its name."""
+
+
+def install_advice(conn_type: str) -> str:
+    """What to install for a connection type whose hook cannot be loaded: its extra, or else its provider."""
+    if conn_type in EXTRAS:
+        return f"pip install 'airflow-provider-cio[{EXTRAS[conn_type]}]'"
+    return f"install the Airflow provider of connection type {conn_type!r}"
 
 
 @dataclass(frozen=True)
@@ -40,9 +52,8 @@ class DbApiSource:
             hook = BaseHook.get_connection(conn_id).get_hook(hook_params=dict(READ_ONLY_HOOK_PARAMS.get(conn_type, {})))
         except Exception as error:
             raise ValueError(
-                f"connection {conn_id!r} (type {conn_type!r}) has no hook this Airflow can load ({error}); install "
-                f"the Airflow provider of connection type {conn_type!r} (for DuckDB and SQLite: "
-                "pip install 'airflow-provider-cio[duckdb]' or '[sqlite]')"
+                f"connection {conn_id!r} (type {conn_type!r}) has no hook this Airflow can load ({error}); "
+                + install_advice(conn_type)
             ) from None
         if not isinstance(hook, DbApiHook):
             raise ValueError(

@@ -1,6 +1,7 @@
 """The PostgreSQL source bound to one connection: its stream, its lineage and what psycopg's errors mean.
 
-Imports psycopg (through the stream): the registry imports this module only when a task reads PostgreSQL.
+Needs ``apache-airflow-providers-postgres`` (``pip install 'airflow-provider-cio[postgres]'``): without it, making
+the source fails saying so. The stream (psycopg, ``PostgresHook``) is imported when the source is made.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ from airflow_provider_cio.sources.postgres.errors import (
     is_postgres_error,
     postgres_message,
 )
-from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Connection
+
+    from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
+
+MISSING_PROVIDER = (
+    "connection {conn_id!r} is a PostgreSQL connection, and reading PostgreSQL needs the Postgres provider, which "
+    "is not installed ({error}); pip install 'airflow-provider-cio[postgres]'"
+)
 
 
 @dataclass(frozen=True)
@@ -27,11 +34,20 @@ class PostgresSource:
     :param conn_id: the Airflow Postgres connection.
     :param timezone: the IANA time zone naive ``timestamp`` and ``date`` values are read in.
     :param statement_timeout: seconds each statement may run on the server; None keeps the server's setting.
+    :raises ValueError: ``apache-airflow-providers-postgres`` is not installed; the message says what to install.
     """
 
     conn_id: str
     timezone: str = "UTC"
     statement_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            from airflow.providers.postgres.hooks.postgres import PostgresHook  # noqa: F401
+
+            import airflow_provider_cio.sources.postgres.stream  # noqa: F401  (psycopg)
+        except ImportError as error:
+            raise ValueError(MISSING_PROVIDER.format(conn_id=self.conn_id, error=error)) from None
 
     @property
     def name(self) -> str:
@@ -40,6 +56,8 @@ class PostgresSource:
 
     def open_stream(self) -> PostgresQueryStream:
         """A named (server-side) cursor in a read-only transaction."""
+        from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
+
         return PostgresQueryStream(self.conn_id, timezone=self.timezone, statement_timeout=self.statement_timeout)
 
     def lineage(self, sql: str) -> OperatorLineage:

@@ -46,6 +46,7 @@ from airflow_provider_cio.sources.postgres.column_types import (
 from airflow_provider_cio.sources.statements import check_select
 from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE, INVALID_VALUE
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
+from airflow_provider_cio.sync.convert.columns import QueryError
 from airflow_provider_cio.sync.convert.values import UTC, InvalidDate, Unsendable, ValueRules, text, utc_text_seconds
 
 SETTLE_SECONDS = 10.0
@@ -91,7 +92,10 @@ class PostgresQueryStream(BlockingCalls):
         :param server_text: ignored: the loaders of :func:`register_loaders` convert the server's text as
             they read each value.
         """
-        check_select(sql, "postgresql")
+        try:
+            check_select(sql, "postgresql")
+        except QueryError as error:
+            raise QueryError(f"{error} (PostgreSQL connection {self.postgres_conn_id!r})") from None
         self.connection = self.call(self.hook.get_conn)
         if type(self.connection).__module__.split(".")[0] != "psycopg":
             raise RuntimeError(
