@@ -189,7 +189,11 @@ def columns_query(count: int) -> str:
 
 
 LONG_NAME = "a" * 151
-NOT_A_READ = "the sync only runs queries that read (SELECT or WITH ... SELECT); this statement starts with {}"
+REFUSED_ON = f" (MySQL connection {MYSQL_CONN!r})"
+"""What the statement check adds to its refusal: the connection it refused to run the statement on."""
+NOT_A_READ = (
+    "the sync only runs queries that read (SELECT or WITH ... SELECT); this statement starts with {}" + REFUSED_ON
+)
 READ_ONLY = (
     f"the query tried to write (MySQL connection {MYSQL_CONN!r}, error 1792: Cannot execute statement in a READ ONLY "
     "transaction); the sync runs queries in a read-only transaction and changed nothing. Use a plain SELECT: no "
@@ -240,7 +244,7 @@ QUERY_CASES = [
         "second statement after a comment",
         "SELECT id, plan FROM users -- every user\n; DELETE FROM users",
         "the sql holds more than one statement (a ';' on line 2); a sync runs exactly one SELECT. Remove the other "
-        "statements (for a ';' inside a string literal, write CHAR(59))",
+        "statements (for a ';' inside a string literal, write CHAR(59))" + REFUSED_ON,
     ),
     QueryCase(
         "DDL in a MariaDB executable comment",
@@ -252,15 +256,15 @@ QUERY_CASES = [
         "SELECT ... INTO a variable",
         "SELECT id INTO @last_id FROM users ORDER BY id DESC LIMIT 1",
         "SELECT ... INTO @variable stores the result in a variable and returns no rows; remove the INTO clause "
-        "(the sync sends the rows the query returns)",
+        "(the sync sends the rows the query returns)" + REFUSED_ON,
     ),
     QueryCase(
         "SELECT ... INTO OUTFILE",
         "SELECT id, plan FROM users INTO OUTFILE '/tmp/cio-bad-input.txt'",
-        "SELECT ... INTO OUTFILE/DUMPFILE writes a file on the server; remove the INTO clause",
+        "SELECT ... INTO OUTFILE/DUMPFILE writes a file on the server; remove the INTO clause" + REFUSED_ON,
     ),
-    QueryCase("empty sql", "   ", "the sql is empty; give a SELECT query"),
-    QueryCase("only a comment", "-- TODO: write the query", "the sql is empty; give a SELECT query"),
+    QueryCase("empty sql", "   ", "the sql is empty; give a SELECT query" + REFUSED_ON),
+    QueryCase("only a comment", "-- TODO: write the query", "the sql is empty; give a SELECT query" + REFUSED_ON),
     QueryCase(
         "no id column (people by id)",
         "SELECT email, plan FROM users",
@@ -278,7 +282,8 @@ QUERY_CASES = [
         "object_id in another case (objects)",
         "SELECT id AS OBJECT_ID, plan FROM users",
         "a query for objects needs a column named 'object_id'; the query has 'OBJECT_ID': column names are kept "
-        "exactly as written, so rename it with AS object_id. Columns selected: OBJECT_ID, plan",
+        'exactly as written, so rename it with AS object_id (quoted, AS "object_id", where the database folds '
+        "names to upper case, as Snowflake does). Columns selected: OBJECT_ID, plan",
         {"import_type": "objects"},
     ),
     QueryCase(

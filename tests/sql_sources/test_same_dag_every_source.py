@@ -184,17 +184,9 @@ def test_a_write_statement_fails_the_task_and_sends_nothing(source: SourceDataba
     assert source.count("people") == 2
 
 
-MYSQL_WRITE_UNNAMED = pytest.mark.xfail(
-    strict=True,
-    reason="finding: MySQL's refusal of a write does not name the connection ('the sync only runs queries that read "
-    "(SELECT or WITH ... SELECT); this statement starts with DELETE'), and tests/test_bad_input_matrix.py holds that "
-    "exact message",
-)
-
-
 @pytest.mark.parametrize(
     "source",
-    [pytest.param(name, marks=MYSQL_WRITE_UNNAMED) if name == "mysql" else name for name in SOURCE_NAMES],
+    SOURCE_NAMES,
     indirect=True,
 )
 def test_the_refusal_of_a_write_names_the_connection(source: SourceDatabase, workspace, capfd) -> None:

@@ -27,6 +27,7 @@ from airflow_provider_cio.sources.blocking_calls import BlockingCalls
 from airflow_provider_cio.sources.mysql.column_types import MYSQL_YEAR, mysql_columns, raw_reads
 from airflow_provider_cio.sources.statements import check_select
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
+from airflow_provider_cio.sync.convert.columns import QueryError
 
 SETTLE_SECONDS = 10.0
 """How long :meth:`MySQLQueryStream.close` waits for an interrupted call to end after killing its query
@@ -59,7 +60,10 @@ class MySQLQueryStream(BlockingCalls):
             decimals); mysqlclient leaves them so. Other clients return their usual Python objects, which
             the sync converts by type.
         """
-        check_select(sql)
+        try:
+            check_select(sql)
+        except QueryError as error:
+            raise QueryError(f"{error} (MySQL connection {self.mysql_conn_id!r})") from None
         self.connection = self.call(self.hook.get_conn)
         if server_text and isinstance(getattr(self.connection, "converter", None), dict):
             self.connection.converter.update(raw_reads(server_text))

@@ -218,7 +218,10 @@ def missing_column(name: str, names: Sequence[str], what: str) -> str:
     """What a query for ``what`` without the column ``name`` is told: how to add it, and what it has."""
     near = [n for n in names if n.lower() == name]
     if near:
-        hint = f"the query has {near[0]!r}: column names are kept exactly as written, so rename it with AS {name}"
+        hint = (
+            f"the query has {near[0]!r}: column names are kept exactly as written, so rename it with AS {name} "
+            f'(quoted, AS "{name}", where the database folds names to upper case, as Snowflake does)'
+        )
     else:
         hint = f"select a column named {name}, or rename one with AS {name} (SELECT * only works when the table has it)"
     shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
