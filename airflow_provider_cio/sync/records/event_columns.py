@@ -44,7 +44,7 @@ from airflow_provider_cio.sync.records.people_columns import (
     simple_emails,
 )
 from airflow_provider_cio.sync.records.phones import all_valid_phones
-from airflow_provider_cio.sync.records.ulid import MAX_TIME_MS, encoded_ulids, event_digest
+from airflow_provider_cio.sync.records.ulid import MAX_TIME_MS, encoded_ulids, event_digest, event_digests
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,7 @@ class ColumnarEvents:
         except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate: the row path says which row
             return None
         if type(names) is bytes:
-            prefix = names + b"\0"
-            digests = [event_digest(prefix, event_id) for event_id in event_ids]
+            digests = event_digests(names + b"\0", event_ids)
             names = repeat(orjson.dumps(self.event_name)[1:-1])  # as JSON text, which may escape
         else:
             digests = [event_digest(name + b"\0", event_id) for name, event_id in zip(names, event_ids, strict=True)]

@@ -11,17 +11,20 @@ event (not from the clock or a random source) makes a re-sent row harmless:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Sequence
-from itertools import repeat
+
+import numpy as np
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ULID_LENGTH = 26
 MAX_TIME_MS = (1 << 48) - 1
 DIGEST_BYTES = 10
-TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD.encode())
-"""RFC 4648 base-32 digits -> Crockford's (the same 5-bit values)."""
+DIGIT_PAIRS = [first + second for first in CROCKFORD for second in CROCKFORD]
+"""The two digits of each 10-bit value."""
+DIGITS = np.frombuffer(CROCKFORD.encode(), np.uint8)
+TIME_SHIFTS = np.arange(45, -1, -5)
+HALF_SHIFTS = np.arange(35, -1, -5)
 
 
 def event_ulid(name: str, event_id: str, timestamp: int | None) -> str:
@@ -36,7 +39,8 @@ def event_ulid(name: str, event_id: str, timestamp: int | None) -> str:
     milliseconds = 0 if timestamp is None else timestamp * 1000
     if not 0 <= milliseconds <= MAX_TIME_MS:
         raise ValueError(f"an event time must be between 1970 and the year 10889, not {timestamp} (Unix seconds)")
-    return encoded_ulids([milliseconds], [event_digest(name.encode() + b"\0", event_id.encode())])[0].decode()
+    digest = event_digest(name.encode() + b"\0", event_id.encode())
+    return encode_ulid((milliseconds << 80) | int.from_bytes(digest, "big"))
 
 
 def event_digest(name_and_nul: bytes, event_id: bytes) -> bytes:
@@ -44,18 +48,32 @@ def event_digest(name_and_nul: bytes, event_id: bytes) -> bytes:
     return hashlib.blake2b(name_and_nul + event_id, digest_size=DIGEST_BYTES).digest()
 
 
-def encoded_ulids(milliseconds: Sequence[int] | None, digests: Sequence[bytes]) -> list[bytes]:
-    """The ULIDs (26 ASCII characters each) of times in milliseconds (at most 48 bits; None: all 0) and
-    10-byte digests.
+def event_digests(name_and_nul: bytes, event_ids: Sequence[bytes]) -> list[bytes]:
+    """:func:`event_digest` of one name and each of ``event_ids``: the hash of the name is taken once and
+    copied for each event (a third cheaper than hashing the name again)."""
+    named = hashlib.blake2b(name_and_nul, digest_size=DIGEST_BYTES)
+    start = named.copy
+    return [(hash_ := start()).update(event_id) or hash_.digest() for event_id in event_ids]
 
-    One base-32 encoding for them all: each ULID is 130 bits (two zero bits, then 128) shifted into 20 bytes,
-    which are 32 base-32 digits of which the first 26 are the ULID's.
+
+def encode_ulid(value: int) -> str:
+    """A 128-bit number as 26 Crockford base-32 digits (the first is 0-7: 130 bits written, 128 used)."""
+    return "".join([DIGIT_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
+
+
+def encoded_ulids(milliseconds: Sequence[int] | None, digests: Sequence[bytes]) -> list[bytes]:
+    """The ULIDs (26 ASCII digits each, as :func:`encode_ulid` writes them) of a block of events, in a few
+    numpy operations: times in milliseconds (at most 48 bits; None: all 0) and 10-byte digests.
+
+    Each ULID's digits fall on whole numbers: the time (two zero bits and 48 bits: 10 digits), then each
+    5-byte half of the digest (40 bits: 8 digits each).
     """
-    chunks = b"".join(
-        [
-            (((time << 80) | int.from_bytes(digest, "big")) << 30).to_bytes(20, "big")
-            for time, digest in zip(repeat(0) if milliseconds is None else milliseconds, digests, strict=False)
-        ]
-    )
-    text = base64.b32encode(chunks).translate(TO_CROCKFORD)
-    return [text[start : start + ULID_LENGTH] for start in range(0, len(text), 32)]
+    count = len(digests)
+    times = np.zeros(count, np.int64) if milliseconds is None else np.array(milliseconds, np.int64)
+    halves = np.zeros((count, 2, 8), np.uint8)  # each half as a big-endian 64-bit number
+    halves[:, :, 3:] = np.frombuffer(b"".join(digests), np.uint8).reshape(count, 2, 5)
+    digits = np.empty((count, ULID_LENGTH), np.int64)
+    digits[:, :10] = (times[:, None] >> TIME_SHIFTS) & 31
+    digits[:, 10:] = ((halves.view(">u8").astype(np.int64) >> HALF_SHIFTS) & 31).reshape(count, 16)
+    text = DIGITS[digits].tobytes()
+    return [text[start : start + ULID_LENGTH] for start in range(0, len(text), ULID_LENGTH)]
