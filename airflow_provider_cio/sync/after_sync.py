@@ -50,14 +50,21 @@ class AfterSyncStep(Protocol):
         ...
 
 
+TRACED_KINDS = {"people": True, "events": False}
+"""The import types whose rows the activity log can be about, and whether failed attribute changes are
+among them (people) or only suppressed people (events: an event sets no attribute of the person)."""
+
+
 class TraceLateFailures:
-    """People only: read the activity log for failed attribute changes and suppressed people, and
-    report them per row (:mod:`~airflow_provider_cio.sync.account.reconcile`)."""
+    """People and events: read the activity log for failed attribute changes and suppressed people, and
+    report them per row (:mod:`~airflow_provider_cio.sync.account.reconcile`). An event about a suppressed
+    person is ignored by the workspace like an identify, so it counts as suppressed under the same
+    ``on_suppressed`` rule."""
 
     def run(self, sync: SyncContext) -> None:
         """Add the late failures to the row errors; note the suppressed rows in ``sync``."""
         settings, workspace, engine, report = sync.settings, sync.workspace, sync.engine, sync.report
-        if settings.import_type != "people":
+        if settings.import_type not in TRACED_KINDS:
             return
         if not workspace.can_read_activities:
             sync.logger.warning(
@@ -71,7 +78,13 @@ class TraceLateFailures:
             settle_seconds=settings.activity_settle_seconds,
             timeout=settings.activity_timeout,
         )
-        late = trace_to_rows(activities, settings.identify_by, engine.identifiers, engine.errors)
+        late = trace_to_rows(
+            activities,
+            settings.identify_by,
+            engine.identifiers,
+            engine.errors,
+            failed_changes=TRACED_KINDS[settings.import_type],
+        )
         report.failed_changes_checked = True
         engine.errors.add(late.failed)
         report.rows_suppressed = len(late.suppressed)

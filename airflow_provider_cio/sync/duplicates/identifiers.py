@@ -89,6 +89,14 @@ class IdentifierRegistry:
         if len(self._keys) >= SPILL_EVERY:
             self.flush()
 
+    def record_all(self, keys: Sequence[str], row_numbers: Sequence[int]) -> None:
+        """Note that row ``row_numbers[i]`` sent ``keys[i]``, keys that may repeat (events, relationships):
+        no duplicate check, only the record :meth:`rows_of` reads."""
+        self._rows.extend(row_numbers)
+        self._keys.extend(keys)
+        if len(self._keys) >= SPILL_EVERY:
+            self.flush()
+
     def flush(self) -> None:
         """Write the identifiers recorded so far to the spill file (a line: their row numbers, then them)."""
         if self._keys:
@@ -105,6 +113,18 @@ class IdentifierRegistry:
                     for row_number, key in zip(row_numbers, recorded, strict=True):
                         if key in wanted and key not in found:
                             found[key] = row_number
+        return found
+
+    def rows_of(self, keys: Iterable[str]) -> dict[str, list[int]]:
+        """Every row that sent each of ``keys``, in row order (keys never sent are absent)."""
+        wanted = set(keys)
+        found: dict[str, list[int]] = {}
+        if wanted:
+            for row_numbers, recorded in self._lines():
+                if not wanted.isdisjoint(recorded):
+                    for row_number, key in zip(row_numbers, recorded, strict=True):
+                        if key in wanted:
+                            found.setdefault(key, []).append(row_number)
         return found
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
