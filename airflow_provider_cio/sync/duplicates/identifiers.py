@@ -42,7 +42,7 @@ class IdentifierRegistry:
     """
 
     def __init__(self, directory: str | None = None) -> None:
-        self._bloom = BlockBloom(MAX_ROWS, BLOOM_FALSE_ALARMS)
+        self._bloom: BlockBloom | None = None  # made by the first claim: keys that may repeat need none
         fd, self.path = tempfile.mkstemp(prefix="cio-identifiers-", suffix=".jsonl", dir=directory)
         self._spill: IO[bytes] = os.fdopen(fd, "w+b")
         self._held: IO[bytes] = tempfile.TemporaryFile(prefix="cio-held-", dir=directory)  # noqa: SIM115 - closed by close()
@@ -58,6 +58,8 @@ class IdentifierRegistry:
             until the end of the sync. The other keys are now recorded.
         """
         hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys)).view(np.uint64)
+        if self._bloom is None:
+            self._bloom = BlockBloom(MAX_ROWS, BLOOM_FALSE_ALARMS)
         maybe = self._bloom.add_new(hashes)
         if maybe.any():
             new = np.flatnonzero(~maybe).tolist()

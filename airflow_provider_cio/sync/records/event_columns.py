@@ -132,7 +132,7 @@ class ColumnarEvents:
             keys = shown_people = list(people)
         else:  # an integer's JSON is its str(): one decode for the block
             keys = shown_people = b",".join(encoded_people).decode().split(",")
-        shown = [f"{person}: event {event_id}" for person, event_id in zip(shown_people, event_id_texts, strict=True)]
+        shown = list(map("{}: event {}".format, shown_people, event_id_texts))
         return OpBlock(bodies, range(first_row, first_row + len(bodies)), shown, keys)
 
     def _event_ids(self, column: Sequence[Any]) -> tuple[list[bytes] | None, Sequence[str]]:
