@@ -45,6 +45,7 @@ def test_purchases_sent_again_by_the_look_back_are_stored_once(mysql_db, workspa
     first = dag.run()
     assert first.state == "success", first.log[-3000:]
     assert first.report["rows_sent"] == 2
+    assert first.report["settings"]["event_name"] == "purchase"
 
     add_orders(mysql_db, [(1003, 1, "42.00", "lamp", ten_minutes_ago + 300)])
     second = dag.run()  # the hour of look-back selects the first two orders again
