@@ -111,7 +111,7 @@ class ColumnarEvents:
             names = repeat(orjson.dumps(self.event_name)[1:-1])  # as JSON text, which may escape
         else:
             digests = [event_digest(name + b"\0", event_id) for name, event_id in zip(names, event_ids, strict=True)]
-        ulids = encoded_ulids(None if timestamps is None else [seconds * 1000 for seconds in timestamps], digests)
+        ulids = encoded_ulids(timestamps, digests)
         template, fixed = self._templates.get(kinds) or self._template(kinds)
         slots = [encoded_people, names, ulids]
         if timestamps is not None:

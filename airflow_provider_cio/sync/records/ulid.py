@@ -12,12 +12,14 @@ event (not from the clock or a random source) makes a re-sent row harmless:
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Sequence
 
 import numpy as np
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ULID_LENGTH = 26
+ULID_FORMAT = f"{ULID_LENGTH}s"
 MAX_TIME_MS = (1 << 48) - 1
 DIGEST_BYTES = 10
 DIGIT_PAIRS = [first + second for first in CROCKFORD for second in CROCKFORD]
@@ -61,19 +63,20 @@ def encode_ulid(value: int) -> str:
     return "".join([DIGIT_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
 
 
-def encoded_ulids(milliseconds: Sequence[int] | None, digests: Sequence[bytes]) -> list[bytes]:
+def encoded_ulids(seconds: Sequence[int] | None, digests: Sequence[bytes]) -> list[bytes]:
     """The ULIDs (26 ASCII digits each, as :func:`encode_ulid` writes them) of a block of events, in a few
-    numpy operations: times in milliseconds (at most 48 bits; None: all 0) and 10-byte digests.
+    numpy operations: times in Unix seconds (checked by the caller: from 1970, within 48 bits of
+    milliseconds; None: no time, all 0) and 10-byte digests.
 
     Each ULID's digits fall on whole numbers: the time (two zero bits and 48 bits: 10 digits), then each
     5-byte half of the digest (40 bits: 8 digits each).
     """
     count = len(digests)
-    times = np.zeros(count, np.int64) if milliseconds is None else np.array(milliseconds, np.int64)
+    times = np.zeros(count, np.int64) if seconds is None else np.array(seconds, np.int64) * 1000
     halves = np.zeros((count, 2, 8), np.uint8)  # each half as a big-endian 64-bit number
     halves[:, :, 3:] = np.frombuffer(b"".join(digests), np.uint8).reshape(count, 2, 5)
     digits = np.empty((count, ULID_LENGTH), np.int64)
     digits[:, :10] = (times[:, None] >> TIME_SHIFTS) & 31
     digits[:, 10:] = ((halves.view(">u8").astype(np.int64) >> HALF_SHIFTS) & 31).reshape(count, 16)
     text = DIGITS[digits].tobytes()
-    return [text[start : start + ULID_LENGTH] for start in range(0, len(text), ULID_LENGTH)]
+    return [ulid for (ulid,) in struct.iter_unpack(ULID_FORMAT, text)]
