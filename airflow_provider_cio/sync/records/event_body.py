@@ -37,13 +37,10 @@ class EventEncoder:
 
     def template(self, *, timestamped: bool, data: bytes = b"%b") -> bytes:
         """The op as a ``bytes %`` template (see the module); ``data``: the data object's slot, or its template."""
-        head = PERSON_HEAD.replace(b"%", b"%%") + b'{"' + self.identify_by.encode() + b'":"%b"}'
-        return (
-            b"".join((head, b',"action":"event","name":"%b","id":"%b"', b',"timestamp":%b' if timestamped else b""))
-            + b',"attributes":'
-            + data
-            + b"}"
-        )
+        identifiers = b'{"' + self.identify_by.encode() + b'":"%b"}'
+        time = b',"timestamp":%b' if timestamped else b""
+        middle = b',"action":"event","name":"%b","id":"%b"'
+        return b"".join((PERSON_HEAD.replace(b"%", b"%%"), identifiers, middle, time, b',"attributes":', data, b"}"))
 
     def body(self, identifier: str, name: str, ulid: str, timestamp: int | None, data: dict[str, Any]) -> bytes:
         """One event op, refused when it cannot be written or is over a limit (:func:`within_event_limits`).

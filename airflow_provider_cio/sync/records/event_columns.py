@@ -21,7 +21,7 @@ take whole goes row by row, where each row gets its own outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -106,14 +106,16 @@ class ColumnarEvents:
             encoded = [encoded_values(column, kind) for column, kind in zip(attribute_columns, kinds, strict=True)]
         except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate: the row path says which row
             return None
-        if type(names) is bytes:
+        sent_names: Iterable[bytes]
+        if isinstance(names, bytes):
             digests = event_digests(names + b"\0", event_ids)
-            names = repeat(orjson.dumps(self.event_name)[1:-1])  # as JSON text, which may escape
+            sent_names = repeat(orjson.dumps(self.event_name)[1:-1])  # as JSON text, which may escape
         else:
             digests = [event_digest(name + b"\0", event_id) for name, event_id in zip(names, event_ids, strict=True)]
+            sent_names = names
         ulids = encoded_ulids(timestamps, digests)
         template, fixed = self._templates.get(kinds) or self._template(kinds)
-        slots = [encoded_people, names, ulids]
+        slots: list[Iterable[bytes]] = [encoded_people, sent_names, ulids]
         if timestamps is not None:
             slots.append(encoded_values(timestamps, INTEGERS))
         bodies = [template % values for values in zip(*slots, *encoded, strict=False)]
@@ -143,10 +145,10 @@ class ColumnarEvents:
             return encoded, b",".join(encoded).decode().split(",")
         if kinds != {STRINGS} or "" in column or any(map(str.isspace, column)):
             return None, ()
-        encoded = unescaped_texts(column)
-        if encoded is None or max(map(len, encoded)) > MAX_IDENTIFIER_BYTES:
+        texts = unescaped_texts(column)
+        if texts is None or max(map(len, texts)) > MAX_IDENTIFIER_BYTES:
             return None, ()
-        return encoded, column
+        return texts, column
 
     def _names(self, columns: Sequence[Sequence[Any]]) -> bytes | list[bytes] | None:
         """Every row's name as UTF-8: the sync's ``event_name`` (one ``bytes`` for all), or the ``name``

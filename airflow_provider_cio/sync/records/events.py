@@ -19,6 +19,10 @@
 
 A name over 100 bytes, event data over 100,000 bytes, or an op over 32,000 bytes fails its row before
 anything is sent. Ops are keyed by the person, so the engine sends one person's events in row order.
+
+A block of rows whose values are all simple is built a column at a time
+(:mod:`~airflow_provider_cio.sync.records.event_columns`), the others row by row; both write their ops with
+the one encoder (:class:`~airflow_provider_cio.sync.records.event_body.EventEncoder`), to the same bytes.
 """
 
 from __future__ import annotations
