@@ -153,10 +153,13 @@ def test_the_row_limits_hold_on_blocks_the_column_path_would_take() -> None:
     rows = [(n, n, "purchase", "ok") for n in range(10)]
     rows[3] = (3, 3, "x" * 101, "ok")
     outcomes = list(builder.build(rows, 1))
+    assert shape(outcomes) == shape(list(builder.row_by_row(rows, 1)))
     assert isinstance(outcomes[3], RowError) and outcomes[3].error_type == TOO_LARGE
     assert "100 bytes" in outcomes[3].message and all(isinstance(item, Op) for item in outcomes[4:])
     wide = events(["id", "event_id", *[f"c{i}" for i in range(120)]], event_name="big")
-    big = list(wide.build([(1, 1, *["z" * 900] * 120), (2, 2, *["z"] * 120)], 1))
+    wide_rows = [(1, 1, *["z" * 900] * 120), (2, 2, *["z"] * 120)]
+    big = list(wide.build(wide_rows, 1))
+    assert shape(big) == shape(list(wide.row_by_row(wide_rows, 1)))
     assert isinstance(big[0], RowError) and big[0].error_type == TOO_LARGE and "event data" in big[0].message
     assert isinstance(big[1], Op)
     surrogate = list(builder.build([(1, "e\ud800", "purchase", "ok"), (2, 2, "n\ud800", "ok")], 1))
