@@ -82,6 +82,9 @@ def test_purchases_with_event_name_give_the_row_path_bytes() -> None:
         + b'","timestamp":1704164646,"attributes":{"total":"1.90","seats":-1}}'
     )
     assert (fast[1].identifier, fast[1].key, fast[1].first_row) == ("1: event 1001", "1", 12)
+    assert shape(list(block.part(2, 5))) == shape(slow[2:5])  # as the engine cuts a block into batches
+    assert shape(list(block.without([0, 3]))) == shape([op for n, op in enumerate(slow) if n not in (0, 3)])
+    assert block[7].identifier == slow[7].identifier == "0: event 1007"
 
 
 @pytest.mark.parametrize("identify_by", ["id", "email", "phone"])

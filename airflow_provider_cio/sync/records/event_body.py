@@ -35,11 +35,17 @@ class EventEncoder:
         self.timed = self.template(timestamped=True)
         self.untimed = self.template(timestamped=False)
 
-    def template(self, *, timestamped: bool, data: bytes = b"%b") -> bytes:
-        """The op as a ``bytes %`` template (see the module); ``data``: the data object's slot, or its template."""
+    def template(self, *, timestamped: bool, data: bytes = b"%b", name: bytes | None = None) -> bytes:
+        """The op as a ``bytes %`` template (see the module).
+
+        :param data: the data object's slot, or its template.
+        :param name: the name of every event, as JSON text without its quotes, written into the template
+            (it then has no name slot); None: a slot.
+        """
         identifiers = b'{"' + self.identify_by.encode() + b'":"%b"}'
         time = b',"timestamp":%b' if timestamped else b""
-        middle = b',"action":"event","name":"%b","id":"%b"'
+        named = b"%b" if name is None else name.replace(b"%", b"%%")
+        middle = b',"action":"event","name":"' + named + b'","id":"%b"'
         return b"".join((PERSON_HEAD.replace(b"%", b"%%"), identifiers, middle, time, b',"attributes":', data, b"}"))
 
     def body(self, identifier: str, name: str, ulid: str, timestamp: int | None, data: dict[str, Any]) -> bytes:

@@ -21,10 +21,9 @@ take whole goes row by row, where each row gets its own outcome.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
@@ -106,19 +105,17 @@ class ColumnarEvents:
             encoded = [encoded_values(column, kind) for column, kind in zip(attribute_columns, kinds, strict=True)]
         except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate: the row path says which row
             return None
-        sent_names: Iterable[bytes]
-        if isinstance(names, bytes):
+        slots: list[Sequence[bytes]] = [encoded_people]
+        if isinstance(names, bytes):  # the sync's event_name: in the template
             digests = event_digests(names + b"\0", event_ids)
-            sent_names = repeat(orjson.dumps(self.event_name)[1:-1])  # as JSON text, which may escape
         else:
             digests = [event_digest(name + b"\0", event_id) for name, event_id in zip(names, event_ids, strict=True)]
-            sent_names = names
-        ulids = encoded_ulids(timestamps, digests)
+            slots.append(names)
+        slots.append(encoded_ulids(timestamps, digests))
         template, fixed = self._templates.get(kinds) or self._template(kinds)
-        slots: list[Iterable[bytes]] = [encoded_people, sent_names, ulids]
         if timestamps is not None:
             slots.append(encoded_values(timestamps, INTEGERS))
-        bodies = [template % values for values in zip(*slots, *encoded, strict=False)]
+        bodies = [template % values for values in zip(*slots, *encoded, strict=True)]
         longest = max(map(len, bodies))
         if longest > MAX_OP_BYTES:
             return None
@@ -134,7 +131,7 @@ class ColumnarEvents:
             keys = shown_people = list(people)
         else:  # an integer's JSON is its str(): one decode for the block
             keys = shown_people = b",".join(encoded_people).decode().split(",")
-        shown = list(map("{}: event {}".format, shown_people, event_id_texts))
+        shown = EventSubjects(shown_people, event_id_texts)
         return OpBlock(bodies, range(first_row, first_row + len(bodies)), shown, keys)
 
     def _event_ids(self, column: Sequence[Any]) -> tuple[list[bytes] | None, Sequence[str]]:
@@ -166,11 +163,45 @@ class ColumnarEvents:
     def _template(self, kinds: tuple[type, ...]) -> tuple[bytes, int]:
         """The op of a row of a block whose attribute columns are of ``kinds``, as a ``bytes %`` template,
         with the length of its fixed part (an op is that plus its values)."""
-        timestamped = self.where.timestamp is not None
-        template = self.encoder.template(timestamped=timestamped, data=b"{" + attribute_slots(self.names, kinds) + b"}")
-        slots = 3 + timestamped + len(kinds)
+        timestamped, named = self.where.timestamp is not None, self.where.name is None
+        name = orjson.dumps(self.event_name)[1:-1] if named else None  # as JSON text, which may escape
+        data = b"{" + attribute_slots(self.names, kinds) + b"}"
+        template = self.encoder.template(timestamped=timestamped, data=data, name=name)
+        slots = 3 - named + timestamped + len(kinds)
         self._templates[kinds] = template, len(template % ((b"",) * slots))
         return self._templates[kinds]
+
+
+class EventSubjects(Sequence[str]):
+    """How the error report names the ops of a block (``42: event 1001``), each made only when it is read:
+    most ops are never named.
+
+    :param people: the person of each op, as shown.
+    :param event_ids: the ``event_id`` of each op, as text.
+    """
+
+    __slots__ = ("event_ids", "people")
+
+    def __init__(self, people: Sequence[str], event_ids: Sequence[str]) -> None:
+        self.people = people
+        self.event_ids = event_ids
+
+    def __len__(self) -> int:
+        return len(self.people)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> EventSubjects: ...
+
+    def __getitem__(self, index: int | slice) -> str | EventSubjects:
+        if isinstance(index, slice):
+            return EventSubjects(self.people[index], self.event_ids[index])
+        return f"{self.people[index]}: event {self.event_ids[index]}"
+
+    def __iter__(self) -> Iterator[str]:
+        return map("{}: event {}".format, self.people, self.event_ids)
 
 
 def simple_people(identify_by: str, column: Sequence[Any]) -> bool:
