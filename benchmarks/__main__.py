@@ -17,6 +17,8 @@
      with no sync behind them: the most rows/s (b) could reach on this machine, whatever the sync did;
    - (c) the official ``customerio`` client calling ``identify()`` once per row, on a sample;
    - (c150) the same with 150 ms of latency, on a smaller sample: the comparison a far workspace makes;
+   - (ev) an events sync, dry run, over an ``orders`` table of N rows (``benchmarks/events.py``), against
+     (ev-a) the raw read of the same query;
 
 4. runs (b) again at 3 x N to show that memory does not grow with rows.
 
@@ -41,6 +43,7 @@ import MySQLdb.cursors
 from airflow_provider_cio.testing import WorkspaceEmulator
 from benchmarks.data import COLUMNS, create_people
 from benchmarks.emulator_throughput import build_batches, send_all
+from benchmarks.events import measure_events
 from cio_devservers import MySQLServer, TemporaryMySQLServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,10 +94,20 @@ def our_sync(
     *,
     dry_run: bool = False,
     profile: str | None = None,
+    import_type: str = "people",
+    event_name: str | None = None,
 ) -> dict[str, Any]:
-    """(b) / (d) Our sync in a child process (its peak RSS and CPU time are the sync's own)."""
+    """(b) / (d) / (ev) Our sync in a child process (its peak RSS and CPU time are the sync's own)."""
     env = {**server.connection_env("mysql_default", database=database), **emulator.connection_env()}
-    settings = {"env": env, "query": query, "concurrency": concurrency, "profile": profile, "dry_run": dry_run}
+    settings = {
+        "env": env,
+        "query": query,
+        "concurrency": concurrency,
+        "profile": profile,
+        "dry_run": dry_run,
+        "import_type": import_type,
+        "event_name": event_name,
+    }
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.sync_child"],
         input=json.dumps(settings),
@@ -174,6 +187,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"(d)  dry run of our sync: {dry['rows_read']:,} rows in {dry['seconds']:.2f} s", flush=True)
         if args.profile:
             our_sync(server, "bench_n", query, emulator, args.concurrency, dry_run=True, profile=args.profile)
+        events = measure_events(
+            server,
+            n,
+            args.repeat,
+            read_rows,
+            lambda *where, **kind: our_sync(*where, emulator, args.concurrency, dry_run=True, **kind),
+        )
+        print(f"(ev) events dry run: {events.dry['rows_read']:,} rows in {events.dry['seconds']:.2f} s", flush=True)
         emulator.reset()
         sync = our_sync(server, "bench_n", query, emulator, args.concurrency)
         _check(sync, n, emulator)
@@ -222,6 +243,13 @@ def main(argv: list[str] | None = None) -> None:
     for label, seconds, cpu in lines:
         cpu_text = f"{cpu / n * 1e6:>12.1f}" if cpu is not None else f"{'':>12}"
         print(f"{label:44}{seconds:>9.2f}{n / seconds:>11,.0f}{seconds / raw_seconds:>14.2f}{cpu_text}")
+    for label, seconds, cpu in [
+        ("(ev-a) raw read of orders: the events floor", events.raw_seconds, events.raw_cpu),
+        ("(ev) events dry run, orders x 4 columns", events.dry["seconds"], events.dry["cpu_seconds"]),
+    ]:
+        print(
+            f"{label:44}{seconds:>9.2f}{n / seconds:>11,.0f}{seconds / events.raw_seconds:>14.2f}{cpu / n * 1e6:>12.1f}"
+        )
     alone_rate = alone_ops / alone_seconds
     print(f"{'(e)  the emulator alone, no sync behind it':44}{alone_seconds:>9.2f}{alone_rate:>11,.0f}")
     print(f"{'(c)  official client, one row a request':44}{naive_seconds:>9.2f}{naive_rate:>11,.0f}")
@@ -229,6 +257,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{f'(c150) the same, +{LATENCY_MS} ms a request':44}{far_naive_seconds:>9.2f}{far_naive_rate:>11,.1f}")
     print(f"d/a: the dry run takes {dry['seconds'] / raw_seconds:.2f}x the raw read's time (target: at most 5x)")
     print(f"d/a in CPU: the dry run spends {dry['cpu_seconds'] / raw_cpu:.2f}x the raw read's CPU per row")
+    print(
+        f"ev/ev-a: the events dry run takes {events.ratio:.2f}x the raw read of its orders' time (target: at most 5x)"
+    )
     print(f"b/a: the sync takes {sync['seconds'] / raw_seconds:.2f}x the raw read's time")
     print(
         f"b150/b: with {LATENCY_MS} ms latency the sync keeps {sync['seconds'] / far['seconds']:.0%} of its rows/s "

@@ -33,3 +33,31 @@ def create_people(server: MySQLServer, database: str, rows: int) -> None:
             WHERE n <= {rows}""",
         database=database,
     )
+
+
+ORDER_COLUMNS = "person_id AS id, id AS event_id, created_at AS timestamp, amount"
+ORDERS_QUERY = f"SELECT {ORDER_COLUMNS} FROM orders"
+"""An events query over ``orders``: one ``purchase`` event per order, of the person who placed it."""
+
+
+def create_orders(server: MySQLServer, database: str, rows: int) -> None:
+    """An ``orders`` table of ``rows`` rows (ids 1..rows): id, person id, amount, created_at, built with
+    INSERT ... SELECT (about ten orders a person)."""
+    server.create_database(database)
+    thousands = ", ".join(f"({n})" for n in range(1000))
+    millions = max(1, -(-rows // 1_000_000))
+    server.execute(
+        "CREATE TABLE nums (n INT PRIMARY KEY)",
+        f"INSERT INTO nums VALUES {thousands}",
+        """CREATE TABLE orders (
+            id BIGINT PRIMARY KEY, person_id BIGINT NOT NULL, amount DECIMAL(10, 2) NOT NULL,
+            created_at DATETIME NOT NULL, KEY (created_at)
+        )""",
+        f"""INSERT INTO orders
+            SELECT n, 1 + (n * 7919) % GREATEST({rows} DIV 10, 1), (n % 50000) / 100 + 1,
+                   TIMESTAMP('2024-01-01') + INTERVAL n SECOND
+            FROM (SELECT c.n * 1000000 + b.n * 1000 + a.n + 1 AS n
+                  FROM nums a CROSS JOIN nums b CROSS JOIN (SELECT n FROM nums WHERE n < {millions}) c) seq
+            WHERE n <= {rows}""",
+        database=database,
+    )

@@ -25,7 +25,11 @@ def main() -> None:
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     concurrency = settings.get("concurrency")
     sync_settings = SyncSettings(
-        import_type="people", concurrency=concurrency, dry_run=settings.get("dry_run", False), activity_settle_seconds=0
+        import_type=settings.get("import_type", "people"),
+        event_name=settings.get("event_name"),
+        concurrency=concurrency,
+        dry_run=settings.get("dry_run", False),
+        activity_settle_seconds=0,
     )
     hook = CustomerIOHook(max_connections=(concurrency or sync_settings.max_concurrency) + 1)
     job = SyncJob(sync_settings, hook)

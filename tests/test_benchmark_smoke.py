@@ -29,7 +29,9 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_figure(mysql_server: MyS
     assert "(b)  our sync into the emulator: 3,000 rows" in out
     assert "(b150) the same, 150 ms per request: 3,000 rows" in out
     assert "(b)  at 3 x N: 9,000 rows" in out
-    for label in ("(a)  raw read, no conversion: the floor", "(d)  dry run", "(b)  sync into", "(b150) the same"):
+    assert "(ev) events dry run: 3,000 rows" in out
+    labels = ["(a)  raw read, no conversion: the floor", "(d)  dry run", "(b)  sync into", "(b150) the same"]
+    for label in [*labels, "(ev-a) raw read of orders: the events floor", "(ev) events dry run, orders"]:
         assert re.search(rf"{re.escape(label)}.*\s[\d.]+\s+[\d,]+\s+[\d.]+", out), label
     assert re.search(r"\(c\)  official client, one row a request\s+[\d.]+\s+[\d,]+\n", out)
     assert re.search(r"\(e\)  the emulator alone, no sync behind it\s+[\d.]+\s+[\d,]+\n", out)
@@ -37,6 +39,7 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_figure(mysql_server: MyS
         r"b/e: the sync reaches \d+% of the emulator's own rate; e/c: .* more than [\d,]+x the official", out
     )
     assert re.search(r"d/a: the dry run takes [\d.]+x the raw read's time", out)
+    assert re.search(r"ev/ev-a: the events dry run takes [\d.]+x the raw read of its orders' time", out)
     assert re.search(r"b150/b: with 150 ms latency the sync keeps \d+% of its rows/s", out)
     assert re.search(r"b150/c150: 150 ms away, the sync is [\d,]+x the official client", out)
     assert re.search(r"d/a in CPU: the dry run spends [\d.]+x the raw read.s CPU per row", out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sync_helpers import sync_dag_fixture  # noqa: F401
 
 from airflow_provider_cio.sync.records.ulid import event_ulid
@@ -44,6 +45,7 @@ def test_purchases_sent_again_by_the_look_back_are_stored_once(mysql_db, workspa
     first = dag.run()
     assert first.state == "success", first.log[-3000:]
     assert first.report["rows_sent"] == 2
+    assert first.report["settings"]["event_name"] == "purchase"
 
     add_orders(mysql_db, [(1003, 1, "42.00", "lamp", ten_minutes_ago + 300)])
     second = dag.run()  # the hour of look-back selects the first two orders again
@@ -71,3 +73,44 @@ def test_an_events_query_without_event_id_sends_nothing_and_says_why(mysql_db, w
     assert run.state == "failed"
     assert "needs a column named 'event_id'" in run.log and "never makes a second event" in run.log
     assert workspace.events() == [] and workspace.requests_log() == []
+
+
+@pytest.mark.parametrize("on_suppressed", ["succeed", "fail"])
+def test_events_of_a_suppressed_person_are_counted_as_people_syncs_count_them(
+    mysql_db, workspace, sync_dag, on_suppressed
+) -> None:
+    mysql_db.execute(ORDERS)
+    now = int(time.time()) - 60
+    add_orders(
+        mysql_db,
+        [
+            (1001, 1, "1.00", "a", now),
+            (1002, 2, "2.00", "b", now),
+            (1003, 1, "3.00", "c", now),
+            (1004, 2, "4.00", "d", now),
+        ],
+    )
+    workspace.suppress(id="2")
+    run = sync_dag(
+        sql="purchase_events.sql",
+        template_searchpath=str(EXAMPLE_SQL),
+        import_type="events",
+        event_name="purchase",
+        on_suppressed=on_suppressed,
+    ).run()
+
+    assert run.report["rows_read"] == 4 and run.report["rows_sent"] == 2 and run.report["rows_suppressed"] == 2
+    assert run.report["rows_failed"] == 0
+    assert [(event["person"], event["attributes"]["sku"]) for event in workspace.events()] == [
+        ({"id": "1"}, "a"),
+        ({"id": "1"}, "c"),
+    ]
+    if on_suppressed == "succeed":
+        assert run.state == "success" and run.report["error_report"] is None
+    else:
+        assert run.state == "failed" and run.report["status"] == "failed"
+        assert [(line["row_number"], line["identifier"], line["error_type"]) for line in run.csv_rows] == [
+            ("3", "2", "suppressed"),
+            ("4", "2", "suppressed"),
+        ]  # the example orders by the person (``ORDER BY id`` names the column selected as id)
+        assert "2 rows are about suppressed people (on_suppressed='fail')" in run.log

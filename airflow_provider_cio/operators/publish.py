@@ -39,6 +39,7 @@ def report_settings(
         "customerio_conn_id": customerio_conn_id,
         "source_conn_id": source_conn_id,
         "identify_by": settings.identify_by,
+        "event_name": settings.event_name,
         "update_only": settings.update_only,
         "empty_values": settings.empty_values,
         "on_removed": settings.on_removed if settings.sync_mode == "mirror" else None,

@@ -5,7 +5,7 @@ in the ``Authorization: Bearer`` header, or the UI's session cookie), and shows 
 the user may read. An anonymous request gets 401 and no data. FastAPI's own ``/docs``, ``/redoc`` and
 ``/openapi.json`` routes, which would answer without sign-in, are turned off.
 
-- ``GET /cio-syncs/?dag=&status=&connection=``: the overview, one row per sync task (HTML).
+- ``GET /cio-syncs/?dag=&status=&connection=&source=``: the overview, one row per sync task (HTML).
 - ``GET /cio-syncs/sync?dag_id=&task_id=&runs=``: one sync's settings, charts and runs (HTML).
 - ``GET /cio-syncs/api/syncs?runs=&dag_id=``: every sync with its recent runs (JSON).
 - ``GET /cio-syncs/error-report?dag_id=&task_id=&run_id=&map_index=``: one run's error CSV.
@@ -79,14 +79,16 @@ def overview_page(
     dag: Annotated[str, Query(max_length=250, description="part of a DAG id")] = "",
     status_filter: Annotated[str, Query(alias="status", description="a status: " + ", ".join(STATUS_FILTERS))] = "",
     connection: Annotated[str, Query(max_length=250, description="a workspace connection id")] = "",
+    source: Annotated[str, Query(max_length=250, description="a source (MySQL or PostgreSQL) connection id")] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="the most rows shown")] = DEFAULT_ROWS,
 ) -> HTMLResponse:
-    """One row per sync task, those that need attention first, filtered by DAG, status and connection."""
+    """One row per sync task, those that need attention first, filtered by DAG, status, workspace connection
+    and source connection."""
     from airflow.utils.session import create_session
 
     if status_filter not in STATUS_FILTERS:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"status must be one of {sorted(STATUS_FILTERS)}")
-    filters = Filters(dag.strip(), status_filter, connection)
+    filters = Filters(dag.strip(), status_filter, connection, source)
     with create_session() as session:
         view = overview(session, user, filters, limit)
     mount, airflow_root = mounts(request)
@@ -130,6 +132,8 @@ def syncs_json(user: UserDep, runs: RunsParam = DEFAULT_RUNS, dag_id: str | None
             "operator": item.task.operator,
             "pool": item.task.pool,
             "connection": item.connection,
+            "source_connection": item.source_connection,
+            "import_type": item.import_type,
             "status": item.status,
             "problems": [{"kind": p.kind, "title": p.title, "command": p.command} for p in item.problems],
             "paused": item.paused,

@@ -27,7 +27,9 @@ OPERATORS_MODULE = "airflow_provider_cio.operators."
 SETTING_FIELDS = (
     "customerio_conn_id",
     "mysql_conn_id",
+    "postgres_conn_id",
     "import_type",
+    "event_name",
     "identify_by",
     "empty_values",
     "sync_mode",

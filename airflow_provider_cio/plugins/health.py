@@ -102,12 +102,38 @@ class SyncSummary:
         return NOT_RECORDED
 
     @property
+    def source_connection(self) -> str:
+        """The connection the sync reads from (MySQL or PostgreSQL): from the task's settings or its report."""
+        report = self.last_report
+        recorded = report.get("source_conn_id") or (report.get("settings") or {}).get("source_conn_id")
+        for value in (self.task.setting("postgres_conn_id"), self.task.setting("mysql_conn_id"), recorded):
+            if isinstance(value, str) and value:
+                return value
+        return NOT_RECORDED
+
+    @property
     def import_type(self) -> str:
-        """``people``, ``objects``, ``relationships`` (or what the report says)."""
+        """``people``, ``objects``, ``relationships``, ``events`` (or what the report says)."""
         value = self.task.setting("import_type") or self.last_report.get("import_type")
         if value:
             return str(value)
         return "relationships" if "Relationship" in self.task.operator else "people, objects or events"
+
+    @property
+    def event_name(self) -> str | None:
+        """An events sync's ``event_name`` (the name of events whose row has no ``name``), when recorded."""
+        report = self.last_report
+        recorded = report.get("event_name") or (report.get("settings") or {}).get("event_name")
+        for value in (self.task.setting("event_name"), recorded):
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    @property
+    def kind(self) -> str:
+        """What the sync writes, as the page says it: the import type, with the event name of events (only an events
+        sync has one)."""
+        return f"{self.import_type}: {self.event_name}" if self.event_name else self.import_type
 
     @property
     def success_rate(self) -> float | None:

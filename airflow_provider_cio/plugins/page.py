@@ -37,7 +37,15 @@ def environment() -> Environment:
 
 def render_overview(view: Overview, filters: Filters, *, limit: int, mount: str, airflow_root: str) -> str:
     """The overview page (at most ``limit`` rows)."""
-    every = urlencode({"dag": filters.dag, "status": filters.status, "connection": filters.connection, "limit": 10_000})
+    every = urlencode(
+        {
+            "dag": filters.dag,
+            "status": filters.status,
+            "connection": filters.connection,
+            "source": filters.source,
+            "limit": 10_000,
+        }
+    )
     template = environment().get_template("overview.html")
     return template.render(
         view=view,
@@ -97,7 +105,9 @@ def settings_of(summary: SyncSummary) -> list[tuple[str, str]]:
     return [
         ("Operator", task.operator),
         ("Import type", summary.import_type),
+        *([("Event name", summary.event_name or "from the name column")] if summary.import_type == "events" else []),
         ("Workspace connection", summary.connection),
+        ("Source connection", summary.source_connection),
         ("Mode", pick("sync_mode", "upsert")),
         ("Removed rows", pick("on_removed", "left in the workspace (upsert)")),
         ("identify_by", pick("identify_by")),

@@ -31,6 +31,8 @@ SUMMARY_FIELDS = (
     "import_type",
     "dry_run",
     "customerio_conn_id",
+    "source_conn_id",
+    "event_name",
     "errors_by_type",
     "sync_mode",
     "on_removed",

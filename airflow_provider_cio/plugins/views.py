@@ -35,17 +35,21 @@ STATUS_FILTERS = {
 
 @dataclass
 class Filters:
-    """The overview's filters: part of a DAG id, a status (a key of ``STATUS_FILTERS``), a connection."""
+    """The overview's filters: part of a DAG id, a status (a key of ``STATUS_FILTERS``), a workspace
+    connection, a source connection."""
 
     dag: str = ""
     status: str = ""
     connection: str = ""
+    source: str = ""
 
     def keep(self, summary: SyncSummary) -> bool:
         """Whether a sync passes the filters."""
         if self.dag and self.dag.lower() not in summary.task.dag_id.lower():
             return False
         if self.connection and summary.connection != self.connection:
+            return False
+        if self.source and summary.source_connection != self.source:
             return False
         if self.status == "attention":
             return bool(summary.problems)
@@ -64,6 +68,7 @@ class Overview:
     matched: int = 0
     """Syncs that pass the filters (``syncs`` holds the first ``limit`` of them)."""
     connections: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
     dag_ids: list[str] = field(default_factory=list)
 
 
@@ -147,6 +152,7 @@ def overview(session: Session, user: Any, filters: Filters, limit: int = 200) ->
         matched=len(kept),
         attention=sum(bool(summary.problems) for summary in every),
         connections=sorted({summary.connection for summary in every}),
+        sources=sorted({summary.source_connection for summary in every}),
         dag_ids=sorted({summary.task.dag_id for summary in every}),
     )
 

@@ -52,8 +52,10 @@ class AfterSyncStep(Protocol):
 
 
 class TraceLateFailures:
-    """People only: read the activity log for failed attribute changes and suppressed people, and
-    report them per row (:mod:`~airflow_provider_cio.sync.account.reconcile`)."""
+    """People and events: read the activity log for failed attribute changes and suppressed people, and
+    report them per row (:mod:`~airflow_provider_cio.sync.account.reconcile`). An event about a suppressed
+    person is ignored by the workspace like an identify, so it counts as suppressed under the same
+    ``on_suppressed`` rule."""
 
     def run(self, sync: SyncContext) -> None:
         """Add the late failures to the row errors; note the suppressed rows in ``sync``."""
@@ -72,7 +74,13 @@ class TraceLateFailures:
             settle_seconds=settings.activity_settle_seconds,
             timeout=settings.activity_timeout,
         )
-        late = trace_to_rows(activities, settings.identify_by, engine.identifiers, engine.errors)
+        late = trace_to_rows(
+            activities,
+            settings.identify_by,
+            engine.identifiers,
+            engine.errors,
+            failed_changes=KINDS[settings.import_type].failed_changes,
+        )
         report.failed_changes_checked = True
         engine.errors.add(late.failed)
         report.rows_suppressed = len(late.suppressed)

@@ -235,7 +235,7 @@ class SyncEngine:
             self._dispatch(self.builder.finish())
 
     def _dispatch(self, built: Iterable[Any]) -> None:
-        """Route a block's ops to lanes (holding back possible duplicates) and record its row errors.
+        """Route a block's ops to lanes (holding back possible duplicates) and record its row errors and keys.
 
         An :class:`OpBlock` (every row of the block became an op) goes as it is: no op object per row.
         """
@@ -249,6 +249,11 @@ class SyncEngine:
                 self.errors.add([item for item in items if type(item) is not Op])
         if ops and self.builder.unique_keys:
             ops = self.duplicates.screen(ops)
+        elif ops:  # keys that repeat: recorded, so that the activity log can be traced back to each row
+            if isinstance(ops, OpBlock):
+                self.identifiers.record_all(ops.keys, ops.row_numbers)
+            else:
+                self.identifiers.record_all([op.key for op in ops], [op.first_row for op in ops])
         self._route(ops)
 
     def _route(self, ops: Ops) -> None:

@@ -219,7 +219,7 @@ def finish_mirror(mirror: MirrorRun, report: SyncReport, engine: SyncEngine, set
     report.rows_unchanged = mirror.rows_unchanged
     if settings.dry_run:
         return
-    if KINDS[settings.import_type].activities:  # a late failed change: the row is sent again next run
+    if KINDS[settings.import_type].failed_changes:  # a late failed change: the row is sent again next run
         late = [e.identifier for e in engine.errors if e.error_type == FAILED_ATTRIBUTE_CHANGE]
         mirror.mark_dirty([person_key(settings.identify_by, key) for key in late])
     if report.failed:

@@ -70,6 +70,10 @@ class SyncHistory:
     never_run_dag: str = "cio_ui_never_run"
     mapped_dag: str = "cio_ui_mapped"
     """A mapped sync (``.partial().expand()``) whose two instances fail different rows."""
+    events_dag: str = "cio_ui_events"
+    """An events sync (``purchase`` events of an ``orders`` table) reading through the ``mysql_orders``
+    connection."""
+    events_run: Any = None
     people_runs: list[Any] = field(default_factory=list)
     """The people DagRuns, oldest first: failed (2 rows), succeeded, succeeded (1 row changed since)."""
     people_reports: list[dict[str, Any]] = field(default_factory=list)
@@ -116,6 +120,9 @@ def sync_history(airflow_db, mysql_server, emulator_server, tmp_path_factory) ->
             "INSERT INTO users (id, email, plan) VALUES ('1', 'ada@example.com', 'pro'), "
             "('2', 'not an email', 'free'), ('3', 'grace@example.com', 'pro'), ('', 'nobody@example.com', 'free'), "
             "('5', 'alan@example.com', 'free'), ('6', 'edsger@example.com', 'pro')",
+            "CREATE TABLE orders (id INT PRIMARY KEY, user_id INT, total DECIMAL(8, 2), created_at DATETIME)",
+            "INSERT INTO orders VALUES (1001, 1, 19.90, '2025-12-01 10:00:00'), (1002, 3, 5.00, '2025-12-01 11:00:00'),"
+            " (1003, 1, 42.00, '2025-12-02 09:30:00')",
             "CREATE TABLE companies (object_id VARCHAR(40), name VARCHAR(100))",
             "INSERT INTO companies VALUES ('acme', 'Acme'), ('globex', 'Globex'), ('initech', 'Initech')",
             database=database,
@@ -195,6 +202,18 @@ def sync_history(airflow_db, mysql_server, emulator_server, tmp_path_factory) ->
         mysql_server.execute("UPDATE users SET id = '' WHERE id = '4'", database=database)
         history.mapped_run = run_dag(mapped, next(dates))
         history.mapped_reports = [history.mapped_run.xcom("sync", map_index=index) for index in (0, 1)]
+
+        with DAG(history.events_dag, schedule=None, start_date=START) as events:
+            MySQLReverseETLOperator(
+                task_id="sync_purchases",
+                sql="SELECT user_id AS id, id AS event_id, created_at AS timestamp, total FROM orders ORDER BY id",
+                import_type="events",
+                event_name="purchase",
+                mysql_conn_id="mysql_orders",
+                activity_settle_seconds=0,
+            )
+        env.setenv("AIRFLOW_CONN_MYSQL_ORDERS", os.environ["AIRFLOW_CONN_MYSQL_DEFAULT"])
+        history.events_run = run_dag(events, next(dates))
 
         with DAG(history.never_run_dag, schedule="@daily", start_date=START, catchup=False) as never_run:
             MySQLReverseETLOperator(task_id="sync", sql=PEOPLE_SQL)

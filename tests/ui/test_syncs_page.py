@@ -25,7 +25,7 @@ from airflow_provider_cio.urls import error_report_path
 PLUGIN_ENTRY_POINT = "airflow_provider_cio.plugins.syncs_plugin:CustomerIOSyncsPlugin"
 COLUMNS = ["Run", "Status", "Started (UTC)", "Duration", "Rows read", "Sent", "Failed", "Suppressed"]
 COLUMNS += ["Unchanged", "Removed", "last_sync_time", "Error report"]
-OVERVIEW = ["Sync", "Last run", "Sent", "Failed", "Success (last 30)", "Trend", "Next run", "Attention"]
+OVERVIEW = ["Sync", "Source", "Last run", "Sent", "Failed", "Success (last 30)", "Trend", "Next run", "Attention"]
 NO_REPORT = "\N{EN DASH}"
 IFRAME = "iframe[title='Customer.io syncs']"
 
@@ -90,11 +90,12 @@ def browse_to_overview(page, server):
     return frame
 
 
-def apply_filters(frame, dag: str = "", status: str = "", connection: str = "") -> list[str]:
+def apply_filters(frame, dag: str = "", status: str = "", connection: str = "", source: str = "") -> list[str]:
     """Filter the overview through its form; the ids of the tests' rows on the page the click loaded."""
     frame.locator("input[name=dag]").fill(dag)
     frame.locator("select[name=status]").select_option(status)
     frame.locator("select[name=connection]").select_option(connection)
+    frame.locator("select[name=source]").select_option(source)
     frame.locator("body").evaluate("body => { body.dataset.stale = 'yes'; }")  # the page before the click
     frame.get_by_role("button", name="Filter").click()
     frame.locator("body:not([data-stale])").wait_for(state="attached")  # the page the filter loaded
@@ -122,6 +123,7 @@ def test_the_overview_shows_every_sync_those_that_need_attention_first(
         ("cio_ui_no_pool/sync_companies", "pool_missing"),
         ("cio_ui_mapped/sync", "failed"),
         ("cio_ui_tampered/sync", "failed"),
+        ("cio_ui_events/sync_purchases", "ok"),
         ("cio_ui_objects_dry_run/sync_companies", "ok"),
         ("cio_ui_people/sync", "ok"),
         ("cio_ui_never_run/sync", "no_runs"),
@@ -145,6 +147,18 @@ def test_the_overview_shows_every_sync_those_that_need_attention_first(
     why = "1 row failed (1 invalid_email); see the error report."
     assert tampered["Attention"].splitlines() == ["Last run failed", why]
     assert by_id["cio_ui_never_run/sync"]["Last run"] == "no runs"
+    events = by_id["cio_ui_events/sync_purchases"]
+    assert events["Sync"].splitlines() == [
+        "cio_ui_events / sync_purchases",
+        "events: purchase \N{MIDDLE DOT} customerio_default",
+    ]
+    assert (events["Source"], events["Last run"].split()[0], events["Sent"], events["Failed"]) == (
+        "mysql_orders",
+        "success",
+        "3",
+        "0",
+    )
+    assert people["Source"] == "mysql_default"
 
 
 def test_the_filters_narrow_the_overview(signed_in_page, api_server, sync_history, artifacts):
@@ -154,6 +168,8 @@ def test_the_filters_narrow_the_overview(signed_in_page, api_server, sync_histor
     assert attention == ["cio_ui_no_pool/sync_companies", "cio_ui_mapped/sync", "cio_ui_tampered/sync"]
     assert apply_filters(frame, dag=TESTS_DAGS, status="pool_missing") == ["cio_ui_no_pool/sync_companies"]
     assert apply_filters(frame, dag=TESTS_DAGS, connection="workspace_eu") == ["cio_ui_no_pool/sync_companies"]
+    assert apply_filters(frame, dag=TESTS_DAGS, source="mysql_orders") == ["cio_ui_events/sync_purchases"]
+    assert "cio_ui_events/sync_purchases" not in apply_filters(frame, dag=TESTS_DAGS, source="mysql_default")
     assert apply_filters(frame, dag="CIO_UI_PEOPLE") == ["cio_ui_people/sync"]
     signed_in_page.screenshot(path=str(artifacts / "cio-syncs-overview-filtered.png"), full_page=True)
     assert apply_filters(frame, dag="cio_ui_people", status="failed") == []
@@ -189,6 +205,7 @@ def test_the_drill_down_shows_charts_and_runs_of_a_sync(signed_in_page, api_serv
         "Segment": "none",
         "Dry run": "no",
     }
+    assert settings["Source connection"] == "mysql_default" and "Event name" not in settings
 
     *_, last = reports
     people = runs_table(frame)
@@ -213,6 +230,25 @@ def test_the_drill_down_shows_charts_and_runs_of_a_sync(signed_in_page, api_serv
 def rendered(sql: str, report: dict) -> str:
     """A query as Airflow renders it for a run: ``{{ last_sync_time }}`` becomes that run's number."""
     return sql.replace("{{ last_sync_time }}", str(report["last_sync_time"]))
+
+
+def test_an_events_sync_page_shows_its_event_name_source_and_counts(signed_in_page, api_server, sync_history):
+    signed_in_page.goto(sync_url(api_server, sync_history.events_dag, "sync_purchases"))
+    settings = dict(
+        zip(
+            signed_in_page.locator("dl.settings dt").all_inner_texts(),
+            signed_in_page.locator("dl.settings dd").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert {k: settings[k] for k in ("Import type", "Event name", "Source connection", "Workspace connection")} == {
+        "Import type": "events",
+        "Event name": "purchase",
+        "Source connection": "mysql_orders",
+        "Workspace connection": "customerio_default",
+    }
+    [run] = runs_table(signed_in_page)
+    assert (run["Rows read"], run["Sent"], run["Failed"]) == ("3", "3", "0")
 
 
 def test_the_sync_page_shows_the_query_the_last_run_rendered(signed_in_page, api_server, sync_history, artifacts):
@@ -350,7 +386,15 @@ def test_the_json_holds_each_run_with_its_report(api_server, sync_history):
         ("cio_ui_no_pool", "sync_companies"),
         ("cio_ui_never_run", "sync"),
         ("cio_ui_mapped", "sync"),
+        ("cio_ui_events", "sync_purchases"),
     }
+    events = by_task[("cio_ui_events", "sync_purchases")]
+    assert (events["import_type"], events["source_connection"], events["connection"]) == (
+        "events",
+        "mysql_orders",
+        "customerio_default",
+    )
+    assert events["runs"][0]["report"]["settings"]["event_name"] == "purchase"
     assert by_task[("cio_ui_no_pool", "sync_companies")]["problems"][0]["command"] == (
         "cio-retl create-pool --conn-id workspace_eu"
     )

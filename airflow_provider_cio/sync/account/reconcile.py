@@ -65,12 +65,21 @@ def settled_activities(
 
 
 def trace_to_rows(
-    activities: Iterable[dict[str, Any]], identify_by: str, identifiers: IdentifierRegistry, errors: ErrorLog
+    activities: Iterable[dict[str, Any]],
+    identify_by: str,
+    identifiers: IdentifierRegistry,
+    errors: ErrorLog,
+    *,
+    failed_changes: bool = True,
 ) -> LateFailures:
     """Which accepted rows each activity is about, as row errors (failed changes and suppressed people).
 
-    A person is found by the identifier the sync used (``identify_by``); activities about people the
-    sync did not touch, or about rows that already failed, are ignored.
+    A person is found by the identifier the sync used (``identify_by``); every row the sync sent about
+    them is concerned (one for people, whose keys are unique; each of a person's events). Activities about
+    people the sync did not touch, or about rows that already failed, are ignored.
+
+    :param failed_changes: whether failed attribute changes can be about the sync's rows (people); else
+        only suppressed people are (events).
     """
     by_key: dict[str, list[dict[str, Any]]] = {}
     for activity in activities:
@@ -79,14 +88,15 @@ def trace_to_rows(
             key = person_key(identify_by, str(value))
             by_key.setdefault(key, []).append(activity)
     late = LateFailures(failed=[], suppressed=[])
-    for key, row_number in sorted(identifiers.first_rows(by_key).items(), key=lambda item: item[1]):
+    rows = [(row_number, key) for key, row_numbers in identifiers.rows_of(by_key).items() for row_number in row_numbers]
+    for row_number, key in sorted(rows):
         if errors.has(row_number):
             continue
         data = by_key[key][0].get("data") or {}
         reason = str(data.get("reason") or "")
         if reason == SUPPRESSED_REASON:
             late.suppressed.append(RowError(row_number, key, SUPPRESSED, SUPPRESSED_REASON))
-        else:
+        elif failed_changes:
             attribute = data.get("attribute") or "an identifier"
             message = f"failed attribute change: the workspace did not set {attribute!r}: {reason}"
             late.failed.append(RowError(row_number, key, FAILED_ATTRIBUTE_CHANGE, message))

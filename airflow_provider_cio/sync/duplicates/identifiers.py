@@ -42,7 +42,7 @@ class IdentifierRegistry:
     """
 
     def __init__(self, directory: str | None = None) -> None:
-        self._bloom = BlockBloom(MAX_ROWS, BLOOM_FALSE_ALARMS)
+        self._bloom: BlockBloom | None = None  # made by the first claim: keys that may repeat need none
         fd, self.path = tempfile.mkstemp(prefix="cio-identifiers-", suffix=".jsonl", dir=directory)
         self._spill: IO[bytes] = os.fdopen(fd, "w+b")
         self._held: IO[bytes] = tempfile.TemporaryFile(prefix="cio-held-", dir=directory)  # noqa: SIM115 - closed by close()
@@ -58,6 +58,8 @@ class IdentifierRegistry:
             until the end of the sync. The other keys are now recorded.
         """
         hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys)).view(np.uint64)
+        if self._bloom is None:
+            self._bloom = BlockBloom(MAX_ROWS, BLOOM_FALSE_ALARMS)
         maybe = self._bloom.add_new(hashes)
         if maybe.any():
             new = np.flatnonzero(~maybe).tolist()
@@ -89,6 +91,14 @@ class IdentifierRegistry:
         if len(self._keys) >= SPILL_EVERY:
             self.flush()
 
+    def record_all(self, keys: Sequence[str], row_numbers: Sequence[int]) -> None:
+        """Note that row ``row_numbers[i]`` sent ``keys[i]``, keys that may repeat (events, relationships):
+        no duplicate check, only the record :meth:`rows_of` reads."""
+        self._rows.extend(row_numbers)
+        self._keys.extend(keys)
+        if len(self._keys) >= SPILL_EVERY:
+            self.flush()
+
     def flush(self) -> None:
         """Write the identifiers recorded so far to the spill file (a line: their row numbers, then them)."""
         if self._keys:
@@ -105,6 +115,18 @@ class IdentifierRegistry:
                     for row_number, key in zip(row_numbers, recorded, strict=True):
                         if key in wanted and key not in found:
                             found[key] = row_number
+        return found
+
+    def rows_of(self, keys: Iterable[str]) -> dict[str, list[int]]:
+        """Every row that sent each of ``keys``, in row order (keys never sent are absent)."""
+        wanted = set(keys)
+        found: dict[str, list[int]] = {}
+        if wanted:
+            for row_numbers, recorded in self._lines():
+                if not wanted.isdisjoint(recorded):
+                    for row_number, key in zip(row_numbers, recorded, strict=True):
+                        if key in wanted:
+                            found.setdefault(key, []).append(row_number)
         return found
 
     def __iter__(self) -> Iterator[tuple[int, str]]:

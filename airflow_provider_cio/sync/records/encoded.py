@@ -38,14 +38,15 @@ class OpBlock:
 
     :param bodies: each op as compact JSON.
     :param row_numbers: the row each op carries (increasing).
-    :param identifiers: how the error report names each op's subject.
+    :param identifiers: how the error report names each op's subject (any sequence: the column path of
+        events makes each name only when it is read).
     :param keys: each op's key (its identity, which must not repeat within one sync).
     """
 
     __slots__ = ("bodies", "identifiers", "keys", "row_numbers")
 
     def __init__(
-        self, bodies: list[bytes], row_numbers: Sequence[int], identifiers: list[str], keys: list[str]
+        self, bodies: list[bytes], row_numbers: Sequence[int], identifiers: Sequence[str], keys: list[str]
     ) -> None:
         self.bodies = bodies
         self.row_numbers = row_numbers

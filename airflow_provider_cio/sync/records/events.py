@@ -19,14 +19,16 @@
 
 A name over 100 bytes, event data over 100,000 bytes, or an op over 32,000 bytes fails its row before
 anything is sent. Ops are keyed by the person, so the engine sends one person's events in row order.
+
+A block of rows whose values are all simple is built a column at a time
+(:mod:`~airflow_provider_cio.sync.records.event_columns`), the others row by row; both write their ops with
+the one encoder (:class:`~airflow_provider_cio.sync.records.event_body.EventEncoder`), to the same bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
-
-import orjson
 
 from airflow_provider_cio.sync.account.outcomes import (
     INVALID_VALUE,
@@ -35,9 +37,12 @@ from airflow_provider_cio.sync.account.outcomes import (
     RowError,
     RowRefused,
 )
+from airflow_provider_cio.sync.blocks import columns_of
 from airflow_provider_cio.sync.convert.columns import AttributeColumn, ColumnPlan
-from airflow_provider_cio.sync.limits import MAX_EVENT_DATA_BYTES, MAX_EVENT_NAME_BYTES, MAX_OP_BYTES
+from airflow_provider_cio.sync.limits import MAX_EVENT_NAME_BYTES
 from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.event_body import EventEncoder
+from airflow_provider_cio.sync.records.event_columns import ColumnarEvents, EventColumns
 from airflow_provider_cio.sync.records.ops import (
     UNWRITABLE,
     AttributeReader,
@@ -105,10 +110,32 @@ class EventOps:
         self.timestamp = plan.timestamp
         self.event_name = event_name
         self.attributes = AttributeReader(plan.attributes, empty_values == "delete")
+        self.encoder = EventEncoder(plan.identify_by)
+        self.columnar = ColumnarEvents(
+            self.encoder,
+            EventColumns(
+                plan.identifier_index,
+                plan.event_id_index,
+                plan.name_index,
+                None if plan.timestamp is None else plan.timestamp.index,
+                tuple((column.name, column.index) for column in plan.attributes),
+            ),
+            event_name,
+        )
 
-    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
-        """An op or a row error for each row."""
+    def build(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterable[Op | RowError]:
+        """An op or a row error for each row: a whole block at once (an ``OpBlock``) when its values are simple
+        (:class:`~airflow_provider_cio.sync.records.event_columns.ColumnarEvents`), else row by row."""
+        if not rows:
+            return iter(())
+        columns = columns_of(rows)
+        ops = self.columnar.ops(columns, first_row) if self.attributes.simple_types(columns) else None
+        return ops if ops is not None else self.row_by_row(rows, first_row)
+
+    def row_by_row(self, rows: Sequence[Sequence[Any]], first_row: int) -> Iterator[Op | RowError]:
+        """An op or a row error for each row, one row at a time."""
         attributes_of = self.attributes.reader_for(rows)
+        body_of = self.encoder.body
         for row_number, row in enumerate(rows, first_row):
             raw = row[self.identifier_index]
             try:
@@ -116,19 +143,12 @@ class EventOps:
                 event_id = identifier_text(row[self.event_id_index], "event_id")
                 name = self.name_of(row)
                 timestamp = None if self.timestamp is None else event_seconds(self.timestamp, row[self.timestamp.index])
-                op: dict[str, Any] = {
-                    "type": "person",
-                    "identifiers": {self.identify_by: identifier},
-                    "action": "event",
-                    "name": name,
-                    "id": event_ulid(name, event_id, timestamp),
-                }
-                if timestamp is not None:
-                    op["timestamp"] = timestamp
-                op["attributes"] = attributes_of(row)
-                body = event_body(op)
+                body = body_of(identifier, name, event_ulid(name, event_id, timestamp), timestamp, attributes_of(row))
             except RowRefused as refused:
                 yield RowError(row_number, shown(raw), refused.error_type, refused.message)
+                continue
+            except UnicodeEncodeError:  # a lone surrogate in the name or the event_id
+                yield RowError(row_number, shown(raw), INVALID_VALUE, UNWRITABLE)
                 continue
             yield Op(body, row_number, 1, f"{identifier}: event {event_id}", key)
 
@@ -151,21 +171,3 @@ class EventOps:
     def finish(self) -> Iterator[Op | RowError]:
         """Event ops are never held back."""
         return iter(())
-
-
-def event_body(op: dict[str, Any]) -> bytes:
-    """An event op as compact JSON, refused when its data is over 100,000 bytes or the op over 32,000."""
-    try:
-        body = orjson.dumps(op)
-    except TypeError:
-        raise RowRefused(INVALID_VALUE, UNWRITABLE) from None
-    if len(body) > MAX_OP_BYTES:
-        data = len(orjson.dumps(op["attributes"]))
-        if data > MAX_EVENT_DATA_BYTES:
-            raise RowRefused(
-                TOO_LARGE, f"the event data is {data} bytes; the limit is {MAX_EVENT_DATA_BYTES}: select fewer columns"
-            )
-        raise RowRefused(
-            TOO_LARGE, f"the row makes an op of {len(body)} bytes; the limit is {MAX_OP_BYTES}: select fewer columns"
-        )
-    return bytes(memoryview(body))

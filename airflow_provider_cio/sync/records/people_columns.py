@@ -104,16 +104,22 @@ class ColumnarPeople:
     def _template(self, kinds: tuple[type, ...]) -> tuple[bytes, int]:
         """The op of a row as a ``bytes %`` template (``%b`` for each encoded value, strings without quotes),
         with the length of its fixed part: an op is that plus its values."""
-        attributes = b",".join(
-            escaped(orjson.dumps(name)) + (b':"%b"' if kind is STRINGS else b":%b")
-            for name, kind in zip(self.names, kinds, strict=True)
-        )
+        attributes = attribute_slots(self.names, kinds)
         if self.update_only:
             attributes += (b"," if attributes else b"") + escaped(orjson.dumps({UPDATE_ONLY: True})[1:-1])
         identifiers = b'{"' + self.identify_by.encode() + b'":"%b"}'
         template = b"".join((escaped(PERSON_HEAD), identifiers, escaped(IDENTIFY_MIDDLE), b"{", attributes, b"}}"))
         self._templates[kinds] = template, len(template % ((b"",) * (len(kinds) + 1)))
         return self._templates[kinds]
+
+
+def attribute_slots(names: Sequence[str], kinds: Sequence[type]) -> bytes:
+    """The members of an attributes object as a ``bytes %`` template, without its braces: each name, then
+    ``%b`` for its encoded value (in quotes for a column of strings, whose values come without them)."""
+    return b",".join(
+        escaped(orjson.dumps(name)) + (b':"%b"' if kind is STRINGS else b":%b")
+        for name, kind in zip(names, kinds, strict=True)
+    )
 
 
 def encoded_values(column: Sequence[Any], kind: type) -> list[bytes]:

@@ -46,6 +46,7 @@ EVENTS = RecordKind(
     describe=describe,
     mirror=None,
     check_plan=check_plan,
+    activities=True,
     event_name=True,
     mirror_refused=(
         "events cannot be mirrored: an event happened and cannot be removed when its row leaves the query. "

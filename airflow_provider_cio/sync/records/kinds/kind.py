@@ -76,8 +76,10 @@ class RecordKind:
         is read.
     :param update_only: whether ``update_only=True`` applies (update what exists, create nothing).
     :param segments: whether the synced records can be added to a manual segment (people).
-    :param activities: whether the activity log tells of late failures of the synced records (failed attribute
-        changes, suppressed people), traced back to rows after the sync.
+    :param activities: whether the activity log tells of late failures of the synced records (suppressed
+        people), traced back to rows after the sync.
+    :param failed_changes: whether those late failures include failed attribute changes (people; an event sets
+        no attribute of its person, so an events sync is only told of suppressed people).
     :param event_name: whether ``event_name=`` applies (events).
     :param mirror_refused: why ``sync_mode="mirror"`` is refused, when ``mirror`` is None.
     :param records: the asset and lineage name of the records a sync changes, for its default object type.
@@ -92,6 +94,7 @@ class RecordKind:
     update_only: bool = False
     segments: bool = False
     activities: bool = False
+    failed_changes: bool = False
     event_name: bool = False
     mirror_refused: str = ""
     records: Callable[[str], str] | None = None

@@ -49,4 +49,5 @@ PEOPLE = RecordKind(
     update_only=True,
     segments=True,
     activities=True,
+    failed_changes=True,
 )
