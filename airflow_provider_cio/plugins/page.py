@@ -17,6 +17,7 @@ from airflow_provider_cio.plugins import charts
 from airflow_provider_cio.plugins.health import SyncSummary
 from airflow_provider_cio.plugins.runs import RenderedQuery, SyncRun
 from airflow_provider_cio.plugins.views import STATUS_FILTERS, Filters, Overview
+from airflow_provider_cio.sync.records.kinds import KINDS
 
 
 @cache
@@ -105,7 +106,7 @@ def settings_of(summary: SyncSummary) -> list[tuple[str, str]]:
     return [
         ("Operator", task.operator),
         ("Import type", summary.import_type),
-        *([("Event name", summary.event_name or "from the name column")] if summary.import_type == "events" else []),
+        *([("Event name", summary.event_name or "from the name column")] if named_events(summary.import_type) else []),
         ("Workspace connection", summary.connection),
         ("Source connection", summary.source_connection),
         ("Mode", pick("sync_mode", "upsert")),
@@ -165,3 +166,9 @@ def sync_time(value: Any) -> str:
     if value == 0:
         return "0 (first sync)"
     return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def named_events(import_type: str) -> bool:
+    """Whether a sync of this import type names what it sends (``event_name``): events do."""
+    kind = KINDS.get(import_type)
+    return kind is not None and kind.event_name
