@@ -110,7 +110,7 @@ def test_events_of_a_suppressed_person_are_counted_as_people_syncs_count_them(
     else:
         assert run.state == "failed" and run.report["status"] == "failed"
         assert [(line["row_number"], line["identifier"], line["error_type"]) for line in run.csv_rows] == [
-            ("3", "2", "suppressed"),
+            ("2", "2", "suppressed"),
             ("4", "2", "suppressed"),
-        ]  # the example orders by the person (``ORDER BY id`` names the column selected as id)
+        ]  # the example orders by time, then by order id: person 2's orders are rows 2 and 4
         assert "2 rows are about suppressed people (on_suppressed='fail')" in run.log
