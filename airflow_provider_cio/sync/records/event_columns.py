@@ -28,10 +28,8 @@ from typing import Any, overload
 import orjson
 
 from airflow_provider_cio.sync.limits import (
-    MAX_ATTRIBUTE_VALUE_BYTES,
     MAX_EVENT_NAME_BYTES,
     MAX_IDENTIFIER_BYTES,
-    MAX_OP_BYTES,
 )
 from airflow_provider_cio.sync.records.encoded import OpBlock
 from airflow_provider_cio.sync.records.event_body import EventEncoder
@@ -40,6 +38,7 @@ from airflow_provider_cio.sync.records.people_columns import (
     STRINGS,
     attribute_slots,
     encoded_values,
+    filled_bodies,
     simple_emails,
 )
 from airflow_provider_cio.sync.records.phones import all_valid_phones
@@ -115,15 +114,8 @@ class ColumnarEvents:
         template, fixed = self._templates.get(kinds) or self._template(kinds)
         if timestamps is not None:
             slots.append(encoded_values(timestamps, INTEGERS))
-        bodies = [template % values for values in zip(*slots, *encoded, strict=True)]
-        longest = max(map(len, bodies))
-        if longest > MAX_OP_BYTES:
-            return None
-        if longest - fixed > MAX_ATTRIBUTE_VALUE_BYTES and any(
-            max(map(len, values)) > MAX_ATTRIBUTE_VALUE_BYTES
-            for values, kind in zip(encoded, kinds, strict=True)
-            if kind is STRINGS
-        ):  # a string's JSON is at least as long as its UTF-8: this one may be over the limit
+        bodies = filled_bodies(template, fixed, slots, encoded, kinds)
+        if bodies is None:
             return None
         if identify_by == "email":
             keys, shown_people = [person.lower() for person in people], people

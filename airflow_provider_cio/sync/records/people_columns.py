@@ -82,15 +82,8 @@ class ColumnarPeople:
         except orjson.JSONEncodeError:  # an integer over 64 bits, a lone surrogate: the row path says which row
             return None
         template, fixed = self._templates.get(kinds) or self._template(kinds)
-        bodies = [template % values for values in zip(encoded_identifiers, *encoded, strict=True)]
-        longest = max(map(len, bodies))
-        if longest > MAX_OP_BYTES:
-            return None
-        if longest - fixed > MAX_ATTRIBUTE_VALUE_BYTES and any(
-            max(map(len, values)) > MAX_ATTRIBUTE_VALUE_BYTES
-            for values, kind in zip(encoded, kinds, strict=True)
-            if kind is STRINGS
-        ):  # a string's JSON is at least as long as its UTF-8: this one may be over the limit
+        bodies = filled_bodies(template, fixed, [encoded_identifiers], encoded, kinds)
+        if bodies is None:
             return None
         if by_email:
             keys = list(map(email_key, identifiers))
@@ -111,6 +104,31 @@ class ColumnarPeople:
         template = b"".join((escaped(PERSON_HEAD), identifiers, escaped(IDENTIFY_MIDDLE), b"{", attributes, b"}}"))
         self._templates[kinds] = template, len(template % ((b"",) * (len(kinds) + 1)))
         return self._templates[kinds]
+
+
+def filled_bodies(
+    template: bytes,
+    fixed: int,
+    slots: Sequence[Sequence[bytes]],
+    encoded: Sequence[Sequence[bytes]],
+    kinds: Sequence[type],
+) -> list[bytes] | None:
+    """The ops of a block: ``template`` filled with its ``slots`` (identifiers, ...) and its encoded attribute
+    columns, or None when an op may break a limit (the row path then says which row and why).
+
+    :param fixed: the template's own bytes, so that what is left of an op is its values.
+    """
+    bodies = [template % values for values in zip(*slots, *encoded, strict=True)]
+    longest = max(map(len, bodies))
+    if longest > MAX_OP_BYTES:
+        return None
+    if longest - fixed > MAX_ATTRIBUTE_VALUE_BYTES and any(
+        max(map(len, values)) > MAX_ATTRIBUTE_VALUE_BYTES
+        for values, kind in zip(encoded, kinds, strict=True)
+        if kind is STRINGS
+    ):  # a string's JSON is at least as long as its UTF-8: this one may be over the limit
+        return None
+    return bodies
 
 
 def attribute_slots(names: Sequence[str], kinds: Sequence[type]) -> bytes:
