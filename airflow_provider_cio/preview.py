@@ -39,11 +39,13 @@ from airflow_provider_cio.sync.account.outcomes import RowError
 from airflow_provider_cio.sync.convert.column_types import source_columns
 from airflow_provider_cio.sync.convert.columns import ColumnPlan, IdentifyBy, ImportType, QueryError
 from airflow_provider_cio.sync.convert.values import ValueRules
-from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine
-from airflow_provider_cio.sync.job import SyncSettings, builder_for
+from airflow_provider_cio.sync.engine import SyncEngine
+from airflow_provider_cio.sync.planning import builder_for
 from airflow_provider_cio.sync.records.encoded import Op
 from airflow_provider_cio.sync.records.kinds import KINDS, plan_columns
 from airflow_provider_cio.sync.records.ops import EmptyValues, OpBuilder
+from airflow_provider_cio.sync.send.workspace import DryRunWorkspace
+from airflow_provider_cio.sync.settings import SyncSettings
 
 MAX_PREVIEW_ROWS = 100
 PROCESS_CONTEXT = "_AIRFLOW_PROCESS_CONTEXT"

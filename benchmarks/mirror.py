@@ -101,8 +101,9 @@ def child() -> None:
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
     from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
     from airflow_provider_cio.storage import ObjectStore
-    from airflow_provider_cio.sync.job import SyncJob, SyncSettings
-    from airflow_provider_cio.sync.mirror.run import MirrorOptions
+    from airflow_provider_cio.sync.job import SyncJob
+    from airflow_provider_cio.sync.mirror.options import MirrorOptions
+    from airflow_provider_cio.sync.settings import SyncSettings
 
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     hook = CustomerIOHook(max_connections=5)

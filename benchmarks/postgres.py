@@ -89,7 +89,8 @@ def child() -> None:
     os.environ.update(settings["env"])
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
     from airflow_provider_cio.sources.postgres.stream import PostgresQueryStream
-    from airflow_provider_cio.sync.job import SyncJob, SyncSettings
+    from airflow_provider_cio.sync.job import SyncJob
+    from airflow_provider_cio.sync.settings import SyncSettings
 
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     hook = CustomerIOHook(max_connections=settings["concurrency"] + 1)

@@ -20,7 +20,8 @@ def main() -> None:
     os.environ.update(settings["env"])
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
     from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
-    from airflow_provider_cio.sync.job import SyncJob, SyncSettings
+    from airflow_provider_cio.sync.job import SyncJob
+    from airflow_provider_cio.sync.settings import SyncSettings
 
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     concurrency = settings.get("concurrency")

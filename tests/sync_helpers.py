@@ -29,8 +29,10 @@ from airflow_provider_cio.hooks.customerio import CustomerIOHook
 from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
 from airflow_provider_cio.sync.account.outcomes import RowError
 from airflow_provider_cio.sync.account.report import SyncReport
+from airflow_provider_cio.sync.after_sync import SegmentTarget
 from airflow_provider_cio.sync.convert.columns import ColumnPlan
-from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings
+from airflow_provider_cio.sync.job import SyncJob
+from airflow_provider_cio.sync.settings import SyncSettings
 from airflow_provider_cio.testing.dagruns import check_counts
 
 TESTS = Path(__file__).parent

@@ -12,7 +12,8 @@ from sync_helpers import person, seed
 
 from airflow_provider_cio.hooks.customerio import CustomerIOHook
 from airflow_provider_cio.sources.mysql.stream import MySQLQueryStream
-from airflow_provider_cio.sync.job import SyncJob, SyncSettings
+from airflow_provider_cio.sync.job import SyncJob
+from airflow_provider_cio.sync.settings import SyncSettings
 from airflow_provider_cio.testing.dagruns import CountMismatchError, check_counts
 
 NOTES = 20

@@ -13,9 +13,12 @@ import pytest
 
 from airflow_provider_cio.hooks.customerio import CustomerIOHook
 from airflow_provider_cio.sync.account.outcomes import OpError
-from airflow_provider_cio.sync.engine import CancellableWorkspace, DryRunWorkspace, SplittingBuilder, SyncEngine
-from airflow_provider_cio.sync.job import SyncSettings, builder_for
+from airflow_provider_cio.sync.engine import SyncEngine
+from airflow_provider_cio.sync.planning import builder_for
 from airflow_provider_cio.sync.records.kinds import plan_columns
+from airflow_provider_cio.sync.records.wrapping import SplittingBuilder
+from airflow_provider_cio.sync.send.workspace import CancellableWorkspace, DryRunWorkspace
+from airflow_provider_cio.sync.settings import SyncSettings
 
 
 class Interrupted(BaseException):

@@ -12,7 +12,10 @@ import pytest
 from airflow_provider_cio.operators.relationships import RelationshipOperator
 from airflow_provider_cio.operators.reverse_etl import MySQLReverseETLOperator
 from airflow_provider_cio.storage import ObjectStore
-from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun, key_hash, removal_limit
+from airflow_provider_cio.sync.mirror.keys import key_hash
+from airflow_provider_cio.sync.mirror.options import MirrorOptions
+from airflow_provider_cio.sync.mirror.removal_guard import removal_limit
+from airflow_provider_cio.sync.mirror.run import MirrorRun
 from airflow_provider_cio.sync.mirror.snapshot_files import (
     DIRTY,
     TOMBSTONE,

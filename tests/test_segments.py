@@ -7,7 +7,7 @@ import json
 
 from sync_helpers import person, run_job, seed, sync_dag_fixture  # noqa: F401
 
-from airflow_provider_cio.sync.job import SegmentTarget
+from airflow_provider_cio.sync.after_sync import SegmentTarget
 
 
 def fill_users(mysql_db, count: int = 4) -> None:

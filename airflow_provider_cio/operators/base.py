@@ -26,11 +26,13 @@ from airflow_provider_cio.operators.publish import ReportPublisher, report_setti
 from airflow_provider_cio.operators.run import SyncTaskRun
 from airflow_provider_cio.operators.snapshots import mirror_options
 from airflow_provider_cio.sources.registry import Source, SourceOptions, source_for
+from airflow_provider_cio.sync.after_sync import SegmentTarget
 from airflow_provider_cio.sync.convert.columns import IdentifyBy, ImportType
-from airflow_provider_cio.sync.job import SegmentTarget, SyncJob, SyncSettings, check_choice
+from airflow_provider_cio.sync.job import SyncJob
 from airflow_provider_cio.sync.limits import MAX_ROWS
-from airflow_provider_cio.sync.mirror.run import OnRemoved, SyncMode
+from airflow_provider_cio.sync.mirror.options import OnRemoved, SyncMode
 from airflow_provider_cio.sync.records.ops import EmptyValues
+from airflow_provider_cio.sync.settings import SyncSettings, check_choice
 
 if TYPE_CHECKING:
     import jinja2

@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from airflow_provider_cio.hooks.customerio import CustomerIOHook
     from airflow_provider_cio.sources.registry import Source
     from airflow_provider_cio.sync.account.failed_rows import ErrorLog
+    from airflow_provider_cio.sync.account.result import SyncProgress
+    from airflow_provider_cio.sync.after_sync import SegmentTarget
     from airflow_provider_cio.sync.convert.columns import ImportType
-    from airflow_provider_cio.sync.engine import SyncEngine, SyncProgress
-    from airflow_provider_cio.sync.job import SegmentTarget, SyncSettings
+    from airflow_provider_cio.sync.engine import SyncEngine
     from airflow_provider_cio.sync.mirror.run import MirrorRun
+    from airflow_provider_cio.sync.settings import SyncSettings
 
 
 def report_settings(

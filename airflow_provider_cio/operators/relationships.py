@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_cio.operators.base import BaseSyncOperator, refuse_other_connections
 from airflow_provider_cio.sync.convert.columns import ImportType
-from airflow_provider_cio.sync.mirror.run import OnRemoved
+from airflow_provider_cio.sync.mirror.options import OnRemoved
 
 
 class SQLRelationshipOperator(BaseSyncOperator):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_cio.hooks.customerio.errors import CustomerIOError, CustomerIOUnavailableError
-from airflow_provider_cio.sync.mirror.run import MassRemovalError
+from airflow_provider_cio.sync.mirror.removal_guard import MassRemovalError
 
 if TYPE_CHECKING:
     from airflow_provider_cio.sources.registry import Source

@@ -8,9 +8,10 @@ from dataclasses import replace
 from typing import Any, ClassVar, Literal, get_args
 
 from airflow_provider_cio.operators.base import BaseSyncOperator, refuse_other_connections
-from airflow_provider_cio.sync.job import OnSuppressed, SegmentTarget, SyncSettings, check_choice
-from airflow_provider_cio.sync.mirror.run import OnRemoved
+from airflow_provider_cio.sync.after_sync import SegmentTarget
+from airflow_provider_cio.sync.mirror.options import OnRemoved
 from airflow_provider_cio.sync.records.kinds import KINDS
+from airflow_provider_cio.sync.settings import OnSuppressed, SyncSettings, check_choice
 
 RecordType = Literal["people", "objects", "events"]
 

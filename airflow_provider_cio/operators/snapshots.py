@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.operators.last_sync_time import dag_run_start, watermark_key
 from airflow_provider_cio.storage import ObjectStore, snapshot_folder
-from airflow_provider_cio.sync.mirror.run import MirrorOptions
+from airflow_provider_cio.sync.mirror.options import MirrorOptions
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from airflow.sdk import Context
 
-    from airflow_provider_cio.sync.job import SyncSettings
     from airflow_provider_cio.sync.mirror.run import MirrorRun
+    from airflow_provider_cio.sync.settings import SyncSettings
 
 SNAPSHOT_KEY = "cio_mirror_snapshot"
 

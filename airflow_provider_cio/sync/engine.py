@@ -51,24 +51,11 @@ from airflow_provider_cio.sync.duplicates.identifiers import IdentifierRegistry
 from airflow_provider_cio.sync.limits import MAX_ROWS
 from airflow_provider_cio.sync.records.encoded import Op, OpBlock
 from airflow_provider_cio.sync.records.ops import OpBuilder
-from airflow_provider_cio.sync.records.wrapping import SplittingBuilder
 from airflow_provider_cio.sync.send.answers import RowAnswers, Settled
-from airflow_provider_cio.sync.send.batches import Ops, batches_of
+from airflow_provider_cio.sync.send.batches import Ops
 from airflow_provider_cio.sync.send.concurrency import ConcurrencyWindow
-from airflow_provider_cio.sync.send.lanes import BatchAnswers, Lane, Senders
+from airflow_provider_cio.sync.send.lanes import BatchAnswers, Senders
 from airflow_provider_cio.sync.send.workspace import CancellableWorkspace, DryRunWorkspace, Workspace
-
-__all__ = [
-    "CancellableWorkspace",
-    "DryRunWorkspace",
-    "Lane",
-    "SplittingBuilder",
-    "SyncEngine",
-    "SyncProgress",
-    "SyncResult",
-    "Workspace",
-    "batches_of",
-]
 
 log = logging.getLogger(__name__)
 

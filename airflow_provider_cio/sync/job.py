@@ -23,6 +23,7 @@ from typing import Any
 from airflow_provider_cio.sync.account.failed_rows import ErrorLog
 from airflow_provider_cio.sync.account.outcomes import FAILED_ATTRIBUTE_CHANGE, SUPPRESSED
 from airflow_provider_cio.sync.account.report import SyncReport
+from airflow_provider_cio.sync.account.result import SyncProgress
 from airflow_provider_cio.sync.after_sync import (
     AfterSyncStep,
     FillSegment,
@@ -33,27 +34,16 @@ from airflow_provider_cio.sync.after_sync import (
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn, source_columns
 from airflow_provider_cio.sync.convert.columns import ColumnPlan
 from airflow_provider_cio.sync.convert.values import Converter
-from airflow_provider_cio.sync.engine import DryRunWorkspace, SyncEngine, SyncProgress
+from airflow_provider_cio.sync.engine import SyncEngine
+from airflow_provider_cio.sync.mirror.options import MirrorOptions
 from airflow_provider_cio.sync.mirror.removals import MirrorRemovals
-from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
-from airflow_provider_cio.sync.planning import SyncPlanner, builder_for, fingerprint
+from airflow_provider_cio.sync.mirror.run import MirrorRun
+from airflow_provider_cio.sync.planning import SyncPlanner
 from airflow_provider_cio.sync.records.emails import person_key
 from airflow_provider_cio.sync.records.kinds import KINDS
 from airflow_provider_cio.sync.send.tuning import tuned_for_sync
-from airflow_provider_cio.sync.send.workspace import SyncWorkspace
-from airflow_provider_cio.sync.settings import OnSuppressed, SyncSettings, check_choice, literal_choices
-
-__all__ = [
-    "OnSuppressed",
-    "SegmentTarget",
-    "SyncJob",
-    "SyncSettings",
-    "SyncWorkspace",
-    "builder_for",
-    "check_choice",
-    "fingerprint",
-    "literal_choices",
-]
+from airflow_provider_cio.sync.send.workspace import DryRunWorkspace, SyncWorkspace
+from airflow_provider_cio.sync.settings import SyncSettings
 
 log = logging.getLogger(__name__)
 

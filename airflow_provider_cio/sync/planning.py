@@ -17,7 +17,8 @@ from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceCol
 from airflow_provider_cio.sync.convert.columns import ColumnPlan
 from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns
 from airflow_provider_cio.sync.convert.values import Converter, ValueRules
-from airflow_provider_cio.sync.mirror.run import MirrorOptions, MirrorRun
+from airflow_provider_cio.sync.mirror.options import MirrorOptions
+from airflow_provider_cio.sync.mirror.run import MirrorRun
 from airflow_provider_cio.sync.records.kinds import KINDS, plan_columns
 from airflow_provider_cio.sync.records.ops import OpBuilder
 from airflow_provider_cio.sync.settings import SyncSettings

@@ -46,12 +46,9 @@ from urllib.parse import parse_qs, unquote
 
 import orjson
 
-from airflow_provider_cio.testing.workspace import (
-    MAX_BATCH_BYTES,
-    ItemError,
-    SegmentNotFound,
-    Workspace,
-)
+from airflow_provider_cio.testing.workspace import Workspace
+from airflow_provider_cio.testing.workspace.records import SegmentNotFound
+from airflow_provider_cio.testing.workspace.values import MAX_BATCH_BYTES, ItemError
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_cio.testing.workspace import is_valid_email
+from airflow_provider_cio.testing.workspace.values import is_valid_email
 
 from .conftest import person
 

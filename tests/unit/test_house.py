@@ -201,3 +201,47 @@ def test_only_the_kinds_compare_import_type_with_a_name() -> None:
         for line in kind_comparisons(path)
     )
     assert offenders == []
+
+
+PUBLIC_EXPORTS = {
+    "airflow_provider_cio.hooks.customerio",
+    "airflow_provider_cio.operators.sql",
+    "airflow_provider_cio.testing",
+    KINDS_PACKAGE,
+}
+"""The modules that gather names defined elsewhere, because DAG authors (or the kinds' users) import from them."""
+
+
+def defined_in(path: Path) -> set[str]:
+    """The names a module defines at its top level (also under ``if``/``try``): functions, classes, variables."""
+    found: set[str] = set()
+    statements = list(ast.parse(path.read_text()).body)
+    while statements:
+        node = statements.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found.update(name.id for target in targets for name in ast.walk(target) if isinstance(name, ast.Name))
+        elif isinstance(node, (ast.If, ast.Try)):
+            statements.extend([*node.body, *node.orelse, *getattr(node, "finalbody", [])])
+    return found
+
+
+def test_names_are_imported_from_the_module_that_defines_them() -> None:
+    """A reader finds a name where its import says: no module re-exports another's names (no ``__all__``, no
+    import kept for importers), except the public ones of ``PUBLIC_EXPORTS``."""
+    known = modules()
+    defined = {name: defined_in(path) for name, path in known.items()}
+    offenders = sorted(
+        f"{name}:{node.lineno} takes {alias.name} from {node.module}"
+        for name, path in known.items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in known
+        if node.module not in PUBLIC_EXPORTS
+        for alias in node.names
+        if alias.name not in defined[node.module] and f"{node.module}.{alias.name}" not in known
+    )
+    with_all = sorted(name for name in known if name not in PUBLIC_EXPORTS and "__all__" in defined[name])
+    assert offenders == [], f"imported from a module that does not define them: {offenders}"
+    assert with_all == [], f"__all__ outside the public modules: {with_all}"

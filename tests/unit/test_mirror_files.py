@@ -14,18 +14,10 @@ import numpy as np
 import orjson
 import pytest
 
-from airflow_provider_cio.sync.mirror.run import (
-    SEPARATOR,
-    MassRemovalError,
-    MirrorOptions,
-    MirrorRun,
-    check_max_removed,
-    describe_key,
-    key_hash,
-    removal_limit,
-    removal_op,
-    row_hashes,
-)
+from airflow_provider_cio.sync.mirror.keys import describe_key, key_hash, removal_op, row_hashes
+from airflow_provider_cio.sync.mirror.options import MirrorOptions
+from airflow_provider_cio.sync.mirror.removal_guard import MassRemovalError, check_max_removed, removal_limit
+from airflow_provider_cio.sync.mirror.run import MirrorRun
 from airflow_provider_cio.sync.mirror.snapshot_files import (
     DIRTY,
     TOMBSTONE,
@@ -37,6 +29,7 @@ from airflow_provider_cio.sync.mirror.snapshot_files import (
     merge,
     write_part,
 )
+from airflow_provider_cio.sync.records.kinds.kind import SEPARATOR
 
 FINGERPRINTS = {"import_type": "people", "identify_by": "id", "key_fingerprint": "k", "value_fingerprint": "v"}
 HEADER = {"version": 1, "import_type": "people", "key_fingerprint": "k", "value_fingerprint": "v"}

@@ -10,14 +10,15 @@ from typing import Any
 
 from airflow_provider_cio.sync.account.outcomes import OpError, RowError
 from airflow_provider_cio.sync.convert.server_text import ConvertingBuilder, RawColumns
-from airflow_provider_cio.sync.engine import SplittingBuilder, SyncEngine
-from airflow_provider_cio.sync.job import SyncSettings, builder_for
+from airflow_provider_cio.sync.engine import SyncEngine
 from airflow_provider_cio.sync.mirror.removals import NOT_FOUND, RemovalAnswers
+from airflow_provider_cio.sync.planning import builder_for
 from airflow_provider_cio.sync.records.encoded import Op
 from airflow_provider_cio.sync.records.kinds import plan_columns
-from airflow_provider_cio.sync.records.wrapping import WrappingBuilder
+from airflow_provider_cio.sync.records.wrapping import SplittingBuilder, WrappingBuilder
 from airflow_provider_cio.sync.send.batches import batches_of
 from airflow_provider_cio.sync.send.tuning import SENDER_SWITCH_INTERVAL, tuned_for_sync
+from airflow_provider_cio.sync.settings import SyncSettings
 
 RELATIONSHIPS = (("id", 3), ("object_id", 253))
 

@@ -14,10 +14,8 @@ from xxhash import xxh3_64_intdigest
 
 from airflow_provider_cio.sync.convert.columns import ColumnPlan
 from airflow_provider_cio.sync.mirror.snapshot_files import U64
-from airflow_provider_cio.sync.records.kinds import KINDS, SEPARATOR, MirrorRule
+from airflow_provider_cio.sync.records.kinds import KINDS, MirrorRule
 from airflow_provider_cio.sync.records.kinds.kind import KeyReader
-
-__all__ = ["SEPARATOR", "describe_key", "key_columns", "key_hash", "key_reader", "removal_op", "row_hash", "row_hashes"]
 
 
 def rule(import_type: str) -> MirrorRule:

@@ -29,34 +29,12 @@ from airflow_provider_cio.sync.convert.columns import ColumnPlan
 from airflow_provider_cio.sync.convert.server_text import RawColumns
 from airflow_provider_cio.sync.mirror.change_filter import ChangeFilter, MirrorBuilder
 from airflow_provider_cio.sync.mirror.checkpoints import Checkpoints
-from airflow_provider_cio.sync.mirror.keys import SEPARATOR, describe_key, key_hash, removal_op, row_hashes
-from airflow_provider_cio.sync.mirror.options import MirrorOptions, OnRemoved, SyncMode
-from airflow_provider_cio.sync.mirror.removal_guard import (
-    MassRemovalError,
-    check_max_removed,
-    check_removals,
-    removal_limit,
-)
+from airflow_provider_cio.sync.mirror.options import MirrorOptions
+from airflow_provider_cio.sync.mirror.removal_guard import check_removals
 from airflow_provider_cio.sync.mirror.snapshot_files import Snapshot
 from airflow_provider_cio.sync.mirror.snapshots import MirrorSnapshots
 from airflow_provider_cio.sync.records.encoded import Op
 from airflow_provider_cio.sync.records.ops import OpBuilder
-
-__all__ = [
-    "SEPARATOR",
-    "MassRemovalError",
-    "MirrorBuilder",
-    "MirrorOptions",
-    "MirrorRun",
-    "OnRemoved",
-    "SyncMode",
-    "check_max_removed",
-    "describe_key",
-    "key_hash",
-    "removal_limit",
-    "removal_op",
-    "row_hashes",
-]
 
 log = logging.getLogger(__name__)
 

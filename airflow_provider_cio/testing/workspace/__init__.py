@@ -25,29 +25,9 @@ from airflow_provider_cio.testing.workspace.activities import ActivityLogMixin
 from airflow_provider_cio.testing.workspace.events import EventsMixin, check_event_data
 from airflow_provider_cio.testing.workspace.objects import ObjectsMixin
 from airflow_provider_cio.testing.workspace.people import PeopleMixin
-from airflow_provider_cio.testing.workspace.records import ObjectKey, Person, Segment, SegmentNotFound
 from airflow_provider_cio.testing.workspace.relationships import RelationshipsMixin
 from airflow_provider_cio.testing.workspace.segments import SegmentsMixin
-from airflow_provider_cio.testing.workspace.state import DEFAULT_SETTINGS
-from airflow_provider_cio.testing.workspace.values import (
-    MAX_BATCH_BYTES,
-    MAX_OP_BYTES,
-    ItemError,
-    is_valid_email,
-)
-
-__all__ = [
-    "DEFAULT_SETTINGS",
-    "MAX_BATCH_BYTES",
-    "MAX_OP_BYTES",
-    "ItemError",
-    "ObjectKey",
-    "Person",
-    "Segment",
-    "SegmentNotFound",
-    "Workspace",
-    "is_valid_email",
-]
+from airflow_provider_cio.testing.workspace.values import MAX_OP_BYTES, ItemError
 
 
 class Workspace(PeopleMixin, ObjectsMixin, RelationshipsMixin, SegmentsMixin, EventsMixin, ActivityLogMixin):
