@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Collection, Sequence
+from functools import partial
 from typing import Any
 
+from airflow_provider_cio.sources.arrow_batches import ArrowBatches
 from airflow_provider_cio.sources.arrow_values import ArrowValues
 from airflow_provider_cio.sources.blocking_calls import BlockingCalls
 from airflow_provider_cio.sources.dbapi.stream import check_reading_query
@@ -147,9 +149,7 @@ class DuckDBStreamCursor:
         self.stream = stream
         self.columns = columns
         self._values = DuckDBArrowValues(columns, stream.rules)
-        self._batch: Any = None
-        self._offset = 0
-        self._ended = False
+        self._batches = ArrowBatches(partial(stream.call, _read_next, stream))
 
     @property
     def description(self) -> Sequence[Sequence[Any]]:
@@ -158,29 +158,13 @@ class DuckDBStreamCursor:
 
     def fetchmany(self, size: int) -> Block | list[tuple[Any, ...]]:
         """The next ``size`` rows at most, as a block of columns (an empty list at the end)."""
-        pieces = []
-        wanted = size
-        while wanted > 0 and self._next_batch():
-            piece = self._batch.slice(self._offset, wanted)
-            self._offset += piece.num_rows
-            wanted -= piece.num_rows
-            pieces.append(piece)
-        if not pieces:
-            return []
-        return Block(self._values.columns(pieces))
-
-    def _next_batch(self) -> bool:
-        """Whether a batch with rows left is at hand, reading the next batch when the current one is read."""
-        while not self._ended and (self._batch is None or self._offset >= self._batch.num_rows):
-            self._batch = self.stream.call(_read_next, self.stream.reader)
-            self._offset = 0
-            self._ended = self._batch is None
-        return not self._ended
+        pieces = self._batches.take(size)
+        return Block(self._values.columns(pieces)) if pieces else []
 
 
-def _read_next(reader: Any) -> Any:
-    """The reader's next record batch, or None at the end."""
+def _read_next(stream: DuckDBQueryStream) -> Any:
+    """The next record batch of the stream's reader, or None at the end."""
     try:
-        return reader.read_next_batch()
+        return stream.reader.read_next_batch()
     except StopIteration:
         return None
