@@ -88,7 +88,7 @@ def test_a_blob_fails_its_row_with_advice(tmp_path, monkeypatch, workspace, capf
     assert state == "failed"  # a failed row fails the task, after the other rows were sent
     assert report["rows_sent"] == 1 and report["errors_by_type"] == {"binary_value": 1}
     failures = Path(report["error_report"].removeprefix("file://")).read_text()
-    assert "holds binary data (BLOB); convert it in the query, e.g. hex(col) or to_base64(col)" in failures
+    assert "holds binary data (BLOB); convert it in the query, e.g. HEX(col) or TO_BASE64(col)" in failures
     assert workspace.person(id="2") is not None and workspace.person(id="1") is None
 
 

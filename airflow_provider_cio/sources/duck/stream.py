@@ -46,7 +46,7 @@ class DuckDBArrowValues(ArrowValues):
     functions to convert it in the query."""
 
     binary_refused = Unsendable(
-        BINARY_VALUE, "holds binary data (BLOB); convert it in the query, e.g. hex(col) or to_base64(col)"
+        BINARY_VALUE, "holds binary data (BLOB); convert it in the query, e.g. HEX(col) or TO_BASE64(col)"
     )
 
 
