@@ -8,6 +8,7 @@ a time, by the column's neutral type:
   timestamp is a point in time; a naive one is read in the sync's time zone, as a MySQL ``DATETIME`` is. In UTC
   the whole column is converted in Arrow;
 - ``date``: Unix seconds of the date's midnight in the sync's time zone;
+- an infinite date or timestamp (DuckDB's ``infinity``, ``-infinity``) fails its row (``invalid_value``);
 - ``decimal``: text with every digit, as the value rules write a ``Decimal``, made in Arrow;
 - ``integer``: Python integers, also when the column arrives as a decimal of scale 0 (Snowflake's wide
   NUMBER, DuckDB's HUGEINT);
@@ -28,11 +29,16 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE
+from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE, INVALID_VALUE
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 from airflow_provider_cio.sync.convert.values import UTC, Unsendable, ValueRules
 
 SECONDS_PER_DAY = 86_400
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+INFINITE = Unsendable(
+    INVALID_VALUE, "holds an infinite date or time, which cannot be sent; turn it into NULL or a date in the query"
+)
 DAYS_PER_MONTH = 30
 """An interval's month as days, as DuckDB's own Python conversion counts it."""
 
@@ -86,6 +92,9 @@ class ArrowValues:
         kind = column.type
         if not pa.types.is_timestamp(kind):
             return python_values(column)
+        infinite = infinities(column.cast(pa.int64()), INT64_MAX)
+        if infinite is not None:
+            return refused_where(self.unix_seconds(pc.if_else(infinite, pa.scalar(None, kind), column)), infinite)
         if kind.tz is not None:
             column = column.cast(pa.timestamp(kind.unit))  # the point in time as UTC wall time
         seconds = pc.floor_temporal(column, unit="second").cast(pa.timestamp("s"))
@@ -98,6 +107,10 @@ class ArrowValues:
         """A date column as Unix seconds of each date's midnight in the sync's time zone."""
         if not pa.types.is_date(column.type):
             return python_values(column)
+        infinite = infinities(column.cast(pa.date32()).cast(pa.int32()), INT32_MAX)
+        if infinite is not None:
+            nulled = pc.if_else(infinite, pa.scalar(None, column.type), column)
+            return refused_where(self.date_seconds(nulled), infinite)
         if self.in_utc:
             days = column.cast(pa.date32()).cast(pa.int32()).cast(pa.int64())
             return pc.multiply(days, SECONDS_PER_DAY).to_pylist()
@@ -108,6 +121,18 @@ class ArrowValues:
         """A binary column: each value fails its row (NULL stays NULL); the bytes are never made."""
         refused = self.binary_refused
         return [None if null else refused for null in column.is_null().to_pylist()]
+
+
+def infinities(raw: pa.ChunkedArray, largest: int) -> pa.ChunkedArray | None:
+    """Where a date or timestamp column (given as its integers) holds an infinity, as DuckDB stores ``infinity``
+    and ``-infinity`` (the largest and smallest values of the storage); None when it holds none."""
+    infinite = pc.or_(pc.greater_equal(raw, largest), pc.less_equal(raw, -largest))
+    return infinite if pc.any(infinite).as_py() else None
+
+
+def refused_where(values: list[Any], infinite: pa.ChunkedArray) -> list[Any]:
+    """``values`` with each infinity flagged as unsendable (its row fails)."""
+    return [INFINITE if flag else value for value, flag in zip(values, infinite.to_pylist(), strict=True)]
 
 
 def python_values(column: pa.ChunkedArray) -> list[Any]:

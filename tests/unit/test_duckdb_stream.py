@@ -14,8 +14,10 @@ import pytest
 
 from airflow_provider_cio.sources.arrow_values import decimal_texts, python_values, times
 from airflow_provider_cio.sources.duck.stream import DuckDBQueryStream
+from airflow_provider_cio.sync.account.outcomes import RowRefused
 from airflow_provider_cio.sync.blocks import Block
 from airflow_provider_cio.sync.convert.columns import QueryError
+from airflow_provider_cio.sync.convert.values import ValueRules
 
 NAME = "DuckDB connection 'analytics'"
 
@@ -147,3 +149,24 @@ def test_maps_are_objects_also_inside_lists_and_structs() -> None:
     table = con.sql("SELECT MAP(['a'], [1]) AS m, [MAP(['b'], [2])] AS l, {'s': MAP(['c'], [3])} AS s").to_arrow_table()
 
     assert [python_values(column) for column in table.columns] == [[{"a": 1}], [[{"b": 2}]], [{"s": {"c": 3}}]]
+
+
+@pytest.mark.parametrize("timezone", ["UTC", "Asia/Kolkata"])
+def test_an_infinite_date_or_timestamp_fails_its_row_and_only_it(timezone: str) -> None:
+    """DuckDB's ``infinity`` and ``-infinity`` have no Unix seconds: each is flagged, the other values convert."""
+    stream = DuckDBQueryStream(duckdb.connect, NAME, timezone=timezone)
+    cursor = stream.execute(
+        "SELECT * FROM (VALUES ('infinity'::TIMESTAMP, '-infinity'::TIMESTAMPTZ, 'infinity'::DATE), "
+        "(TIMESTAMP '2024-01-01', TIMESTAMPTZ '2024-01-01 00:00:00+00', DATE '2024-01-01')) AS t(a, b, c)"
+    )
+    block = cursor.fetchmany(10)
+    stream.close(finished=True)
+
+    rules = ValueRules(timezone)
+    naive = rules.datetime_seconds(dt.datetime(2024, 1, 1))
+    assert isinstance(block, Block)
+    assert [column[1] for column in block.columns] == [naive, 1704067200, naive]
+    for column in block.columns:
+        with pytest.raises(RowRefused, match="holds an infinite date or time") as refused:
+            rules.by_python_type(column[0])
+        assert refused.value.error_type == "invalid_value"
