@@ -2,11 +2,13 @@
 
 The connection's type picks the source (:data:`SOURCES`): ``mysql`` the MySQL source, ``postgres`` the
 PostgreSQL source, any other type whose hook is a common.sql ``DbApiHook`` the generic DB-API reader
-(:mod:`~airflow_provider_cio.sources.dbapi`); ``snowflake`` gets the Snowflake source (:mod:`~.snowflake`).
+(:mod:`~airflow_provider_cio.sources.dbapi`); ``snowflake`` gets the Snowflake source (:mod:`~.snowflake`),
+``duckdb`` the DuckDB source (:mod:`~.duck`).
 Each source is a small object the operator holds (composition), built when the task runs: its stream, its
 lineage and what its driver's errors mean. Each lives in its own package (``sources/mysql/source.py``,
-``sources/postgres/source.py``, ``sources/snowflake/source.py``, ``sources/dbapi/source.py``), imported only
-when a connection needs it, so that a DAG never imports a driver it does not read with.
+``sources/postgres/source.py``, ``sources/snowflake/source.py``, ``sources/duck/source.py``,
+``sources/dbapi/source.py``), imported only when a connection needs it, so that a DAG never imports a driver it
+does not read with.
 """
 
 from __future__ import annotations
@@ -99,13 +101,24 @@ def _dbapi(conn_id: str, conn_type: str, options: SourceOptions) -> Source:
     return DbApiSource.for_connection(conn_id, conn_type, KIND_NAMES.get(conn_type, conn_type))
 
 
+def _duckdb(conn_id: str, conn_type: str, options: SourceOptions) -> Source:
+    from airflow_provider_cio.sources.duck.source import DuckDBSource
+
+    return DuckDBSource.for_connection(conn_id, options.timezone)
+
+
 def _snowflake(conn_id: str, conn_type: str, options: SourceOptions) -> Source:
     from airflow_provider_cio.sources.snowflake.source import SnowflakeSource
 
     return SnowflakeSource.for_connection(conn_id, options.timezone)
 
 
-SOURCES: Mapping[str, SourceFactory] = {"mysql": _mysql, "postgres": _postgres, "snowflake": _snowflake}
+SOURCES: Mapping[str, SourceFactory] = {
+    "mysql": _mysql,
+    "postgres": _postgres,
+    "snowflake": _snowflake,
+    "duckdb": _duckdb,
+}
 """The connection types with a source of their own; any other goes to the generic DB-API reader."""
 
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Collection, Iterator, Sequence
+from functools import partial
 from typing import Any
 
+from airflow_provider_cio.sources.arrow_batches import ArrowBatches
 from airflow_provider_cio.sources.blocking_calls import BlockingCalls
 from airflow_provider_cio.sources.dbapi.stream import check_reading_query
 from airflow_provider_cio.sources.snowflake.arrow_values import ArrowValues
@@ -147,10 +149,7 @@ class SnowflakeStreamCursor:
 
     def __init__(self, stream: SnowflakeQueryStream, batches: Iterator[Any]) -> None:
         self.stream = stream
-        self._batches = batches
-        self._table: Any = None
-        self._offset = 0
-        self._ended = False
+        self._batches = ArrowBatches(partial(stream.call, next, batches, None))
         self._columns: list[SourceColumn] | None = None
         self._values: ArrowValues | None = None
 
@@ -168,23 +167,9 @@ class SnowflakeStreamCursor:
 
     def fetchmany(self, size: int) -> Block | list[tuple[Any, ...]]:
         """The next ``size`` rows at most, as a block of columns (an empty list at the end)."""
-        pieces = []
-        wanted = size
-        while wanted > 0 and self._next_table():
-            piece = self._table.slice(self._offset, wanted)
-            self._offset += piece.num_rows
-            wanted -= piece.num_rows
-            pieces.append(piece)
+        pieces = self._batches.take(size)
         if not pieces:
             return []
         if self._values is None:
             self._values = ArrowValues(self.columns, self.stream.rules)
         return Block(self._values.columns(pieces))
-
-    def _next_table(self) -> bool:
-        """Whether a batch with rows left is at hand, taking the next batch when the current one is read."""
-        while not self._ended and (self._table is None or self._offset >= self._table.num_rows):
-            self._table = self.stream.call(next, self._batches, None)
-            self._offset = 0
-            self._ended = self._table is None
-        return not self._ended
