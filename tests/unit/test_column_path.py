@@ -104,6 +104,7 @@ odd_values = st.one_of(
 )
 COLUMN_KINDS = {
     "integers": st.integers(-(2**63), 2**64 - 1),
+    "booleans": st.booleans(),
     "short texts": short_texts,
     "texts": texts,
     "emails": emails,
@@ -190,10 +191,11 @@ def test_any_block_of_object_rows_gives_what_its_rows_give_value_by_value(
 
 def test_a_simple_block_does_take_the_column_path() -> None:
     """The property tests above compare two paths only if simple blocks really take the column path."""
-    builder = people_ops(["id", "note", "seats"], "id", "ignore")
-    rows = [(n, f"note {n}", n * 2) for n in range(1, 50)]
+    builder = people_ops(["id", "note", "seats", "active"], "id", "ignore")
+    rows = [(n, f"note {n}", n * 2, n % 2 == 0) for n in range(1, 50)]
     built = builder.build(rows, 1)
     assert isinstance(built, OpBlock) and len(built) == 49
+    assert b'"active":true' in built.bodies[1] and b'"active":false' in built.bodies[0]
 
 
 @pytest.mark.parametrize("update_only", [False, True], ids=["upsert", "update only"])

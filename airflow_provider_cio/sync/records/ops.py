@@ -170,9 +170,9 @@ class AttributeReader:
         return PLAIN if empties else FULL
 
     def simple_types(self, columns: Sequence[Sequence[Any]]) -> bool:
-        """Whether every attribute column of a block (given as its columns) holds only integers, or only
-        non-empty strings, and none holds JSON to parse: the values the column path (``ColumnarPeople``)
-        takes, checking their sizes itself."""
+        """Whether every attribute column of a block (given as its columns) holds only integers, only booleans
+        (sent as JSON ``true``/``false``, as the row path sends them), or only non-empty strings, and none holds
+        JSON to parse: the values the column path (``ColumnarPeople``) takes, checking their sizes itself."""
         for column in self.columns:
             if column.parse_text:
                 return False
@@ -181,7 +181,7 @@ class AttributeReader:
             if kinds == {str}:
                 if "" in values:
                     return False
-            elif kinds != {int}:
+            elif kinds != {int} and kinds != {bool}:
                 return False
         return True
 

@@ -2,9 +2,9 @@
 
 It takes a block when every value is simple: the identifier column holds only integer ids (people by
 ``id``), only valid email addresses (people by ``email``) or only E.164 numbers (people by ``phone``),
-and every attribute column holds only integers or only non-empty strings (no NULL, no ``''``, no value
-to convert), as blocks of NOT NULL columns usually are, and no string is over the 1000-byte value limit.
-That is checked on the ops: when the longest op is short, no value in it can be long.
+and every attribute column holds only integers, only booleans or only non-empty strings (no NULL, no
+``''``, no value to convert), as blocks of NOT NULL columns usually are, and no string is over the
+1000-byte value limit. That is checked on the ops: when the longest op is short, no value in it can be long.
 
 Each column is encoded once, with one ``orjson.dumps`` of all its values, and split into the encoded
 values: inside a JSON string every ``"`` is escaped, so ``","`` only ever separates two strings. Each op
@@ -141,7 +141,8 @@ def attribute_slots(names: Sequence[str], kinds: Sequence[type]) -> bytes:
 
 
 def encoded_values(column: Sequence[Any], kind: type) -> list[bytes]:
-    """The JSON of each value of a column of only integers, or of only non-empty strings (without their quotes).
+    """The JSON of each value of a column of only integers, only booleans, or only non-empty strings (without
+    their quotes).
 
     :raises orjson.JSONEncodeError: a value JSON cannot hold.
     """
