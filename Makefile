@@ -44,8 +44,8 @@ $(FLOOR_INSTALLED): pyproject.toml constraints.txt scripts/system-deps.sh
 		     $(PYTHON) -m venv --clear $(FLOOR_VENV); }
 	grep -vE '^(apache-airflow|aiosqlite)' constraints.txt > $(FLOOR_VENV)/constraints.txt
 	$(FLOOR_VENV)/bin/pip install --quiet --upgrade pip
-	$(FLOOR_VENV)/bin/pip install --quiet -c $(FLOOR_VENV)/constraints.txt 'apache-airflow==$(FLOOR_AIRFLOW)' -e . \
-		pytest pytest-timeout hypothesis
+	$(FLOOR_VENV)/bin/pip install --quiet -c $(FLOOR_VENV)/constraints.txt 'apache-airflow==$(FLOOR_AIRFLOW)' \
+		-e '.[postgres,snowflake,duckdb,sqlite,openlineage]' pytest pytest-timeout hypothesis
 	touch $(FLOOR_INSTALLED)
 
 test-floor: $(FLOOR_INSTALLED)  ## the unit layer and a real DagRun test on the oldest Airflow and the newest Python claimed

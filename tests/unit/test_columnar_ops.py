@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_cio.sync.account.outcomes import RowError
 from airflow_provider_cio.sync.convert.columns import IdentifyBy
-from airflow_provider_cio.sync.records.encoded import Op
+from airflow_provider_cio.sync.records.encoded import Op, OpBlock
 from airflow_provider_cio.sync.records.kinds import plan_columns
 from airflow_provider_cio.sync.records.ops import EmptyValues, PeopleOps
 
@@ -151,3 +151,23 @@ def test_a_block_that_is_not_simple_goes_row_by_row(rows: list[tuple]) -> None:
     builder = people_ops(["id", "note"])
     fast, slow = both_ways(builder, rows)
     assert shape(fast) == shape(slow)
+
+
+def test_float_and_mixed_number_columns_give_the_same_bytes_a_column_at_a_time() -> None:
+    builder = people_ops(["id", "score", "ratio"])  # SQLite hands a NUMERIC column's 2.0 as the integer 2
+    numbers = [0.01, 2, -0.0, 1e16, 123456.789, 5e-324, 1.7976931348623157e308, -7, 2**63 - 1, 0.1 + 0.2]
+    rows = [(n, value, float(n) / 3) for n, value in enumerate(numbers * 3, start=1)]
+    assert isinstance(builder.build(rows, 1), OpBlock), "finite numbers: the column path takes the block"
+    fast, slow = both_ways(builder, rows)
+    assert shape(fast) == shape(slow)
+
+
+@pytest.mark.parametrize(
+    "odd", [float("nan"), float("inf"), -float("inf"), 10**400], ids=["NaN", "inf", "-inf", "over 64 bits"]
+)
+def test_a_number_column_with_a_value_json_cannot_hold_goes_row_by_row(odd: Any) -> None:
+    builder = people_ops(["id", "score"])
+    rows = [(1, 0.5), (2, 3), (3, odd)]
+    fast, slow = both_ways(builder, rows)
+    assert shape(fast) == shape(slow)
+    assert [(e.row_number, e.error_type) for e in fast if isinstance(e, RowError)] == [(3, "invalid_value")]

@@ -7,6 +7,7 @@ over its limit, a value that cannot be represented, an op over 32,000 bytes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from operator import itemgetter
@@ -171,7 +172,8 @@ class AttributeReader:
 
     def simple_types(self, columns: Sequence[Sequence[Any]]) -> bool:
         """Whether every attribute column of a block (given as its columns) holds only integers, only booleans
-        (sent as JSON ``true``/``false``, as the row path sends them), or only non-empty strings, and none holds
+        (sent as JSON ``true``/``false``, as the row path sends them), only finite numbers (floats, or floats and
+        integers: SQLite hands a ``NUMERIC`` column's ``2.0`` as ``2``), or only non-empty strings, and none holds
         JSON to parse: the values the column path (``ColumnarPeople``) takes, checking their sizes itself."""
         for column in self.columns:
             if column.parse_text:
@@ -181,7 +183,7 @@ class AttributeReader:
             if kinds == {str}:
                 if "" in values:
                     return False
-            elif kinds != {int} and kinds != {bool}:
+            elif kinds != {int} and kinds != {bool} and not finite_numbers(values, kinds):
                 return False
         return True
 
@@ -210,6 +212,14 @@ class AttributeReader:
             if name in attributes and attributes[name] is None:
                 del attributes[name]
         return attributes
+
+
+def finite_numbers(values: Sequence[Any], kinds: set[type]) -> bool:
+    """Whether a column of ``kinds`` holds only integers and floats, no float NaN or infinite (JSON cannot hold
+    those; the row path refuses them)."""
+    return (
+        bool(kinds) and kinds <= {int, float} and all(math.isfinite(value) for value in values if type(value) is float)
+    )
 
 
 def row_getter(indexes: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
