@@ -79,9 +79,27 @@ def time_out_when(condition: Callable[[], bool]) -> Watcher:
     return Watcher(condition, lambda: os.kill(os.getpid(), signal.SIGALRM))
 
 
+_threads_before: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def threads_before_the_test() -> None:
+    """Note the threads alive before each test: ``sync_threads`` judges only the test's own sync."""
+    _threads_before.clear()
+    _threads_before.update(thread.ident for thread in threading.enumerate() if thread.ident is not None)
+
+
 def sync_threads() -> list[str]:
-    """Threads of a sync still alive in this process (lanes sending batches, the MySQL reader)."""
-    return [thread.name for thread in threading.enumerate() if thread.name.startswith(("cio-sync-", "cio-mysql-"))]
+    """Threads of this test's sync still alive in this process (lanes sending batches, the MySQL reader).
+
+    Threads an earlier test left behind are not this sync's: they would fail every later test of the file
+    (seen once in CI, under load: a ``cio-mysql-call`` thread from an earlier test).
+    """
+    return [
+        thread.name
+        for thread in threading.enumerate()
+        if thread.name.startswith(("cio-sync-", "cio-mysql-")) and thread.ident not in _threads_before
+    ]
 
 
 def task_duration(dag_id: str, run_id: str) -> float:
