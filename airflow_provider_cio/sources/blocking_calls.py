@@ -8,12 +8,16 @@ task's thread, which signals reach; an interrupted call goes on until the stream
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, wait
 from typing import Any, ClassVar
+
+SETTLE_SECONDS = 10.0
+"""How long :meth:`BlockingCalls.settled` waits for an interrupted call to end, before and after asking once more."""
 
 DriverCall = tuple[Callable[..., Any], tuple[Any, ...], "Future[Any]"]
 """A driver function, its arguments, and the future that gets its result."""
@@ -59,6 +63,17 @@ class BlockingCalls:
         self._pending = None
         return True
 
+    def cancel(self) -> None:
+        """Stop the query under way (each stream cancels its own way)."""
+        raise NotImplementedError
+
+    def settled(self) -> bool:
+        """Whether no interrupted call is still running (cancelling its query again if needed)."""
+        if self.call_ended(SETTLE_SECONDS):
+            return True
+        self.cancel()
+        return self.call_ended(SETTLE_SECONDS)
+
     def end_calls(self) -> None:
         """End the call thread once the calls given to it are done; wait for it unless a call is under way.
 
@@ -88,3 +103,15 @@ def _serve(calls: queue.SimpleQueue[DriverCall | None]) -> None:
         except BaseException as error:  # handed to the waiting caller
             future.set_exception(error)
         del item, function, args, future  # hold nothing of a finished call while waiting for the next
+
+
+def close_quietly(part: Any, connection: Any) -> None:
+    """Close a result's cursor or reader (if any), then its connection, whatever either raises: a broken
+    connection has nothing left to do but be closed."""
+    try:
+        if part is not None:
+            with contextlib.suppress(Exception):
+                part.close()
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()

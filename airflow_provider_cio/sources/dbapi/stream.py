@@ -26,13 +26,10 @@ import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_cio.sources.blocking_calls import BlockingCalls
+from airflow_provider_cio.sources.blocking_calls import BlockingCalls, close_quietly
 from airflow_provider_cio.sources.statements import check_select
 from airflow_provider_cio.sync.convert.column_types import ColumnType
 from airflow_provider_cio.sync.convert.columns import QueryError
-
-SETTLE_SECONDS = 10.0
-"""How long :meth:`DbApiQueryStream.close` waits for an interrupted call to end after cancelling its query."""
 
 READ_ONLY_HOOK_PARAMS: Mapping[str, Mapping[str, Any]] = {"duckdb": {"read_only": True}}
 """Per connection type, the hook parameters that open the database read-only."""
@@ -109,27 +106,11 @@ class DbApiQueryStream(BlockingCalls):
             if self.connection is not None:
                 if not finished:
                     self.cancel()
-                if self._settled():
-                    self.call(_close, self.cursor, self.connection)  # in the thread that opened it (sqlite3)
+                if self.settled():
+                    self.call(close_quietly, self.cursor, self.connection)  # in the thread that opened it (sqlite3)
                 self.connection = self.cursor = None
         finally:
             self.end_calls()
-
-    def _settled(self) -> bool:
-        if self.call_ended(SETTLE_SECONDS):
-            return True
-        self.cancel()
-        return self.call_ended(SETTLE_SECONDS)
-
-
-def _close(cursor: Any, connection: Any) -> None:
-    try:
-        if cursor is not None:
-            with contextlib.suppress(Exception):
-                cursor.close()
-    finally:
-        with contextlib.suppress(Exception):  # a broken connection: closing it is all that is left
-            connection.close()
 
 
 class DbApiStreamCursor:

@@ -25,7 +25,7 @@ from typing import Any
 
 from airflow_provider_cio.sources.arrow_batches import ArrowBatches
 from airflow_provider_cio.sources.arrow_values import ArrowValues
-from airflow_provider_cio.sources.blocking_calls import BlockingCalls
+from airflow_provider_cio.sources.blocking_calls import BlockingCalls, close_quietly
 from airflow_provider_cio.sources.dbapi.stream import check_reading_query
 from airflow_provider_cio.sources.duck.column_types import AS_TEXT, duckdb_columns
 from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE
@@ -33,9 +33,6 @@ from airflow_provider_cio.sync.blocks import Block
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 from airflow_provider_cio.sync.convert.columns import QueryError
 from airflow_provider_cio.sync.convert.values import Unsendable, ValueRules
-
-SETTLE_SECONDS = 10.0
-"""How long :meth:`DuckDBQueryStream.close` waits for an interrupted call to end after interrupting it again."""
 
 BATCH_ROWS = 5000
 """Rows of each Arrow record batch DuckDB produces (the operator's default ``fetch_size``)."""
@@ -103,17 +100,11 @@ class DuckDBQueryStream(BlockingCalls):
             if self.connection is not None:
                 if not finished:
                     self.cancel()
-                if self._settled():
-                    self.call(_close, self.reader, self.connection)
+                if self.settled():
+                    self.call(close_quietly, self.reader, self.connection)
                 self.connection = self.reader = None
         finally:
             self.end_calls()
-
-    def _settled(self) -> bool:
-        if self.call_ended(SETTLE_SECONDS):
-            return True
-        self.cancel()
-        return self.call_ended(SETTLE_SECONDS)
 
 
 def _as_text_projection(columns: Sequence[SourceColumn], types: Sequence[Any]) -> str:
@@ -124,16 +115,6 @@ def _as_text_projection(columns: Sequence[SourceColumn], types: Sequence[Any]) -
         name = column.name.replace('"', '""')
         parts.append(f'{value} AS "{name}"')
     return ", ".join(parts)
-
-
-def _close(reader: Any, connection: Any) -> None:
-    try:
-        if reader is not None:
-            with contextlib.suppress(Exception):
-                reader.close()
-    finally:
-        with contextlib.suppress(Exception):  # a broken connection: closing it is all that is left
-            connection.close()
 
 
 class DuckDBStreamCursor:

@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-from airflow_provider_cio.sources.blocking_calls import BlockingCalls
+from airflow_provider_cio.sources.blocking_calls import SETTLE_SECONDS, BlockingCalls
 from airflow_provider_cio.sources.postgres.column_types import (
     BYTEA,
     CIDR,
@@ -48,9 +48,6 @@ from airflow_provider_cio.sync.account.outcomes import BINARY_VALUE, INVALID_VAL
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 from airflow_provider_cio.sync.convert.columns import QueryError
 from airflow_provider_cio.sync.convert.values import UTC, InvalidDate, Unsendable, ValueRules, text, utc_text_seconds
-
-SETTLE_SECONDS = 10.0
-"""How long :meth:`PostgresQueryStream.close` waits for an interrupted call to end after cancelling its query."""
 
 CURSOR_NAME = "cio_sync"
 
@@ -140,7 +137,7 @@ class PostgresQueryStream(BlockingCalls):
             return
         if not finished:
             self.cancel()
-        if not self._settled():
+        if not self.settled():
             return  # the interrupted call still holds the connection; it is closed when the process ends
         try:
             if self.cursor is not None:
@@ -154,13 +151,6 @@ class PostgresQueryStream(BlockingCalls):
                 self.connection.close()
             finally:
                 self.connection = self.cursor = None
-
-    def _settled(self) -> bool:
-        """Whether no interrupted call is still running (cancelling its query again if needed)."""
-        if self.call_ended(SETTLE_SECONDS):
-            return True
-        self.cancel()
-        return self.call_ended(SETTLE_SECONDS)
 
 
 class PostgresStreamCursor:

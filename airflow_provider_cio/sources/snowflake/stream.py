@@ -28,16 +28,13 @@ from functools import partial
 from typing import Any
 
 from airflow_provider_cio.sources.arrow_batches import ArrowBatches
-from airflow_provider_cio.sources.blocking_calls import BlockingCalls
+from airflow_provider_cio.sources.blocking_calls import BlockingCalls, close_quietly
 from airflow_provider_cio.sources.dbapi.stream import check_reading_query
 from airflow_provider_cio.sources.snowflake.arrow_values import ArrowValues
 from airflow_provider_cio.sources.snowflake.column_types import snowflake_columns
 from airflow_provider_cio.sync.blocks import Block
 from airflow_provider_cio.sync.convert.column_types import ColumnType, SourceColumn
 from airflow_provider_cio.sync.convert.values import ValueRules
-
-SETTLE_SECONDS = 10.0
-"""How long :meth:`SnowflakeQueryStream.close` waits for an interrupted call to end after cancelling its query."""
 
 CANCEL_QUERY = "SELECT SYSTEM$CANCEL_QUERY(%s)"
 
@@ -102,19 +99,13 @@ class SnowflakeQueryStream(BlockingCalls):
             if self.connection is not None:
                 if not finished:
                     self.cancel()
-                if self._settled():
+                if self.settled():
                     if not finished:
                         self.cancel()  # a query submitted while the caller was being interrupted
-                    self.call(_close, self.cursor, self.connection)
+                    self.call(close_quietly, self.cursor, self.connection)
                 self.connection = self.cursor = self.query_id = None
         finally:
             self.end_calls()
-
-    def _settled(self) -> bool:
-        if self.call_ended(SETTLE_SECONDS):
-            return True
-        self.cancel()
-        return self.call_ended(SETTLE_SECONDS)
 
 
 def decimal_connection(hook: Any) -> Any:
@@ -126,16 +117,6 @@ def decimal_connection(hook: Any) -> Any:
 
     # get_conn() is connect(**_get_conn_params()); arrow_number_to_decimal is an option of connect() only
     return connect(**{**hook._get_conn_params(), "arrow_number_to_decimal": True})
-
-
-def _close(cursor: Any, connection: Any) -> None:
-    try:
-        if cursor is not None:
-            with contextlib.suppress(Exception):
-                cursor.close()
-    finally:
-        with contextlib.suppress(Exception):  # a broken connection: closing it is all that is left
-            connection.close()
 
 
 class SnowflakeStreamCursor:
